@@ -1,0 +1,198 @@
+// Hub configuration: defaults, then an optional JSON config file (`--config`), then
+// `VITALGATE_*` environment variables. Every value is validated at start; a wrong value stops
+// the hub with one line naming the setting (by its env var name, which is also how the docs
+// name it). Secrets are never echoed back.
+import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
+import { resolve } from 'node:path';
+import { z } from 'zod';
+import { isCidr } from './cidr.js';
+import { VitalGateError } from './errors.js';
+
+const port = z.coerce.number().int().min(0).max(65535);
+const positiveInt = z.coerce.number().int().positive();
+const nonNegativeInt = z.coerce.number().int().min(0);
+const cidr = z.string().refine(isCidr, { message: 'expected CIDR blocks like 10.0.0.0/8 or ::1/128' });
+
+/** A list, given as an array in the config file or comma-separated in an env var. */
+function commaList<T extends z.ZodType>(item: T) {
+  return z.preprocess(
+    (v) =>
+      typeof v === 'string'
+        ? v
+            .split(',')
+            .map((s) => s.trim())
+            .filter(Boolean)
+        : v,
+    z.array(item),
+  );
+}
+
+export const configSchema = z
+  .object({
+    dataDir: z.string().min(1).default('./.vitalgate'),
+    masterKey: z
+      .string()
+      .refine((s) => Buffer.from(s, 'base64').length === 32 && /^[A-Za-z0-9+/]+={0,2}$/.test(s), {
+        message: 'expected base64 of exactly 32 bytes',
+      })
+      .optional(),
+    bind: z
+      .string()
+      .refine((s) => isIP(s) !== 0, { message: 'expected an IP address' })
+      .default('127.0.0.1'),
+    publicHost: z
+      .string()
+      .regex(/^[A-Za-z0-9.:-]{1,253}$/, 'expected a host name or IP address')
+      .default('localhost'),
+    mqttPort: port.default(8883),
+    apiPort: port.default(8443),
+    influxUrl: z.url({ protocol: /^https?$/ }).optional(),
+    influxDb: z
+      .string()
+      .regex(/^[A-Za-z0-9_-]{1,64}$/, 'expected letters, digits, _ or -')
+      .default('vitalgate'),
+    influxUsername: z.string().optional(),
+    influxPassword: z.string().optional(),
+    /** Port of the managed influxd; 0 = any free port. */
+    influxPort: port.default(8086),
+    logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+
+    // PKI
+    deviceCertDays: positiveInt.max(825).default(90),
+    enrollmentTokenTtlHours: positiveInt.max(24 * 30).default(24),
+    renewalGraceSeconds: nonNegativeInt.max(7 * 24 * 3600).default(600),
+    crlValidityHours: positiveInt.max(24 * 30).default(24),
+    certRotationDays: positiveInt.default(365),
+
+    // Ingest
+    maxPayloadBytes: positiveInt.max(16 * 1024 * 1024).default(64 * 1024),
+    maxReadingsPerMessage: positiveInt.max(10_000).default(500),
+    clockSkewSeconds: nonNegativeInt.max(24 * 3600).default(300),
+    maxReadingAgeDays: positiveInt.default(30),
+    retentionDays: positiveInt.max(36500).default(90),
+    spoolQuotaBytes: positiveInt.default(1024 * 1024 * 1024),
+    spoolSegmentBytes: positiveInt.default(16 * 1024 * 1024),
+    spoolGroupCommitMs: nonNegativeInt.max(100).default(2),
+    writerBatchSize: positiveInt.max(50_000).default(5000),
+    writerFlushMs: positiveInt.max(60_000).default(200),
+
+    // Broker limits
+    deviceMessagesPerSecond: positiveInt.default(50),
+    deviceBytesPerSecond: positiveInt.default(256 * 1024),
+    connectsPerSourcePerMinute: positiveInt.default(60),
+    maxConnections: positiveInt.default(10_000),
+    aclViolationsBeforeDisconnect: positiveInt.default(3),
+    aclViolationsBeforeQuarantine: positiveInt.default(10),
+
+    // API
+    sessionIdleMinutes: positiveInt.max(24 * 60).default(15),
+    sessionMaxHours: positiveInt.max(7 * 24).default(8),
+    lockoutThreshold: positiveInt.max(100).default(5),
+    lockoutMinutes: positiveInt.default(15),
+    breakGlassMinutes: positiveInt.max(24 * 60).default(60),
+    /** Networks PHI may be read from, per role that can see PHI. Empty = nowhere. */
+    phiNetworks: commaList(cidr).default([
+      '127.0.0.0/8',
+      '::1/128',
+      '10.0.0.0/8',
+      '172.16.0.0/12',
+      '192.168.0.0/16',
+    ]),
+    corsOrigins: commaList(z.string()).default([]),
+
+    // Checks and monitoring
+    checksIntervalMinutes: nonNegativeInt.default(60),
+    backupMaxAgeHours: positiveInt.default(24),
+    deviceSilentMinutes: positiveInt.default(60),
+  })
+  .strict();
+
+export type HubConfig = z.infer<typeof configSchema>;
+export type ConfigKey = keyof HubConfig;
+
+const SECRET_KEYS: ReadonlySet<string> = new Set(['masterKey', 'influxPassword']);
+
+/** `mqttPort` -> `VITALGATE_MQTT_PORT`. */
+export function envName(key: string): string {
+  return `VITALGATE_${key.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase()}`;
+}
+
+export interface LoadConfigOptions {
+  env?: NodeJS.ProcessEnv;
+  file?: string;
+  /** Values that win over everything (tests, CLI flags). */
+  overrides?: Partial<Record<ConfigKey, unknown>>;
+}
+
+export function loadConfig(options: LoadConfigOptions = {}): HubConfig {
+  const env = options.env ?? process.env;
+  const raw: Record<string, unknown> = {};
+  const source: Record<string, string> = {};
+
+  const file = options.file ?? env.VITALGATE_CONFIG;
+  if (file) {
+    for (const [key, value] of Object.entries(readConfigFile(file))) {
+      raw[key] = value;
+      source[key] = `${key} in ${file}`;
+    }
+  }
+  const known = Object.keys(configSchema.shape);
+  for (const key of known) {
+    const value = env[envName(key)];
+    if (value !== undefined && value !== '') {
+      raw[key] = value;
+      source[key] = envName(key);
+    }
+  }
+  const unknownEnv = Object.keys(env).filter(
+    (name) =>
+      name.startsWith('VITALGATE_') &&
+      name !== 'VITALGATE_CONFIG' &&
+      !name.startsWith('VITALGATE_TEST_') &&
+      !known.some((k) => envName(k) === name),
+  );
+  if (unknownEnv.length > 0) {
+    throw new VitalGateError('CONFIG_INVALID', `config: ${unknownEnv[0]} is not a VitalGate setting`);
+  }
+  for (const [key, value] of Object.entries(options.overrides ?? {})) {
+    if (value !== undefined) {
+      raw[key] = value;
+      source[key] = key;
+    }
+  }
+
+  const parsed = configSchema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const key = String(issue.path[0] ?? '');
+    const name = source[key] ?? (key ? envName(key) : 'config');
+    const got = key && !SECRET_KEYS.has(key) && key in raw ? ` (got ${JSON.stringify(raw[key])})` : '';
+    const message =
+      issue.code === 'unrecognized_keys'
+        ? `${issue.keys.join(', ')} is not a VitalGate setting`
+        : `${issue.message}${got}`;
+    throw new VitalGateError('CONFIG_INVALID', `config: ${name}: ${message}`, { setting: name });
+  }
+  const config = parsed.data;
+  return { ...config, dataDir: resolve(config.dataDir) };
+}
+
+function readConfigFile(file: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    throw new VitalGateError('CONFIG_INVALID', `config: cannot read config file ${file}`);
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw new VitalGateError('CONFIG_INVALID', `config: ${file} is not valid JSON`);
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new VitalGateError('CONFIG_INVALID', `config: ${file} must hold a JSON object of settings`);
+  }
+  return value as Record<string, unknown>;
+}

@@ -1,0 +1,223 @@
+// The keyring: the master key, per-subject AES-256-GCM data keys wrapped by it, secrets sealed
+// under it (CA keys, TOTP secrets), and HMAC pseudonyms.
+//
+// Envelope layout of every ciphertext: iv (12 bytes) | tag (16 bytes) | ciphertext. Associated
+// data binds each ciphertext to what it belongs to (a patient's series, a CA key's name), so a
+// ciphertext moved to another place fails to open. Destroying a subject's data keys makes its
+// ciphertexts unreadable for good (crypto-shredding).
+import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { VitalGateError } from './errors.js';
+import type { Db } from './store/database.js';
+
+const IV_BYTES = 12;
+const TAG_BYTES = 16;
+const KEY_BYTES = 32;
+
+export const MASTER_KEY_FILE = 'master.key';
+
+export interface MasterKeySource {
+  key: Buffer;
+  /** 'env' when it came from VITALGATE_MASTER_KEY, else the key file's path. */
+  origin: 'env' | string;
+}
+
+export function masterKeyPath(dataDir: string): string {
+  return join(dataDir, MASTER_KEY_FILE);
+}
+
+/**
+ * The master key from the configured base64 value, else from `<dataDir>/master.key`. With
+ * `create`, a missing key file is generated (mode 0600). A key file readable by group or others
+ * is refused, as ssh refuses such a private key.
+ */
+export function loadMasterKey(opts: { dataDir: string; base64?: string; create?: boolean }): MasterKeySource {
+  if (opts.base64) return { key: Buffer.from(opts.base64, 'base64'), origin: 'env' };
+  const file = masterKeyPath(opts.dataDir);
+  if (!existsSync(file)) {
+    if (!opts.create) {
+      throw new VitalGateError(
+        'MASTER_KEY_MISSING',
+        `no master key: set VITALGATE_MASTER_KEY or run "vitalgate init" to create ${file}`,
+      );
+    }
+    mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+    writeFileSync(file, randomBytes(KEY_BYTES).toString('base64') + '\n', { mode: 0o600, flag: 'wx' });
+    chmodSync(file, 0o600);
+  }
+  if ((statSync(file).mode & 0o077) !== 0) {
+    throw new VitalGateError(
+      'MASTER_KEY_EXPOSED',
+      `master key file ${file} is readable by other users: run "chmod 600 ${file}"`,
+    );
+  }
+  const key = Buffer.from(readFileSync(file, 'utf8').trim(), 'base64');
+  if (key.length !== KEY_BYTES) {
+    throw new VitalGateError('MASTER_KEY_INVALID', `master key file ${file} must hold base64 of 32 bytes`);
+  }
+  return { key, origin: file };
+}
+
+function deriveKey(master: Buffer, purpose: string): Buffer {
+  return Buffer.from(hkdfSync('sha256', master, Buffer.alloc(0), `vitalgate:${purpose}:v1`, KEY_BYTES));
+}
+
+export function aesGcmSeal(key: Buffer, plaintext: Buffer, aad: string): Buffer {
+  const iv = randomBytes(IV_BYTES);
+  const cipher = createCipheriv('aes-256-gcm', key, iv);
+  cipher.setAAD(Buffer.from(aad, 'utf8'));
+  const body = Buffer.concat([cipher.update(plaintext), cipher.final()]);
+  return Buffer.concat([iv, cipher.getAuthTag(), body]);
+}
+
+export function aesGcmOpen(key: Buffer, sealed: Buffer, aad: string): Buffer {
+  if (sealed.length < IV_BYTES + TAG_BYTES) {
+    throw new VitalGateError('DECRYPTION_FAILED', 'ciphertext is truncated');
+  }
+  try {
+    const decipher = createDecipheriv('aes-256-gcm', key, sealed.subarray(0, IV_BYTES));
+    decipher.setAAD(Buffer.from(aad, 'utf8'));
+    decipher.setAuthTag(sealed.subarray(IV_BYTES, IV_BYTES + TAG_BYTES));
+    return Buffer.concat([decipher.update(sealed.subarray(IV_BYTES + TAG_BYTES)), decipher.final()]);
+  } catch {
+    throw new VitalGateError('DECRYPTION_FAILED', 'ciphertext failed authentication');
+  }
+}
+
+export interface SealedValue {
+  keyVersion: number;
+  ciphertext: Buffer;
+}
+
+interface DataKey {
+  version: number;
+  key: Buffer;
+}
+
+export class Keyring {
+  private readonly wrapKey: Buffer;
+  private readonly secretKey: Buffer;
+  private readonly pseudonymKey: Buffer;
+  private readonly current = new Map<string, DataKey>();
+  private readonly byVersion = new Map<string, Buffer>();
+
+  constructor(
+    private readonly db: Db,
+    masterKey: Buffer,
+  ) {
+    if (masterKey.length !== KEY_BYTES)
+      throw new VitalGateError('MASTER_KEY_INVALID', 'master key must be 32 bytes');
+    this.wrapKey = deriveKey(masterKey, 'wrap');
+    this.secretKey = deriveKey(masterKey, 'secret');
+    this.pseudonymKey = deriveKey(masterKey, 'pseudonym');
+  }
+
+  /** Seals under the subject's current data key (created on first use). */
+  seal(subject: string, plaintext: Buffer, aad: string): SealedValue {
+    const dataKey = this.currentKey(subject);
+    return { keyVersion: dataKey.version, ciphertext: aesGcmSeal(dataKey.key, plaintext, aad) };
+  }
+
+  open(subject: string, keyVersion: number, ciphertext: Buffer, aad: string): Buffer {
+    return aesGcmOpen(this.keyAt(subject, keyVersion), ciphertext, aad);
+  }
+
+  /** Starts a new key version for the subject; older versions still open what they sealed. */
+  rotate(subject: string): number {
+    const row = this.db
+      .prepare('SELECT MAX(version) AS v, MAX(destroyed_at) AS d FROM data_keys WHERE subject = ?')
+      .get(subject) as { v: number | null; d: number | null };
+    if (row.d !== null)
+      throw new VitalGateError('KEY_DESTROYED', 'the data key of this subject was destroyed');
+    const version = (row.v ?? 0) + 1;
+    const key = randomBytes(KEY_BYTES);
+    this.db
+      .prepare('INSERT INTO data_keys (subject, version, wrapped, created_at) VALUES (?, ?, ?, ?)')
+      .run(subject, version, aesGcmSeal(this.wrapKey, key, wrapAad(subject, version)), Date.now());
+    this.current.set(subject, { version, key });
+    this.byVersion.set(`${subject}\u0000${version}`, key);
+    return version;
+  }
+
+  /** Crypto-shredding: destroys every version of the subject's data key. */
+  shred(subject: string): void {
+    this.db
+      .prepare(
+        'UPDATE data_keys SET wrapped = NULL, destroyed_at = ? WHERE subject = ? AND destroyed_at IS NULL',
+      )
+      .run(Date.now(), subject);
+    this.db
+      .prepare(
+        'INSERT INTO data_keys (subject, version, wrapped, created_at, destroyed_at) SELECT ?, 0, NULL, ?, ? WHERE NOT EXISTS (SELECT 1 FROM data_keys WHERE subject = ?)',
+      )
+      .run(subject, Date.now(), Date.now(), subject);
+    this.current.delete(subject);
+    for (const k of this.byVersion.keys()) if (k.startsWith(`${subject}\u0000`)) this.byVersion.delete(k);
+  }
+
+  isShredded(subject: string): boolean {
+    const row = this.db
+      .prepare('SELECT 1 FROM data_keys WHERE subject = ? AND destroyed_at IS NOT NULL')
+      .get(subject);
+    return row !== undefined;
+  }
+
+  /** Seals a secret of the hub itself (a CA key, a TOTP secret) directly under the master key. */
+  sealSecret(purpose: string, plaintext: Buffer): Buffer {
+    return aesGcmSeal(this.secretKey, plaintext, `secret:${purpose}`);
+  }
+
+  openSecret(purpose: string, sealed: Buffer): Buffer {
+    return aesGcmOpen(this.secretKey, sealed, `secret:${purpose}`);
+  }
+
+  /** A stable keyed pseudonym (HMAC-SHA-256, 128 bits hex) for an identifier. */
+  pseudonym(id: string): string {
+    return createHmac('sha256', this.pseudonymKey).update(id).digest('hex').slice(0, 32);
+  }
+
+  private currentKey(subject: string): DataKey {
+    const cached = this.current.get(subject);
+    if (cached) return cached;
+    const row = this.db
+      .prepare(
+        'SELECT version, wrapped, destroyed_at FROM data_keys WHERE subject = ? ORDER BY version DESC LIMIT 1',
+      )
+      .get(subject) as { version: number; wrapped: Buffer | null; destroyed_at: number | null } | undefined;
+    if (!row) {
+      this.rotate(subject);
+      return this.current.get(subject)!;
+    }
+    if (row.destroyed_at !== null || row.wrapped === null) {
+      throw new VitalGateError('KEY_DESTROYED', 'the data key of this subject was destroyed');
+    }
+    const dataKey = {
+      version: row.version,
+      key: aesGcmOpen(this.wrapKey, row.wrapped, wrapAad(subject, row.version)),
+    };
+    this.current.set(subject, dataKey);
+    this.byVersion.set(`${subject}\u0000${row.version}`, dataKey.key);
+    return dataKey;
+  }
+
+  private keyAt(subject: string, version: number): Buffer {
+    const id = `${subject}\u0000${version}`;
+    const cached = this.byVersion.get(id);
+    if (cached) return cached;
+    const row = this.db
+      .prepare('SELECT wrapped, destroyed_at FROM data_keys WHERE subject = ? AND version = ?')
+      .get(subject, version) as { wrapped: Buffer | null; destroyed_at: number | null } | undefined;
+    if (!row) throw new VitalGateError('KEY_NOT_FOUND', 'no data key of that version for this subject');
+    if (row.destroyed_at !== null || row.wrapped === null) {
+      throw new VitalGateError('KEY_DESTROYED', 'the data key of this subject was destroyed');
+    }
+    const key = aesGcmOpen(this.wrapKey, row.wrapped, wrapAad(subject, version));
+    this.byVersion.set(id, key);
+    return key;
+  }
+}
+
+function wrapAad(subject: string, version: number): string {
+  return `datakey:${subject}:${version}`;
+}

@@ -1,0 +1,127 @@
+// Versioned schema of the control plane. Append new migrations; never edit an applied one.
+// Version ranges keep parallel work from colliding: 1-99 foundation (core, PKI), 100-199
+// broker, 200-299 ingest, 300-399 API, 400-499 checks and monitoring.
+
+export interface Migration {
+  readonly version: number;
+  readonly name: string;
+  readonly sql: string;
+}
+
+export const MIGRATIONS: Migration[] = [
+  {
+    version: 1,
+    name: 'foundation',
+    sql: `
+      CREATE TABLE meta (
+        key TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+      );
+
+      CREATE TABLE audit_log (
+        seq INTEGER PRIMARY KEY,
+        at INTEGER NOT NULL,
+        actor TEXT NOT NULL,
+        action TEXT NOT NULL,
+        target TEXT,
+        outcome TEXT NOT NULL,
+        source TEXT,
+        details TEXT,
+        prev_hash TEXT NOT NULL,
+        hash TEXT NOT NULL
+      );
+      CREATE INDEX audit_log_at ON audit_log (at);
+      CREATE INDEX audit_log_action ON audit_log (action);
+
+      CREATE TABLE data_keys (
+        subject TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        wrapped BLOB,
+        created_at INTEGER NOT NULL,
+        destroyed_at INTEGER,
+        PRIMARY KEY (subject, version)
+      );
+
+      CREATE TABLE pki_material (
+        name TEXT PRIMARY KEY,
+        certificate_pem TEXT NOT NULL,
+        sealed_key BLOB NOT NULL,
+        created_at INTEGER NOT NULL
+      );
+
+      CREATE TABLE patients (
+        id TEXT PRIMARY KEY,
+        sealed_demographics BLOB NOT NULL,
+        key_version INTEGER NOT NULL,
+        pseudonym TEXT NOT NULL UNIQUE,
+        created_at INTEGER NOT NULL,
+        erased_at INTEGER
+      );
+
+      CREATE TABLE devices (
+        id TEXT PRIMARY KEY,
+        kind TEXT NOT NULL,
+        model TEXT,
+        patient_id TEXT REFERENCES patients (id),
+        status TEXT NOT NULL,
+        status_reason TEXT,
+        allowed_networks TEXT NOT NULL DEFAULT '[]',
+        current_serial TEXT,
+        firmware TEXT,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL
+      );
+      CREATE INDEX devices_patient ON devices (patient_id);
+
+      CREATE TABLE certificates (
+        serial TEXT PRIMARY KEY,
+        device_id TEXT REFERENCES devices (id),
+        purpose TEXT NOT NULL,
+        subject TEXT NOT NULL,
+        not_before INTEGER NOT NULL,
+        not_after INTEGER NOT NULL,
+        certificate_pem TEXT NOT NULL,
+        status TEXT NOT NULL,
+        superseded_at INTEGER,
+        grace_until INTEGER,
+        revoked_at INTEGER,
+        revocation_reason TEXT,
+        created_at INTEGER NOT NULL
+      );
+      CREATE INDEX certificates_device ON certificates (device_id);
+      CREATE INDEX certificates_status ON certificates (status);
+
+      CREATE TABLE enrollment_tokens (
+        token_hash TEXT PRIMARY KEY,
+        device_id TEXT NOT NULL REFERENCES devices (id),
+        expires_at INTEGER NOT NULL,
+        spent_at INTEGER,
+        created_by TEXT NOT NULL,
+        created_at INTEGER NOT NULL
+      );
+      CREATE INDEX enrollment_tokens_device ON enrollment_tokens (device_id);
+
+      CREATE TABLE users (
+        username TEXT PRIMARY KEY,
+        role TEXT NOT NULL,
+        password_hash TEXT NOT NULL,
+        must_change_password INTEGER NOT NULL DEFAULT 1,
+        sealed_totp_secret BLOB,
+        totp_enrolled_at INTEGER,
+        last_totp_step INTEGER,
+        failed_logins INTEGER NOT NULL DEFAULT 0,
+        locked_until INTEGER,
+        disabled_at INTEGER,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL
+      );
+
+      CREATE TABLE assignments (
+        patient_id TEXT NOT NULL REFERENCES patients (id),
+        username TEXT NOT NULL REFERENCES users (username),
+        created_at INTEGER NOT NULL,
+        PRIMARY KEY (patient_id, username)
+      );
+    `,
+  },
+];
