@@ -1,0 +1,153 @@
+// Issued certificates and their revocation state: the registry behind the CRL, OCSP and the
+// broker's "is this the device's current certificate" check.
+import type { Db } from './database.js';
+
+export type CertificatePurpose = 'device' | 'server' | 'ca' | 'command-signer';
+export type CertificateStatus = 'active' | 'superseded' | 'revoked';
+
+/** RFC 5280 CRLReason names. */
+export const REVOCATION_REASONS = [
+  'unspecified',
+  'keyCompromise',
+  'cACompromise',
+  'affiliationChanged',
+  'superseded',
+  'cessationOfOperation',
+  'certificateHold',
+  'privilegeWithdrawn',
+] as const;
+export type RevocationReason = (typeof REVOCATION_REASONS)[number];
+
+export interface CertificateRecord {
+  serial: string;
+  deviceId: string | null;
+  purpose: CertificatePurpose;
+  subject: string;
+  notBefore: number;
+  notAfter: number;
+  certificatePem: string;
+  status: CertificateStatus;
+  supersededAt: number | null;
+  graceUntil: number | null;
+  revokedAt: number | null;
+  revocationReason: RevocationReason | null;
+  createdAt: number;
+}
+
+interface CertificateRow {
+  serial: string;
+  device_id: string | null;
+  purpose: CertificatePurpose;
+  subject: string;
+  not_before: number;
+  not_after: number;
+  certificate_pem: string;
+  status: CertificateStatus;
+  superseded_at: number | null;
+  grace_until: number | null;
+  revoked_at: number | null;
+  revocation_reason: RevocationReason | null;
+  created_at: number;
+}
+
+function fromRow(r: CertificateRow): CertificateRecord {
+  return {
+    serial: r.serial,
+    deviceId: r.device_id,
+    purpose: r.purpose,
+    subject: r.subject,
+    notBefore: r.not_before,
+    notAfter: r.not_after,
+    certificatePem: r.certificate_pem,
+    status: r.status,
+    supersededAt: r.superseded_at,
+    graceUntil: r.grace_until,
+    revokedAt: r.revoked_at,
+    revocationReason: r.revocation_reason,
+    createdAt: r.created_at,
+  };
+}
+
+export interface NewCertificate {
+  serial: string;
+  deviceId: string | null;
+  purpose: CertificatePurpose;
+  subject: string;
+  notBefore: number;
+  notAfter: number;
+  certificatePem: string;
+}
+
+export class CertificateRepository {
+  constructor(
+    private readonly db: Db,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  add(cert: NewCertificate): CertificateRecord {
+    this.db
+      .prepare(
+        `INSERT INTO certificates (serial, device_id, purpose, subject, not_before, not_after, certificate_pem, status, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, 'active', ?)`,
+      )
+      .run(
+        cert.serial,
+        cert.deviceId,
+        cert.purpose,
+        cert.subject,
+        cert.notBefore,
+        cert.notAfter,
+        cert.certificatePem,
+        this.now(),
+      );
+    return this.get(cert.serial)!;
+  }
+
+  get(serial: string): CertificateRecord | undefined {
+    const row = this.db.prepare('SELECT * FROM certificates WHERE serial = ?').get(serial.toLowerCase()) as
+      CertificateRow | undefined;
+    return row && fromRow(row);
+  }
+
+  listForDevice(deviceId: string): CertificateRecord[] {
+    return (
+      this.db
+        .prepare('SELECT * FROM certificates WHERE device_id = ? ORDER BY created_at DESC')
+        .all(deviceId) as CertificateRow[]
+    ).map(fromRow);
+  }
+
+  listByStatus(status: CertificateStatus): CertificateRecord[] {
+    return (
+      this.db.prepare('SELECT * FROM certificates WHERE status = ?').all(status) as CertificateRow[]
+    ).map(fromRow);
+  }
+
+  /** Revoked certificates that have not expired yet: the CRL's entries. */
+  listRevokedUnexpired(at: number): CertificateRecord[] {
+    return (
+      this.db
+        .prepare("SELECT * FROM certificates WHERE status = 'revoked' AND not_after > ? ORDER BY revoked_at")
+        .all(at) as CertificateRow[]
+    ).map(fromRow);
+  }
+
+  /** Marks an active certificate superseded; it keeps working until `graceUntil`. */
+  supersede(serial: string, graceUntil: number): void {
+    this.db
+      .prepare(
+        "UPDATE certificates SET status = 'superseded', superseded_at = ?, grace_until = ? WHERE serial = ? AND status = 'active'",
+      )
+      .run(this.now(), graceUntil, serial);
+  }
+
+  /** Returns false when the certificate was already revoked (or does not exist). */
+  revoke(serial: string, reason: RevocationReason): boolean {
+    const result = this.db
+      .prepare(
+        "UPDATE certificates SET status = 'revoked', revoked_at = ?, revocation_reason = ? WHERE serial = ? AND status != 'revoked'",
+      )
+      .run(this.now(), reason, serial);
+    return result.changes === 1;
+  }
+}

@@ -1,0 +1,51 @@
+// The control plane: one SQLite database and its repositories, opened together.
+import { join } from 'node:path';
+import { AuditLog } from '../audit.js';
+import { CertificateRepository } from './certificates.js';
+import { openDatabase, type Db } from './database.js';
+import { DeviceRepository } from './devices.js';
+import { EnrollmentTokenRepository } from './enrollment-tokens.js';
+import { MetaRepository } from './meta.js';
+import { PatientRepository } from './patients.js';
+import { PkiMaterialRepository } from './pki-material.js';
+import { UserRepository } from './users.js';
+
+export const CONTROL_PLANE_FILE = 'control-plane.sqlite';
+
+export class ControlPlane {
+  readonly devices: DeviceRepository;
+  readonly certificates: CertificateRepository;
+  readonly enrollmentTokens: EnrollmentTokenRepository;
+  readonly pkiMaterial: PkiMaterialRepository;
+  readonly meta: MetaRepository;
+  readonly users: UserRepository;
+  readonly patients: PatientRepository;
+  readonly audit: AuditLog;
+
+  constructor(
+    readonly db: Db,
+    now: () => number = Date.now,
+  ) {
+    this.devices = new DeviceRepository(db, now);
+    this.certificates = new CertificateRepository(db, now);
+    this.enrollmentTokens = new EnrollmentTokenRepository(db, now);
+    this.pkiMaterial = new PkiMaterialRepository(db, now);
+    this.meta = new MetaRepository(db);
+    this.users = new UserRepository(db, now);
+    this.patients = new PatientRepository(db, now);
+    this.audit = new AuditLog(db, now);
+  }
+
+  static open(dataDir: string, now?: () => number): ControlPlane {
+    return new ControlPlane(openDatabase(join(dataDir, CONTROL_PLANE_FILE)), now);
+  }
+
+  /** Runs `fn` in one transaction. */
+  transaction<T>(fn: () => T): T {
+    return this.db.transaction(fn).immediate();
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+}
