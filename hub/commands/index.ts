@@ -1,0 +1,19 @@
+// Every CLI command, in the order --help lists them.
+import type { CommandSpec } from '../cli-kit.js';
+import { auditVerify } from './audit.js';
+import { deviceAdd, deviceList, deviceShow, deviceToken } from './device.js';
+import { patientAdd, patientAssign } from './patient.js';
+import { userAdd, userDisable, userList } from './user.js';
+
+export const COMMANDS: readonly CommandSpec[] = [
+  deviceAdd,
+  deviceToken,
+  deviceList,
+  deviceShow,
+  patientAdd,
+  patientAssign,
+  userAdd,
+  userList,
+  userDisable,
+  auditVerify,
+];

@@ -1,0 +1,54 @@
+// Opens what every hub command needs: validated config, the master key, the keyring and the
+// control plane. The composition root for services lives in hub/services.ts.
+import { existsSync } from 'node:fs';
+import { loadConfig, type HubConfig } from '../core/config.js';
+import { VitalGateError } from '../core/errors.js';
+import { Keyring, loadMasterKey, type MasterKeySource } from '../core/keyring.js';
+import { ControlPlane } from '../core/store/control-plane.js';
+
+export interface HubContext {
+  config: HubConfig;
+  masterKey: MasterKeySource;
+  keyring: Keyring;
+  store: ControlPlane;
+  close(): void;
+}
+
+export const INITIALIZED_KEY = 'initialized_at';
+const MASTER_KEY_CHECK = 'master_key_check';
+
+export function readConfig(args: { values: Record<string, unknown> }, env: NodeJS.ProcessEnv): HubConfig {
+  const file = typeof args.values.config === 'string' ? args.values.config : undefined;
+  return loadConfig({ env, ...(file ? { file } : {}) });
+}
+
+export function openContext(config: HubConfig, options: { create?: boolean } = {}): HubContext {
+  if (!options.create && !existsSync(config.dataDir)) {
+    throw new VitalGateError('NOT_INITIALIZED', `no hub in ${config.dataDir}: run "vitalgate init" first`);
+  }
+  const masterKey = loadMasterKey({
+    dataDir: config.dataDir,
+    ...(config.masterKey ? { base64: config.masterKey } : {}),
+    create: options.create ?? false,
+  });
+  const store = ControlPlane.open(config.dataDir);
+  const keyring = new Keyring(store.db, masterKey.key);
+  if (!options.create && store.meta.get(INITIALIZED_KEY) === undefined) {
+    store.close();
+    throw new VitalGateError(
+      'NOT_INITIALIZED',
+      `the hub in ${config.dataDir} is not initialised: run "vitalgate init"`,
+    );
+  }
+  const check = keyring.pseudonym('master-key-check');
+  const recorded = store.meta.get(MASTER_KEY_CHECK);
+  if (recorded === undefined) store.meta.set(MASTER_KEY_CHECK, check);
+  else if (recorded !== check) {
+    store.close();
+    throw new VitalGateError(
+      'MASTER_KEY_MISMATCH',
+      `the master key (${masterKey.origin === 'env' ? 'VITALGATE_MASTER_KEY' : masterKey.origin}) is not the one this hub was initialised with`,
+    );
+  }
+  return { config, masterKey, keyring, store, close: () => store.close() };
+}
