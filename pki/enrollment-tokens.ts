@@ -68,7 +68,10 @@ export class EnrollmentTokenService {
         source,
         details: { cause },
       });
-      throw new VitalGateError('ENROLLMENT_TOKEN_INVALID', 'enrollment token is invalid, expired or already used');
+      throw new VitalGateError(
+        'ENROLLMENT_TOKEN_INVALID',
+        'enrollment token is invalid, expired or already used',
+      );
     }
     return { tokenHash };
   }

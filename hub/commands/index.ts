@@ -1,11 +1,13 @@
 // Every CLI command, in the order --help lists them.
 import type { CommandSpec } from '../cli-kit.js';
 import { auditVerify } from './audit.js';
+import { init } from './init.js';
 import { deviceAdd, deviceList, deviceShow, deviceToken } from './device.js';
 import { patientAdd, patientAssign } from './patient.js';
 import { userAdd, userDisable, userList } from './user.js';
 
 export const COMMANDS: readonly CommandSpec[] = [
+  init,
   deviceAdd,
   deviceToken,
   deviceList,

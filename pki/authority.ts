@@ -1,0 +1,433 @@
+// The hub's certificate authority: root CA → issuing CA, the server and command-signer
+// certificates, device certificates from accepted CSRs, revocation and the CRL/OCSP views of it.
+// CA private keys are sealed under the master key at rest. Every action is audited.
+import { createPrivateKey, type KeyObject } from 'node:crypto';
+import type { HubConfig } from '../core/config.js';
+import { VitalGateError } from '../core/errors.js';
+import type { Keyring } from '../core/keyring.js';
+import type { CertificatePurpose, CertificateRecord, RevocationReason } from '../core/store/certificates.js';
+import type { ControlPlane } from '../core/store/control-plane.js';
+import { exportPkcs8, generateKeyPair, importPkcs8, pkcs8ToPem, x509 } from './crypto-provider.js';
+import type { AcceptedCsr } from './csr.js';
+import { buildRevocationList, type RevocationList } from './crl.js';
+import { OcspResponder, type CertificateStatusAnswer } from './ocsp.js';
+import {
+  createIssuingCa,
+  createRootCa,
+  issueCommandSignerCertificate,
+  issueDeviceCertificate,
+  issueServerCertificate,
+  normalizeSerial,
+  type Issuer,
+  type PkiUrls,
+} from './profiles.js';
+
+const CRL_NUMBER_KEY = 'crl_number';
+const CRL_PEM_KEY = 'crl_pem';
+const SERVER_CERT_DAYS = 365;
+
+export interface AuthorityDeps {
+  store: ControlPlane;
+  keyring: Keyring;
+  config: HubConfig;
+  now?: () => number;
+}
+
+export interface IssuedDeviceCertificate {
+  serial: string;
+  certificatePem: string;
+  /** Issuing CA then root, PEM. */
+  chainPem: string;
+  notAfter: number;
+}
+
+interface Material {
+  certificate: x509.X509Certificate;
+  pkcs8: Buffer;
+}
+
+export function serverHosts(config: HubConfig): string[] {
+  const hosts = new Set([config.publicHost, 'localhost', '127.0.0.1', '::1']);
+  if (config.bind !== '0.0.0.0' && config.bind !== '::') hosts.add(config.bind);
+  return [...hosts];
+}
+
+export class CertificateAuthority {
+  private readonly now: () => number;
+  private revocationList: RevocationList | undefined;
+  private readonly listeners = new Set<(crl: RevocationList) => void>();
+  private ocsp: OcspResponder | undefined;
+
+  private constructor(
+    private readonly deps: AuthorityDeps,
+    private readonly root: Material,
+    private readonly issuing: Issuer & { pkcs8: Buffer },
+    private readonly server: Material,
+    private readonly signer: Material,
+  ) {
+    this.now = deps.now ?? Date.now;
+  }
+
+  /** Creates the CA hierarchy if it does not exist yet; never rotates an existing CA. */
+  static async initialize(
+    deps: AuthorityDeps,
+    actor: string,
+  ): Promise<{ authority: CertificateAuthority; created: boolean }> {
+    const now = (deps.now ?? Date.now)();
+    const { store, keyring } = deps;
+    const created = store.pkiMaterial.get('root') === undefined;
+    if (created) {
+      const rootKeys = await generateKeyPair('P-384');
+      const root = await createRootCa(rootKeys, 'VitalGate Root CA', now);
+      const issuingKeys = await generateKeyPair('P-256');
+      const issuing = await createIssuingCa(
+        issuingKeys.publicKey,
+        { certificate: root, key: rootKeys.privateKey },
+        'VitalGate Issuing CA',
+        now,
+      );
+      const rootPkcs8 = await exportPkcs8(rootKeys.privateKey);
+      const issuingPkcs8 = await exportPkcs8(issuingKeys.privateKey);
+      store.transaction(() => {
+        store.pkiMaterial.put('root', root.toString('pem'), keyring.sealSecret('pki:root', rootPkcs8));
+        store.pkiMaterial.put(
+          'issuing',
+          issuing.toString('pem'),
+          keyring.sealSecret('pki:issuing', issuingPkcs8),
+        );
+        recordCertificate(deps, root, 'ca', null);
+        recordCertificate(deps, issuing, 'ca', null);
+      });
+      store.audit.append({
+        actor,
+        action: 'pki.ca.create',
+        target: 'pki:root',
+        outcome: 'success',
+        details: { root: normalizeSerial(root.serialNumber), issuing: normalizeSerial(issuing.serialNumber) },
+      });
+    }
+    const root = loadMaterial(deps, 'root');
+    const issuingMaterial = loadMaterial(deps, 'issuing');
+    const issuing = {
+      certificate: issuingMaterial.certificate,
+      key: await importPkcs8(issuingMaterial.pkcs8, 'P-256'),
+      pkcs8: issuingMaterial.pkcs8,
+    };
+    const urls = pkiUrls(deps.config);
+    const server = await ensureLeaf(deps, 'server', actor, async (publicKey) =>
+      issueServerCertificate({
+        commonName: deps.config.publicHost,
+        hosts: serverHosts(deps.config),
+        publicKey,
+        issuer: issuing,
+        urls,
+        validityDays: SERVER_CERT_DAYS,
+        now,
+      }),
+    );
+    const signer = await ensureLeaf(deps, 'command-signer', actor, async (publicKey) =>
+      issueCommandSignerCertificate({
+        publicKey,
+        issuer: issuing,
+        urls,
+        validityDays: SERVER_CERT_DAYS * 2,
+        now,
+      }),
+    );
+    const authority = new CertificateAuthority(deps, root, issuing, server, signer);
+    if (deps.store.meta.get(CRL_PEM_KEY) === undefined) await authority.publishRevocationList();
+    return { authority, created };
+  }
+
+  /** Loads an initialised CA; fails with NOT_INITIALIZED otherwise. */
+  static async load(deps: AuthorityDeps): Promise<CertificateAuthority> {
+    if (!deps.store.pkiMaterial.get('root') || !deps.store.pkiMaterial.get('server')) {
+      throw new VitalGateError('NOT_INITIALIZED', 'the hub PKI is not initialised: run "vitalgate init"');
+    }
+    const issuingMaterial = loadMaterial(deps, 'issuing');
+    const issuing = {
+      certificate: issuingMaterial.certificate,
+      key: await importPkcs8(issuingMaterial.pkcs8, 'P-256'),
+      pkcs8: issuingMaterial.pkcs8,
+    };
+    return new CertificateAuthority(
+      deps,
+      loadMaterial(deps, 'root'),
+      issuing,
+      loadMaterial(deps, 'server'),
+      loadMaterial(deps, 'command-signer'),
+    );
+  }
+
+  get rootPem(): string {
+    return this.root.certificate.toString('pem');
+  }
+
+  get issuingPem(): string {
+    return this.issuing.certificate.toString('pem');
+  }
+
+  get rootCertificate(): x509.X509Certificate {
+    return this.root.certificate;
+  }
+
+  get issuingCertificate(): x509.X509Certificate {
+    return this.issuing.certificate;
+  }
+
+  /** Issuing CA and root, PEM: what devices and browsers trust. */
+  caBundlePem(): string {
+    return `${this.issuingPem}\n${this.rootPem}\n`;
+  }
+
+  urls(): PkiUrls {
+    return pkiUrls(this.deps.config);
+  }
+
+  /** Key and certificate chain (server, issuing) for the MQTT and HTTPS listeners. */
+  serverTls(): { key: string; cert: string } {
+    return {
+      key: pkcs8ToPem(this.server.pkcs8),
+      cert: `${this.server.certificate.toString('pem')}\n${this.issuingPem}\n`,
+    };
+  }
+
+  commandSigner(): { key: KeyObject; certificatePem: string } {
+    return {
+      key: createPrivateKey({ key: this.signer.pkcs8, format: 'der', type: 'pkcs8' }),
+      certificatePem: this.signer.certificate.toString('pem'),
+    };
+  }
+
+  /**
+   * Signs a device certificate for a CSR that passed `acceptDeviceCsr`. The caller has already
+   * established who may ask (an enrollment token, or the current certificate for renewal).
+   * Records the certificate; does not change the device's status.
+   */
+  async issueDeviceCertificate(deviceId: string, csr: AcceptedCsr): Promise<IssuedDeviceCertificate> {
+    const certificate = await issueDeviceCertificate({
+      deviceId,
+      publicKey: csr.publicKey,
+      issuer: this.issuing,
+      urls: this.urls(),
+      validityDays: this.deps.config.deviceCertDays,
+      now: this.now(),
+    });
+    const record = recordCertificate(this.deps, certificate, 'device', deviceId);
+    return {
+      serial: record.serial,
+      certificatePem: record.certificatePem,
+      chainPem: this.caBundlePem(),
+      notAfter: record.notAfter,
+    };
+  }
+
+  /** Revokes one certificate and republishes the CRL. False if it was revoked already. */
+  async revoke(serial: string, reason: RevocationReason, actor: string): Promise<boolean> {
+    const key = normalizeSerial(serial);
+    const changed = this.deps.store.certificates.revoke(key, reason);
+    this.deps.store.audit.append({
+      actor,
+      action: 'pki.certificate.revoke',
+      target: `certificate:${key}`,
+      outcome: changed ? 'success' : 'failure',
+      details: { reason },
+    });
+    if (changed) await this.publishRevocationList();
+    return changed;
+  }
+
+  /** Revokes every unrevoked certificate of a device. Returns the revoked serials. */
+  async revokeDevice(deviceId: string, reason: RevocationReason, actor: string): Promise<string[]> {
+    const serials = this.deps.store.certificates
+      .listForDevice(deviceId)
+      .filter((c) => c.status !== 'revoked')
+      .map((c) => c.serial);
+    const revoked: string[] = [];
+    for (const serial of serials) {
+      if (this.deps.store.certificates.revoke(serial, reason)) revoked.push(serial);
+    }
+    this.deps.store.audit.append({
+      actor,
+      action: 'pki.device.revoke',
+      target: `device:${deviceId}`,
+      outcome: 'success',
+      details: { reason, serials: revoked },
+    });
+    if (revoked.length > 0) await this.publishRevocationList();
+    return revoked;
+  }
+
+  /** Revokes superseded certificates whose renewal grace has passed (reason: superseded). */
+  async retireSupersededCertificates(): Promise<string[]> {
+    const due = this.deps.store.certificates
+      .listByStatus('superseded')
+      .filter((c) => c.graceUntil !== null && c.graceUntil <= this.now());
+    for (const c of due) this.deps.store.certificates.revoke(c.serial, 'superseded');
+    if (due.length > 0) {
+      this.deps.store.audit.append({
+        actor: 'system',
+        action: 'pki.certificate.retire',
+        outcome: 'success',
+        details: { serials: due.map((c) => c.serial) },
+      });
+      await this.publishRevocationList();
+    }
+    return due.map((c) => c.serial);
+  }
+
+  /** The current CRL; regenerated when its nextUpdate is less than a quarter of its life away. */
+  async currentRevocationList(): Promise<RevocationList> {
+    const crl = this.revocationList ?? this.loadPublishedList();
+    const validityMs = this.deps.config.crlValidityHours * 3_600_000;
+    if (!crl || crl.nextUpdate - this.now() < validityMs / 4) return this.publishRevocationList();
+    this.revocationList = crl;
+    return crl;
+  }
+
+  /** The CRL number last published by any process on this data dir (hub or CLI). */
+  publishedRevocationNumber(): number {
+    return Number(this.deps.store.meta.get(CRL_NUMBER_KEY) ?? 0);
+  }
+
+  /** Re-reads the CRL another process published (e.g. the CLI revoked a device). */
+  reloadPublishedRevocationList(): RevocationList | undefined {
+    const crl = this.loadPublishedList();
+    if (crl && crl.number !== this.revocationList?.number) {
+      this.revocationList = crl;
+      for (const listener of this.listeners) listener(crl);
+    }
+    return crl;
+  }
+
+  async publishRevocationList(): Promise<RevocationList> {
+    const now = this.now();
+    const entries = this.deps.store.certificates.listRevokedUnexpired(now).map((c) => ({
+      serial: c.serial,
+      revokedAt: c.revokedAt ?? now,
+      reason: c.revocationReason ?? 'unspecified',
+    }));
+    const crl = await buildRevocationList({
+      issuer: this.issuing,
+      number: this.deps.store.meta.increment(CRL_NUMBER_KEY),
+      entries,
+      now,
+      validityMs: this.deps.config.crlValidityHours * 3_600_000,
+    });
+    this.deps.store.meta.set(CRL_PEM_KEY, crl.pem);
+    this.revocationList = crl;
+    for (const listener of this.listeners) listener(crl);
+    return crl;
+  }
+
+  onRevocationListChange(listener: (crl: RevocationList) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  certificateStatus(serial: string): CertificateStatusAnswer {
+    const record = this.deps.store.certificates.get(normalizeSerial(serial));
+    if (!record) return { status: 'unknown' };
+    if (record.status === 'revoked') {
+      return {
+        status: 'revoked',
+        revokedAt: record.revokedAt ?? 0,
+        reason: record.revocationReason ?? 'unspecified',
+      };
+    }
+    return { status: 'good' };
+  }
+
+  ocspResponder(): OcspResponder {
+    this.ocsp ??= new OcspResponder(this.issuing, (serial) => this.certificateStatus(serial));
+    return this.ocsp;
+  }
+
+  private loadPublishedList(): RevocationList | undefined {
+    const pem = this.deps.store.meta.get(CRL_PEM_KEY);
+    if (!pem) return undefined;
+    const crl = new x509.X509Crl(pem);
+    return {
+      number: this.publishedRevocationNumber(),
+      thisUpdate: crl.thisUpdate.getTime(),
+      nextUpdate: crl.nextUpdate?.getTime() ?? 0,
+      der: Buffer.from(crl.rawData),
+      pem,
+    };
+  }
+}
+
+function pkiUrls(config: HubConfig): PkiUrls {
+  const host = config.publicHost.includes(':') ? `[${config.publicHost}]` : config.publicHost;
+  const base = `https://${host}:${config.apiPort}`;
+  return { crl: `${base}/pki/crl`, ocsp: `${base}/pki/ocsp` };
+}
+
+function loadMaterial(deps: AuthorityDeps, name: string): Material {
+  const record = deps.store.pkiMaterial.get(name);
+  if (!record)
+    throw new VitalGateError('NOT_INITIALIZED', `PKI material ${name} is missing: run "vitalgate init"`);
+  return {
+    certificate: new x509.X509Certificate(record.certificatePem),
+    pkcs8: deps.keyring.openSecret(`pki:${name}`, record.sealedKey),
+  };
+}
+
+/** Issues a hub leaf certificate (server, command signer) unless a valid one exists. */
+async function ensureLeaf(
+  deps: AuthorityDeps,
+  name: 'server' | 'command-signer',
+  actor: string,
+  issue: (publicKey: CryptoKey) => Promise<x509.X509Certificate>,
+): Promise<Material> {
+  const now = (deps.now ?? Date.now)();
+  const existing = deps.store.pkiMaterial.get(name);
+  if (existing) {
+    const certificate = new x509.X509Certificate(existing.certificatePem);
+    const stillValid = certificate.notAfter.getTime() - now > 30 * 86_400_000;
+    const hostsMatch = name !== 'server' || sameHosts(certificate, serverHosts(deps.config));
+    if (stillValid && hostsMatch) return loadMaterial(deps, name);
+  }
+  const keys = await generateKeyPair('P-256');
+  const certificate = await issue(keys.publicKey);
+  const pkcs8 = await exportPkcs8(keys.privateKey);
+  deps.store.transaction(() => {
+    deps.store.pkiMaterial.put(
+      name,
+      certificate.toString('pem'),
+      deps.keyring.sealSecret(`pki:${name}`, pkcs8),
+    );
+    recordCertificate(deps, certificate, name === 'server' ? 'server' : 'command-signer', null);
+  });
+  deps.store.audit.append({
+    actor,
+    action: 'pki.certificate.issue',
+    target: `certificate:${normalizeSerial(certificate.serialNumber)}`,
+    outcome: 'success',
+    details: { purpose: name },
+  });
+  return { certificate, pkcs8 };
+}
+
+function sameHosts(certificate: x509.X509Certificate, hosts: string[]): boolean {
+  const san = certificate.getExtension(x509.SubjectAlternativeNameExtension);
+  const names = new Set((san?.names.toJSON() ?? []).map((n) => n.value));
+  return hosts.every((h) => names.has(h));
+}
+
+function recordCertificate(
+  deps: AuthorityDeps,
+  certificate: x509.X509Certificate,
+  purpose: CertificatePurpose,
+  deviceId: string | null,
+): CertificateRecord {
+  return deps.store.certificates.add({
+    serial: normalizeSerial(certificate.serialNumber),
+    deviceId,
+    purpose,
+    subject: certificate.subject,
+    notBefore: certificate.notBefore.getTime(),
+    notAfter: certificate.notAfter.getTime(),
+    certificatePem: certificate.toString('pem'),
+  });
+}
