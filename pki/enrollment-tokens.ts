@@ -66,7 +66,7 @@ export class EnrollmentTokenService {
         target: `device:${deviceId}`,
         outcome: 'denied',
         source,
-        details: { cause },
+        details: { code: 'ENROLLMENT_TOKEN_INVALID', cause },
       });
       throw new VitalGateError(
         'ENROLLMENT_TOKEN_INVALID',
