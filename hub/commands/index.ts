@@ -3,6 +3,7 @@ import type { CommandSpec } from '../cli-kit.js';
 import { auditVerify } from './audit.js';
 import { init } from './init.js';
 import { deviceAdd, deviceList, deviceShow, deviceToken } from './device.js';
+import { deviceLifecycleCommands } from './device-lifecycle.js';
 import { patientAdd, patientAssign } from './patient.js';
 import { userAdd, userDisable, userList } from './user.js';
 
@@ -12,6 +13,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   deviceToken,
   deviceList,
   deviceShow,
+  ...deviceLifecycleCommands,
   patientAdd,
   patientAssign,
   userAdd,
