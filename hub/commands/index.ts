@@ -1,6 +1,7 @@
 // Every CLI command, in the order --help lists them.
 import type { CommandSpec } from '../cli-kit.js';
 import { auditVerify } from './audit.js';
+import { demo } from './demo.js';
 import { init } from './init.js';
 import { deviceAdd, deviceList, deviceShow, deviceToken } from './device.js';
 import { deviceLifecycleCommands } from './device-lifecycle.js';
@@ -9,6 +10,7 @@ import { userAdd, userDisable, userList } from './user.js';
 
 export const COMMANDS: readonly CommandSpec[] = [
   init,
+  demo,
   deviceAdd,
   deviceToken,
   deviceList,
