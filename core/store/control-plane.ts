@@ -2,6 +2,7 @@
 import { join } from 'node:path';
 import { AuditLog } from '../audit.js';
 import { CertificateRepository } from './certificates.js';
+import { CheckRunRepository } from './check-runs.js';
 import { openDatabase, type Db } from './database.js';
 import { DeviceRepository } from './devices.js';
 import { EnrollmentTokenRepository } from './enrollment-tokens.js';
@@ -21,6 +22,7 @@ export class ControlPlane {
   readonly users: UserRepository;
   readonly patients: PatientRepository;
   readonly audit: AuditLog;
+  readonly checkRuns: CheckRunRepository;
 
   constructor(
     readonly db: Db,
@@ -34,6 +36,7 @@ export class ControlPlane {
     this.users = new UserRepository(db, now);
     this.patients = new PatientRepository(db, now);
     this.audit = new AuditLog(db, now);
+    this.checkRuns = new CheckRunRepository(db);
   }
 
   static open(dataDir: string, now?: () => number): ControlPlane {

@@ -124,4 +124,18 @@ export const MIGRATIONS: Migration[] = [
       );
     `,
   },
+  {
+    version: 400,
+    name: 'deployment check reports',
+    sql: `
+      CREATE TABLE check_runs (
+        id INTEGER PRIMARY KEY,
+        started_at INTEGER NOT NULL,
+        finished_at INTEGER NOT NULL,
+        failing INTEGER NOT NULL,
+        report TEXT NOT NULL
+      );
+      CREATE INDEX check_runs_started ON check_runs (started_at);
+    `,
+  },
 ];

@@ -1,6 +1,7 @@
 // Every CLI command, in the order --help lists them.
 import type { CommandSpec } from '../cli-kit.js';
 import { auditVerify } from './audit.js';
+import { check } from './check.js';
 import { demo } from './demo.js';
 import { init } from './init.js';
 import { deviceAdd, deviceList, deviceShow, deviceToken } from './device.js';
@@ -22,4 +23,5 @@ export const COMMANDS: readonly CommandSpec[] = [
   userList,
   userDisable,
   auditVerify,
+  check,
 ];

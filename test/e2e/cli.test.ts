@@ -111,8 +111,27 @@ describe('configuration errors', () => {
 
   it('say how to initialise a missing hub', async () => {
     const result = await runCli(['device', 'list'], { VITALGATE_DATA_DIR: join(dataDir, 'nope') });
+    expect(result.stderr.trim().split('\n')).toHaveLength(1);
     expect(result.code).toBe(1);
     expect(result.stderr).toContain('run "vitalgate init" first');
+  });
+});
+
+describe('vitalgate check', () => {
+  it('reports zero failures on a freshly initialised hub, and the backups warning', async () => {
+    const result = await runCli(['check', '--json'], env);
+    expect(result.code).toBe(0);
+    const report = JSON.parse(result.stdout);
+    expect(report.summary.fail).toBe(0);
+    expect(report.results.find((r: { id: string }) => r.id === 'VG-DATA-006')).toMatchObject({
+      status: 'warn',
+    });
+  });
+
+  it('exits 2 when the checks cannot run', async () => {
+    const result = await runCli(['check'], { VITALGATE_DATA_DIR: join(dataDir, 'missing') });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('could not run');
   });
 });
 

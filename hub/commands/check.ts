@@ -1,0 +1,78 @@
+import { CertificateAuthority } from '../../pki/authority.js';
+import { ALL_CHECKS } from '../checks/catalogue.js';
+import { runChecks, type CheckReport } from '../checks/engine.js';
+import { cliActor, type CommandSpec, type CliIo } from '../cli-kit.js';
+import { openContext, readConfig } from '../context.js';
+
+const MARK = { pass: 'PASS', warn: 'WARN', fail: 'FAIL', not_applicable: 'N/A ' } as const;
+
+function printReport(report: CheckReport, io: CliIo): void {
+  for (const r of report.results) {
+    io.out(`${MARK[r.status]}  ${r.id}  ${r.title} [${r.severity}]`);
+    if (r.status !== 'pass') {
+      io.out(`      evidence: ${r.evidence}`);
+      if (r.remediation) io.out(`      fix: ${r.remediation}`);
+    }
+  }
+  const s = report.summary;
+  io.out(`\n${s.pass} passed, ${s.warn} warnings, ${s.fail} failed, ${s.not_applicable} not applicable`);
+}
+
+export const check: CommandSpec = {
+  name: 'check',
+  summary: 'Run the deployment checks (OWASP SMDDS, HIPAA 164.312, Device Defender-style audits).',
+  usage: 'check [--json]',
+  options: {},
+  details: [
+    'Exit codes: 0 all pass (warnings allowed), 1 a high or critical check fails, 2 the checks could not run.',
+  ],
+  async run(args, io) {
+    let ctx;
+    try {
+      ctx = openContext(readConfig(args, io.env));
+    } catch (err) {
+      io.err(`vitalgate check: could not run: ${(err as Error).message}`);
+      return 2;
+    }
+    try {
+      const authority = await CertificateAuthority.load({
+        store: ctx.store,
+        keyring: ctx.keyring,
+        config: ctx.config,
+      });
+      const progress = io.isTTY && !args.values.json;
+      const report = await runChecks(
+        ALL_CHECKS,
+        {
+          config: ctx.config,
+          store: ctx.store,
+          keyring: ctx.keyring,
+          masterKey: ctx.masterKey,
+          authority,
+          now: Date.now(),
+        },
+        progress
+          ? (done, total, id) => process.stderr.write(`\rchecks ${done}/${total} ${id.padEnd(12)}`)
+          : undefined,
+      );
+      if (progress) process.stderr.write('\r\x1b[K');
+      ctx.store.checkRuns.add({
+        startedAt: Date.parse(report.startedAt),
+        finishedAt: Date.parse(report.finishedAt),
+        failing: report.failing,
+        report,
+      });
+      ctx.store.audit.append({
+        actor: cliActor(),
+        action: 'checks.run',
+        outcome: 'success',
+        details: { ...report.summary, failing: report.failing },
+      });
+      if (args.values.json) io.json(report);
+      else printReport(report, io);
+      return report.failing ? 1 : 0;
+    } finally {
+      ctx.close();
+    }
+  },
+};
