@@ -24,6 +24,7 @@ import {
 
 const CRL_NUMBER_KEY = 'crl_number';
 const CRL_PEM_KEY = 'crl_pem';
+const ROOT_CRL_PEM_KEY = 'root_crl_pem';
 const SERVER_CERT_DAYS = 365;
 
 export interface AuthorityDeps {
@@ -135,7 +136,7 @@ export class CertificateAuthority {
       }),
     );
     const authority = new CertificateAuthority(deps, root, issuing, server, signer);
-    if (deps.store.meta.get(CRL_PEM_KEY) === undefined) await authority.publishRevocationList();
+    if (deps.store.meta.get(ROOT_CRL_PEM_KEY) === undefined) await authority.publishRevocationList();
     return { authority, created };
   }
 
@@ -314,10 +315,30 @@ export class CertificateAuthority {
       now,
       validityMs: this.deps.config.crlValidityHours * 3_600_000,
     });
-    this.deps.store.meta.set(CRL_PEM_KEY, crl.pem);
+    // The root's CRL over the issuing CA goes out with it: TLS stacks that check CRLs for the
+    // whole chain (Node does) need one per CA.
+    const rootMaterial = loadMaterial(this.deps, 'root');
+    const rootCrl = await buildRevocationList({
+      issuer: { certificate: rootMaterial.certificate, key: await importPkcs8(rootMaterial.pkcs8, 'P-384') },
+      number: crl.number,
+      entries: [],
+      now,
+      validityMs: this.deps.config.crlValidityHours * 3_600_000,
+    });
+    this.deps.store.transaction(() => {
+      this.deps.store.meta.set(CRL_PEM_KEY, crl.pem);
+      this.deps.store.meta.set(ROOT_CRL_PEM_KEY, rootCrl.pem);
+    });
     this.revocationList = crl;
     for (const listener of this.listeners) listener(crl);
     return crl;
+  }
+
+  /** The CRLs of both CAs, PEM, for a TLS context that checks client certificates. */
+  tlsRevocationPem(): string[] {
+    return [this.deps.store.meta.get(CRL_PEM_KEY), this.deps.store.meta.get(ROOT_CRL_PEM_KEY)].filter(
+      (pem): pem is string => pem !== undefined,
+    );
   }
 
   onRevocationListChange(listener: (crl: RevocationList) => void): () => void {

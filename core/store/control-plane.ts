@@ -9,6 +9,7 @@ import { EnrollmentTokenRepository } from './enrollment-tokens.js';
 import { MetaRepository } from './meta.js';
 import { PatientRepository } from './patients.js';
 import { PkiMaterialRepository } from './pki-material.js';
+import { SecurityEventRepository } from './security-events.js';
 import { UserRepository } from './users.js';
 
 export const CONTROL_PLANE_FILE = 'control-plane.sqlite';
@@ -23,6 +24,7 @@ export class ControlPlane {
   readonly patients: PatientRepository;
   readonly audit: AuditLog;
   readonly checkRuns: CheckRunRepository;
+  readonly securityEvents: SecurityEventRepository;
 
   constructor(
     readonly db: Db,
@@ -37,6 +39,7 @@ export class ControlPlane {
     this.patients = new PatientRepository(db, now);
     this.audit = new AuditLog(db, now);
     this.checkRuns = new CheckRunRepository(db);
+    this.securityEvents = new SecurityEventRepository(db, now);
   }
 
   static open(dataDir: string, now?: () => number): ControlPlane {

@@ -138,4 +138,22 @@ export const MIGRATIONS: Migration[] = [
       CREATE INDEX check_runs_started ON check_runs (started_at);
     `,
   },
+  {
+    version: 100,
+    name: 'security events',
+    sql: `
+      CREATE TABLE security_events (
+        id INTEGER PRIMARY KEY,
+        at INTEGER NOT NULL,
+        kind TEXT NOT NULL,
+        severity TEXT NOT NULL,
+        device_id TEXT,
+        username TEXT,
+        source TEXT,
+        details TEXT
+      );
+      CREATE INDEX security_events_at ON security_events (at);
+      CREATE INDEX security_events_kind ON security_events (kind, at);
+    `,
+  },
 ];

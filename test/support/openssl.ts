@@ -1,5 +1,5 @@
 // Runs the real openssl CLI against files in a temp dir, to prove interoperability.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -25,4 +25,26 @@ export function writeFiles(files: Record<string, string | Buffer>): Record<strin
     writeFileSync(paths[name], content);
   }
   return paths as Record<string, string> & { dir: string };
+}
+
+/**
+ * Runs a command without blocking the event loop, for peers of servers running in the test
+ * process itself (mosquitto_pub, openssl s_client against the in-process broker).
+ */
+export function runPeer(
+  command: string,
+  args: string[],
+  input = '',
+  timeoutMs = 15_000,
+): Promise<OpensslResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { stdio: ['pipe', 'pipe', 'pipe'], timeout: timeoutMs });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ status: code ?? -1, stdout, stderr }));
+    child.stdin.end(input);
+  });
 }
