@@ -58,27 +58,39 @@ export class BrokerMetrics {
       labelNames: ['cause'],
       registers,
     });
-    const self = this;
-    new Gauge({
-      name: 'vitalgate_device_messages_sent',
-      help: 'Messages sent per device since the hub started',
-      labelNames: ['device_id'],
-      registers,
-      collect() {
-        this.reset();
-        for (const [id, c] of self.devices) this.set({ device_id: id }, c.messagesSent);
-      },
-    });
-    new Gauge({
-      name: 'vitalgate_device_authorization_failures',
-      help: 'Authorization failures per device since the hub started',
-      labelNames: ['device_id'],
-      registers,
-      collect() {
-        this.reset();
-        for (const [id, c] of self.devices) this.set({ device_id: id }, c.authorizationFailures);
-      },
-    });
+    const devices = this.devices;
+    const perDevice = (name: string, help: string, value: (c: DeviceCounters) => number) =>
+      new Gauge({
+        name,
+        help,
+        labelNames: ['device_id'],
+        registers,
+        collect() {
+          this.reset();
+          for (const [id, c] of devices) this.set({ device_id: id }, value(c));
+        },
+      });
+    perDevice(
+      'vitalgate_device_messages_sent',
+      'Messages sent per device since the hub started',
+      (c) => c.messagesSent,
+    );
+    perDevice(
+      'vitalgate_device_bytes_sent',
+      'Payload bytes sent per device since the hub started',
+      (c) => c.bytesSent,
+    );
+    perDevice(
+      'vitalgate_device_authorization_failures',
+      'Authorization failures per device since the hub started',
+      (c) => c.authorizationFailures,
+    );
+    perDevice(
+      'vitalgate_device_connection_attempts',
+      'Connection attempts per device',
+      (c) => c.connectionAttempts,
+    );
+    perDevice('vitalgate_device_disconnects', 'Disconnects per device', (c) => c.disconnects);
   }
 
   device(deviceId: string): DeviceCounters {

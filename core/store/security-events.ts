@@ -57,9 +57,13 @@ export class SecurityEventRepository {
   list(filter: { kind?: string; deviceId?: string; since?: number; limit?: number } = {}): SecurityEvent[] {
     const where: string[] = [];
     const params: unknown[] = [];
-    if (filter.kind) (where.push('kind = ?'), params.push(filter.kind));
-    if (filter.deviceId) (where.push('device_id = ?'), params.push(filter.deviceId));
-    if (filter.since !== undefined) (where.push('at >= ?'), params.push(filter.since));
+    const add = (sql: string, value: unknown) => {
+      where.push(sql);
+      params.push(value);
+    };
+    if (filter.kind) add('kind = ?', filter.kind);
+    if (filter.deviceId) add('device_id = ?', filter.deviceId);
+    if (filter.since !== undefined) add('at >= ?', filter.since);
     params.push(Math.min(Math.max(filter.limit ?? 100, 1), 1000));
     const rows = this.db
       .prepare(
