@@ -66,6 +66,8 @@ export interface LiveSession {
 
 /** Packet overhead allowed on top of the payload limit (topic, ids, header). */
 const PACKET_OVERHEAD = 1024;
+const COMMANDS_TOPIC = /^devices\/[^/]+\/commands$/;
+const DROPPED_TOPIC = '$vitalgate/dropped';
 
 export const TLS_CIPHERS = [
   'TLS_AES_128_GCM_SHA256',
@@ -107,9 +109,9 @@ export class DeviceBroker extends EventEmitter<{
       authenticate: (client, _u, _p, done) => this.authenticate(client, done),
       authorizePublish: (client, packet, done) => this.authorizePublish(client, packet, done),
       authorizeSubscribe: (client, sub, done) => this.authorizeSubscribe(client, sub, done),
-      // Device messages are never forwarded to other clients; only the hub's own publishes
-      // (commands, client === null) reach a device.
-      authorizeForward: (client, packet) => (client ? null : packet),
+      // Only commands are ever delivered to devices; a refused publish was moved to a topic
+      // no one can subscribe to (see violation()).
+      authorizeForward: (_client, packet) => (COMMANDS_TOPIC.test(packet.topic) ? packet : null),
       maxClientsIdLength: 64,
       connectTimeout: 10_000,
     });
@@ -329,8 +331,21 @@ export class DeviceBroker extends EventEmitter<{
     const session = client ? this.byClient.get(client) : undefined;
     if (!session) return done(new Error('not authenticated'));
     const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
+    if (payload.length > this.options.limits.maxPayloadBytes) {
+      this.metrics.aclDenials.inc({ reason: 'PACKET_TOO_LARGE' });
+      this.security('packet_too_large', 'medium', {
+        deviceId: session.identity.deviceId,
+        source: session.identity.address,
+      });
+      this.endSession(session, 'packet_too_large');
+      return done(new Error('packet too large'));
+    }
     const decision = authorizeDevicePublish(session.topics, packet.topic, packet.retain);
-    if (!decision.allowed) return this.violation(session, decision.reason, done);
+    if (!decision.allowed) {
+      packet.topic = DROPPED_TOPIC;
+      packet.retain = false;
+      return this.violation(session, decision.reason, done);
+    }
     if (!session.messages.take(1) || !session.bytes.take(payload.length)) {
       this.metrics.aclDenials.inc({ reason: 'RATE_LIMITED' });
       this.security('message_rate_exceeded', 'medium', {
