@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CommandPublisher } from '../../../broker/commands.js';
 import { verifyCommand } from '../../../pki/command-signature.js';
 import { DeviceLifecycle } from '../../../pki/lifecycle.js';
-import { connectDevice, publishQos1, startTestBroker } from '../../support/broker.js';
+import { connectDevice, startTestBroker } from '../../support/broker.js';
 import { createTestPki, type TestPki } from '../../support/hub-pki.js';
 import { runPeer, writeFiles } from '../../support/openssl.js';
 
