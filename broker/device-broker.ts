@@ -94,6 +94,7 @@ export class DeviceBroker extends EventEmitter<{
   private readonly sourceLimiter: SourceRateLimiter;
   private readonly now: () => number;
   private tls: BrokerTlsMaterial;
+  private intake: TelemetryIntake | undefined;
 
   constructor(private readonly options: DeviceBrokerOptions) {
     super();
@@ -102,6 +103,7 @@ export class DeviceBroker extends EventEmitter<{
     this.gate = new DeviceIdentityGate(options.store, this.now);
     this.sourceLimiter = new SourceRateLimiter(options.limits.connectsPerSourcePerMinute);
     this.tls = options.tls;
+    this.intake = options.intake;
   }
 
   async start(listen: { host: string; port: number }): Promise<number> {
@@ -165,6 +167,11 @@ export class DeviceBroker extends EventEmitter<{
     for (const session of this.sessions.values()) session.client.close();
     if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
     if (aedes) await new Promise<void>((resolve) => aedes.close(() => resolve()));
+  }
+
+  /** Plugs in the durable intake (the hub wires ingest here before start). */
+  setIntake(intake: TelemetryIntake): void {
+    this.intake = intake;
   }
 
   /** Swaps the CRL (or any TLS material) in place; new handshakes use it at once. */
@@ -361,7 +368,7 @@ export class DeviceBroker extends EventEmitter<{
     counters.lastSeen = this.now();
     this.metrics.messages.inc();
     this.metrics.bytes.inc(payload.length);
-    const intake = this.options.intake;
+    const intake = this.intake;
     switch (decision.kind) {
       case 'telemetry':
         if (!intake) return done();

@@ -4,6 +4,7 @@ import { auditVerify } from './audit.js';
 import { check } from './check.js';
 import { demo } from './demo.js';
 import { init } from './init.js';
+import { start } from './start.js';
 import { deviceAdd, deviceList, deviceShow, deviceToken } from './device.js';
 import { deviceLifecycleCommands } from './device-lifecycle.js';
 import { patientAdd, patientAssign } from './patient.js';
@@ -11,6 +12,7 @@ import { userAdd, userDisable, userList } from './user.js';
 
 export const COMMANDS: readonly CommandSpec[] = [
   init,
+  start,
   demo,
   deviceAdd,
   deviceToken,

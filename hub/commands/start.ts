@@ -1,0 +1,44 @@
+import { describeError } from '../../core/errors.js';
+import { type CommandSpec } from '../cli-kit.js';
+import { readConfig } from '../context.js';
+import { Hub } from '../main.js';
+import { HUB_PLUGINS } from '../plugins.js';
+
+export const start: CommandSpec = {
+  name: 'start',
+  summary: 'Run the hub: MQTT broker (mutual TLS), ingest, HTTPS API and the managed InfluxDB.',
+  usage: 'start [--json]',
+  options: {},
+  details: [
+    'Prints one line once ready (with --json: {"ready":true,"mqttPort","apiPort","influxUrl"}).',
+    'Stops gracefully on SIGTERM or SIGINT. Port 0 in VITALGATE_MQTT_PORT/API_PORT means any free port.',
+  ],
+  async run(args, io) {
+    const config = readConfig(args, io.env);
+    const hub = new Hub(config, HUB_PLUGINS);
+    const ready = await hub.start();
+    if (args.values.json) io.json(ready);
+    else
+      io.out(
+        `VitalGate ready: mqtts://${config.publicHost}:${ready.mqttPort}` +
+          (ready.apiPort ? `, https://${config.publicHost}:${ready.apiPort}` : '') +
+          ` (InfluxDB ${ready.influxUrl})`,
+      );
+    await new Promise<void>((resolve) => {
+      const shutdown = (signal: string) => {
+        process.off('SIGINT', onInt);
+        process.off('SIGTERM', onTerm);
+        if (!args.values.json) io.err(`${signal}: stopping`);
+        hub.stop().then(resolve, (err: unknown) => {
+          io.err(`vitalgate start: error while stopping: ${describeError(err)}`);
+          resolve();
+        });
+      };
+      const onInt = () => shutdown('SIGINT');
+      const onTerm = () => shutdown('SIGTERM');
+      process.on('SIGINT', onInt);
+      process.on('SIGTERM', onTerm);
+    });
+    return 0;
+  },
+};

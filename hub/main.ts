@@ -1,0 +1,202 @@
+// The running hub: the composition root. Start order: control plane and CA → InfluxDB (managed
+// or external) → ingest → broker → API; stop in reverse. It also watches the shared data dir, so
+// that a `vitalgate device revoke` from another shell reaches live sessions within a second.
+import { rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Registry, collectDefaultMetrics } from 'prom-client';
+import type { HubConfig } from '../core/config.js';
+import { describeError } from '../core/errors.js';
+import { InfluxClient } from '../core/influx.js';
+import { createLogger, type Logger } from '../core/logger.js';
+import { CommandPublisher } from '../broker/commands.js';
+import { DeviceBroker, type TelemetryIntake } from '../broker/device-broker.js';
+import { CertificateAuthority } from '../pki/authority.js';
+import { DeviceLifecycle } from '../pki/lifecycle.js';
+import { openContext, type HubContext } from './context.js';
+import { startManagedInflux, type InfluxdProcess } from './influxd.js';
+
+export const HUB_STATE_FILE = 'hub.json';
+
+export interface HubReady {
+  ready: true;
+  mqttPort: number;
+  apiPort: number | null;
+  influxUrl: string;
+}
+
+/** Optional parts that later layers plug in (ingest pipeline, API server). */
+export interface HubPlugins {
+  createIntake?(hub: RunningHub): Promise<TelemetryIntake & { stop?(): Promise<void> }>;
+  startApi?(hub: RunningHub): Promise<{ port: number; stop(): Promise<void> }>;
+}
+
+export interface RunningHub {
+  config: HubConfig;
+  ctx: HubContext;
+  logger: Logger;
+  registry: Registry;
+  authority: CertificateAuthority;
+  influx: InfluxClient;
+  broker: DeviceBroker;
+  commands: CommandPublisher;
+  lifecycle: DeviceLifecycle;
+}
+
+export class Hub {
+  private readonly stops: (() => Promise<void> | void)[] = [];
+  private running: RunningHub | undefined;
+  private timers: NodeJS.Timeout[] = [];
+
+  constructor(
+    private readonly config: HubConfig,
+    private readonly plugins: HubPlugins = {},
+    private readonly logger: Logger = createLogger({ level: config.logLevel }),
+  ) {}
+
+  get hub(): RunningHub | undefined {
+    return this.running;
+  }
+
+  async start(): Promise<HubReady> {
+    const { config, logger } = this;
+    const ctx = openContext(config);
+    this.stops.push(() => ctx.close());
+    try {
+      const authority = await CertificateAuthority.load({ store: ctx.store, keyring: ctx.keyring, config });
+      await authority.currentRevocationList();
+
+      let influxUrl = config.influxUrl;
+      if (!influxUrl) {
+        const managed: InfluxdProcess = await startManagedInflux(config.dataDir, config.influxPort, (line) =>
+          logger.warn(line),
+        );
+        this.stops.push(() => managed.stop());
+        influxUrl = managed.url;
+      }
+      const influx = new InfluxClient({
+        url: influxUrl,
+        database: config.influxDb,
+        username: config.influxUsername,
+        password: config.influxPassword,
+      });
+
+      const registry = new Registry();
+      collectDefaultMetrics({ register: registry });
+      const broker = new DeviceBroker({
+        store: ctx.store,
+        limits: config,
+        tls: { ...authority.serverTls(), ca: authority.caBundlePem(), crl: authority.tlsRevocationPem() },
+        registry,
+        logger,
+      });
+      const commands = new CommandPublisher(broker, authority.commandSigner(), ctx.store.audit);
+      const lifecycle = new DeviceLifecycle(ctx.store, authority, { kicker: broker, commander: commands });
+      const hub: RunningHub = {
+        config,
+        ctx,
+        logger,
+        registry,
+        authority,
+        influx,
+        broker,
+        commands,
+        lifecycle,
+      };
+      this.running = hub;
+
+      if (this.plugins.createIntake) {
+        const intake = await this.plugins.createIntake(hub);
+        broker.setIntake(intake);
+        this.stops.push(() => intake.stop?.());
+      }
+      authority.onRevocationListChange(() => broker.updateCrl(authority.tlsRevocationPem()));
+      const mqttPort = await broker.start({ host: config.bind, port: config.mqttPort });
+      this.stops.push(async () => {
+        commands.close();
+        await broker.stop();
+      });
+
+      let apiPort: number | null = null;
+      if (this.plugins.startApi) {
+        const api = await this.plugins.startApi(hub);
+        apiPort = api.port;
+        this.stops.push(() => api.stop());
+      }
+
+      this.watchSharedState(hub);
+      const ready: HubReady = { ready: true, mqttPort, apiPort, influxUrl };
+      const stateFile = join(config.dataDir, HUB_STATE_FILE);
+      writeFileSync(
+        stateFile,
+        JSON.stringify({ pid: process.pid, ...ready, startedAt: new Date().toISOString() }),
+      );
+      this.stops.push(() => rmSync(stateFile, { force: true }));
+      ctx.store.audit.append({
+        actor: 'system',
+        action: 'hub.start',
+        outcome: 'success',
+        details: { mqttPort, apiPort },
+      });
+      return ready;
+    } catch (err) {
+      await this.stop();
+      throw err;
+    }
+  }
+
+  /** Graceful stop, in reverse start order. Safe to call twice. */
+  async stop(): Promise<void> {
+    for (const t of this.timers) clearInterval(t);
+    this.timers = [];
+    if (this.running) {
+      try {
+        this.running.ctx.store.audit.append({ actor: 'system', action: 'hub.stop', outcome: 'success' });
+      } catch {
+        // the store may already be closed
+      }
+    }
+    this.running = undefined;
+    while (this.stops.length > 0) {
+      const stop = this.stops.pop()!;
+      try {
+        await stop();
+      } catch (err) {
+        this.logger.error({ err: describeError(err) }, 'error while stopping');
+      }
+    }
+  }
+
+  /**
+   * The CLI writes to the same data dir: a new CRL or a device status change made there must reach
+   * the broker. Polled each second (one indexed read each); CRL freshness and renewal grace
+   * expiry each minute.
+   */
+  private watchSharedState(hub: RunningHub): void {
+    const { authority, broker, ctx, logger } = hub;
+    let crlNumber = authority.publishedRevocationNumber();
+    this.timers.push(
+      setInterval(() => {
+        try {
+          const published = authority.publishedRevocationNumber();
+          if (published !== crlNumber) {
+            crlNumber = published;
+            authority.reloadPublishedRevocationList();
+          }
+          for (const session of broker.liveSessions()) {
+            const device = ctx.store.devices.get(session.deviceId);
+            if (device?.status !== 'active') broker.kick(session.deviceId, device?.status ?? 'removed');
+          }
+        } catch (err) {
+          logger.error({ err: describeError(err) }, 'shared state watch failed');
+        }
+      }, 1_000),
+      setInterval(() => {
+        void (async () => {
+          await authority.retireSupersededCertificates();
+          await authority.currentRevocationList();
+        })().catch((err: unknown) => logger.error({ err: describeError(err) }, 'CRL refresh failed'));
+      }, 60_000),
+    );
+    for (const t of this.timers) t.unref();
+  }
+}

@@ -1,0 +1,63 @@
+// `vitalgate start` end to end: a real hub process with managed InfluxDB, a device over mutual
+// TLS, and lifecycle changes made from another process (the CLI) reaching the live session.
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { InfluxClient } from '../../core/influx.js';
+import { connectDevice, publishQos1 } from '../support/broker.js';
+import { runCli } from '../support/cli.js';
+import { createTestPki, type TestPki } from '../support/hub-pki.js';
+import { startHubProcess, type HubProcess } from '../support/hub-process.js';
+
+let pki: TestPki;
+let hub: HubProcess;
+
+beforeAll(async () => {
+  pki = await createTestPki();
+  hub = await startHubProcess({ VITALGATE_DATA_DIR: pki.dataDir });
+}, 90_000);
+afterAll(async () => {
+  await hub?.stop();
+  pki?.cleanup();
+});
+
+describe('vitalgate start', () => {
+  it('reports its ports and runs the managed InfluxDB', async () => {
+    expect(hub.ready).toMatchObject({ ready: true, mqttPort: expect.any(Number) });
+    expect(await new InfluxClient({ url: hub.ready.influxUrl, database: 'x' }).ping()).toBe(true);
+    expect(existsSync(join(pki.dataDir, 'hub.json'))).toBe(true);
+  });
+
+  it('accepts an enrolled device over mutual TLS', async () => {
+    const dev = await pki.issueDevice('wear-e2e', 'wearable');
+    const client = await connectDevice(hub.ready.mqttPort, dev, 'wear-e2e');
+    await publishQos1(
+      client,
+      'devices/wear-e2e/status',
+      JSON.stringify({ v: 1, firmware: '1.4.2', battery: 0.8, uptimeS: 60 }),
+    );
+    await client.endAsync();
+  });
+
+  it('ends the live session within about a second when the CLI revokes the device', async () => {
+    const dev = await pki.issueDevice('ox-e2e', 'pulse_oximeter');
+    const client = await connectDevice(hub.ready.mqttPort, dev, 'ox-e2e');
+    const closed = new Promise<number>((resolve) => client.once('close', () => resolve(performance.now())));
+    const result = await runCli(['device', 'revoke', 'ox-e2e', '--reason', 'reported lost'], {
+      VITALGATE_DATA_DIR: pki.dataDir,
+    });
+    const t0 = performance.now();
+    expect(result.code).toBe(0);
+    expect((await closed) - t0).toBeLessThan(1_500);
+    client.end(true);
+    await expect(connectDevice(hub.ready.mqttPort, dev, 'ox-e2e')).rejects.toThrow();
+  });
+
+  it('stops gracefully on SIGTERM', async () => {
+    const code = await hub.stop();
+    expect(code).toBe(0);
+    expect(existsSync(join(pki.dataDir, 'hub.json'))).toBe(false);
+    expect(await new InfluxClient({ url: hub.ready.influxUrl, database: 'x' }).ping()).toBe(false);
+    expect(pki.store.audit.list({ action: 'hub.stop' })).toHaveLength(1);
+  });
+});
