@@ -13,9 +13,10 @@ import { DeviceBroker, type TelemetryIntake } from '../broker/device-broker.js';
 import { CertificateAuthority } from '../pki/authority.js';
 import { DeviceLifecycle } from '../pki/lifecycle.js';
 import { openContext, type HubContext } from './context.js';
+import { ALL_CHECKS } from './checks/catalogue.js';
+import { runChecks } from './checks/engine.js';
+import { HUB_STATE_FILE, liveHubInProcess } from './checks/live.js';
 import { startManagedInflux, type InfluxdProcess } from './influxd.js';
-
-export const HUB_STATE_FILE = 'hub.json';
 
 export interface HubReady {
   ready: true;
@@ -125,6 +126,7 @@ export class Hub {
 
       this.watchSharedState(hub);
       const ready: HubReady = { ready: true, mqttPort, apiPort, influxUrl };
+      this.scheduleChecks(hub, ready);
       const stateFile = join(config.dataDir, HUB_STATE_FILE);
       writeFileSync(
         stateFile,
@@ -164,6 +166,40 @@ export class Hub {
         this.logger.error({ err: describeError(err) }, 'error while stopping');
       }
     }
+  }
+
+  /** Runs the deployment checks on a schedule; a failing critical check raises a security event. */
+  private scheduleChecks(hub: RunningHub, ready: HubReady): void {
+    if (hub.config.checksIntervalMinutes === 0) return;
+    const run = async () => {
+      const report = await runChecks(ALL_CHECKS, {
+        config: hub.config,
+        store: hub.ctx.store,
+        keyring: hub.ctx.keyring,
+        masterKey: hub.ctx.masterKey,
+        authority: hub.authority,
+        now: Date.now(),
+        live: liveHubInProcess(hub.config, ready, () => hub.broker.liveSessions()),
+      });
+      hub.ctx.store.checkRuns.add({
+        startedAt: Date.parse(report.startedAt),
+        finishedAt: Date.parse(report.finishedAt),
+        failing: report.failing,
+        report,
+      });
+      for (const r of report.results.filter((x) => x.status === 'fail' && x.severity === 'critical')) {
+        hub.ctx.store.securityEvents.add({
+          kind: 'critical_check_failed',
+          severity: 'critical',
+          details: { check: r.id },
+        });
+      }
+    };
+    const timer = setInterval(() => {
+      run().catch((err: unknown) => hub.logger.error({ err: describeError(err) }, 'scheduled checks failed'));
+    }, hub.config.checksIntervalMinutes * 60_000);
+    timer.unref();
+    this.timers.push(timer);
   }
 
   /**

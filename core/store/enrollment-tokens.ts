@@ -76,6 +76,17 @@ export class EnrollmentTokenRepository {
       .run(this.now(), deviceId, this.now());
   }
 
+  /** Whether the device holds a token that can still be spent. */
+  hasUsable(deviceId: string, at: number): boolean {
+    return (
+      this.db
+        .prepare(
+          'SELECT 1 FROM enrollment_tokens WHERE device_id = ? AND spent_at IS NULL AND expires_at > ?',
+        )
+        .get(deviceId, at) !== undefined
+    );
+  }
+
   listExpiredUnspent(at: number): EnrollmentTokenRecord[] {
     return (
       this.db

@@ -1,9 +1,16 @@
 // Every deployment check, in report order, and the docs/CHECKS.md catalogue generated from them.
 import type { DeploymentCheck } from './check.js';
+import { FLEET_CHECKS } from './fleet.js';
+import { NETWORK_CHECKS } from './network.js';
 import { PEOPLE_CHECKS } from './people.js';
 import { PKI_CHECKS } from './pki.js';
 
-export const ALL_CHECKS: readonly DeploymentCheck[] = [...PKI_CHECKS, ...PEOPLE_CHECKS];
+export const ALL_CHECKS: readonly DeploymentCheck[] = [
+  ...PKI_CHECKS,
+  ...NETWORK_CHECKS,
+  ...PEOPLE_CHECKS,
+  ...FLEET_CHECKS,
+];
 
 /** What the hub cannot check by itself, and how to keep evidence for it (OWASP SMDDS). */
 const OUT_OF_REACH = [

@@ -1,6 +1,7 @@
 import { CertificateAuthority } from '../../pki/authority.js';
 import { ALL_CHECKS } from '../checks/catalogue.js';
 import { runChecks, type CheckReport } from '../checks/engine.js';
+import { liveHubFromStateFile } from '../checks/live.js';
 import { cliActor, type CommandSpec, type CliIo } from '../cli-kit.js';
 import { openContext, readConfig } from '../context.js';
 
