@@ -51,6 +51,7 @@ export const check: CommandSpec = {
           masterKey: ctx.masterKey,
           authority,
           now: Date.now(),
+          live: liveHubFromStateFile(ctx.config),
         },
         progress
           ? (done, total, id) => process.stderr.write(`\rchecks ${done}/${total} ${id.padEnd(12)}`)
