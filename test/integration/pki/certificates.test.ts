@@ -196,6 +196,6 @@ describe('EST PKCS#7 certs-only', () => {
     const out = openssl(['pkcs7', '-inform', 'DER', '-print_certs', '-noout'], p7);
     expect(out.status).toBe(0);
     expect(out.stdout).toContain('subject=CN = wear-001');
-    expect(out.stdout).toContain('subject=CN = VitalGate Issuing CA');
+    expect(out.stdout).toContain('subject=O = VitalGate, CN = VitalGate Issuing CA');
   });
 });
