@@ -11,6 +11,9 @@ export interface InfluxOptions {
   timeoutMs?: number;
 }
 
+/** Timestamp precision: ms, or u (microseconds; still exact as a JSON number until year 2255). */
+export type Precision = 'ms' | 'u';
+
 export interface InfluxSeries {
   name: string;
   tags: Record<string, string>;
@@ -82,11 +85,14 @@ export class InfluxClient {
     }
   }
 
-  /** Writes line-protocol lines with millisecond timestamps. */
-  async writeLines(lines: readonly string[], retentionPolicy?: string): Promise<void> {
+  /** Writes line-protocol lines; timestamps in milliseconds unless `precision` says otherwise. */
+  async writeLines(
+    lines: readonly string[],
+    options: { precision?: Precision; retentionPolicy?: string } = {},
+  ): Promise<void> {
     if (lines.length === 0) return;
-    const params = new URLSearchParams({ db: this.database, precision: 'ms' });
-    if (retentionPolicy) params.set('rp', retentionPolicy);
+    const params = new URLSearchParams({ db: this.database, precision: options.precision ?? 'ms' });
+    if (options.retentionPolicy) params.set('rp', options.retentionPolicy);
     const res = await this.request(`/write?${params}`, { method: 'POST', body: lines.join('\n') });
     if (res.status !== 204) {
       // InfluxDB's message may quote the rejected line; it is not passed on.
@@ -98,8 +104,12 @@ export class InfluxClient {
   }
 
   /** Runs InfluxQL; reads use GET, statements that change state use POST. */
-  async query(influxql: string, params?: Record<string, string | number>): Promise<InfluxSeries[]> {
-    const search = new URLSearchParams({ db: this.database, q: influxql, epoch: 'ms' });
+  async query(
+    influxql: string,
+    params?: Record<string, string | number>,
+    options: { epoch?: Precision } = {},
+  ): Promise<InfluxSeries[]> {
+    const search = new URLSearchParams({ db: this.database, q: influxql, epoch: options.epoch ?? 'ms' });
     if (params) search.set('params', JSON.stringify(params));
     const isRead = /^\s*(select|show)\b/i.test(influxql);
     const res = isRead

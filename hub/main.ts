@@ -10,6 +10,7 @@ import { InfluxClient } from '../core/influx.js';
 import { createLogger, type Logger } from '../core/logger.js';
 import { CommandPublisher } from '../broker/commands.js';
 import { DeviceBroker, type TelemetryIntake } from '../broker/device-broker.js';
+import type { IngestPipeline } from '../ingest/pipeline.js';
 import { CertificateAuthority } from '../pki/authority.js';
 import { DeviceLifecycle } from '../pki/lifecycle.js';
 import { openContext, type HubContext } from './context.js';
@@ -41,6 +42,8 @@ export interface RunningHub {
   broker: DeviceBroker;
   commands: CommandPublisher;
   lifecycle: DeviceLifecycle;
+  /** Set by the ingest plugin. */
+  ingest?: IngestPipeline;
 }
 
 export class Hub {

@@ -6,6 +6,7 @@ import { CheckRunRepository } from './check-runs.js';
 import { openDatabase, type Db } from './database.js';
 import { DeviceRepository } from './devices.js';
 import { EnrollmentTokenRepository } from './enrollment-tokens.js';
+import { AlertRepository, DeadLetterRepository, DeviceSeqRepository } from './ingest-state.js';
 import { MetaRepository } from './meta.js';
 import { PatientRepository } from './patients.js';
 import { PkiMaterialRepository } from './pki-material.js';
@@ -25,6 +26,9 @@ export class ControlPlane {
   readonly audit: AuditLog;
   readonly checkRuns: CheckRunRepository;
   readonly securityEvents: SecurityEventRepository;
+  readonly deadLetters: DeadLetterRepository;
+  readonly deviceSeqs: DeviceSeqRepository;
+  readonly alerts: AlertRepository;
 
   constructor(
     readonly db: Db,
@@ -40,6 +44,9 @@ export class ControlPlane {
     this.audit = new AuditLog(db, now);
     this.checkRuns = new CheckRunRepository(db);
     this.securityEvents = new SecurityEventRepository(db, now);
+    this.deadLetters = new DeadLetterRepository(db);
+    this.deviceSeqs = new DeviceSeqRepository(db);
+    this.alerts = new AlertRepository(db, now);
   }
 
   static open(dataDir: string, now?: () => number): ControlPlane {

@@ -156,4 +156,48 @@ export const MIGRATIONS: Migration[] = [
       CREATE INDEX security_events_kind ON security_events (kind, at);
     `,
   },
+  {
+    version: 200,
+    name: 'ingest: dead letters, dedupe state, alerts',
+    sql: `
+      CREATE TABLE dead_letters (
+        id INTEGER PRIMARY KEY,
+        device_id TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        detail TEXT NOT NULL,
+        received_at INTEGER NOT NULL,
+        key_subject TEXT NOT NULL,
+        key_version INTEGER NOT NULL,
+        sealed_payload BLOB NOT NULL
+      );
+      CREATE INDEX dead_letters_device ON dead_letters (device_id, received_at);
+
+      CREATE TABLE device_seq (
+        device_id TEXT PRIMARY KEY,
+        last_seq INTEGER NOT NULL
+      );
+
+      CREATE TABLE alerts (
+        id INTEGER PRIMARY KEY,
+        patient_id TEXT,
+        device_id TEXT NOT NULL,
+        rule TEXT NOT NULL,
+        severity TEXT NOT NULL,
+        status TEXT NOT NULL,
+        raised_at INTEGER NOT NULL,
+        cleared_at INTEGER,
+        acked_by TEXT,
+        acked_at INTEGER
+      );
+      CREATE INDEX alerts_patient ON alerts (patient_id, raised_at);
+      CREATE INDEX alerts_status ON alerts (status);
+
+      CREATE TABLE alert_rule_overrides (
+        patient_id TEXT NOT NULL,
+        rule TEXT NOT NULL,
+        threshold REAL NOT NULL,
+        PRIMARY KEY (patient_id, rule)
+      );
+    `,
+  },
 ];
