@@ -103,6 +103,6 @@ export async function buildRevocationList(params: {
     thisUpdate: thisUpdate.getTime(),
     nextUpdate: nextUpdate.getTime(),
     der: Buffer.from(der),
-    pem: x509.PemConverter.encode(der, 'X509 CRL'),
+    pem: `${x509.PemConverter.encode(der, 'X509 CRL')}\n`,
   };
 }

@@ -103,6 +103,7 @@ interface CsrParts {
   /** The extnID and extnValue of every requested extension. */
   extensions: Array<{ oid: string; value: Uint8Array }>;
   signatureAlgorithm: string;
+  signatureParametersEmpty: boolean;
   signature: Uint8Array;
 }
 
@@ -147,10 +148,8 @@ function readCsr(der: Uint8Array): CsrParts {
   }
 
   const alg = children(der, expectTag(algEl, TAG.SEQUENCE, 'AlgorithmIdentifier'));
+  if (alg.length > 2) throw new DerError('bad AlgorithmIdentifier');
   const params = alg[1];
-  if (alg.length > 2 || (params && !(params.tag === TAG.NULL && params.end === params.contentStart))) {
-    throw new DerError('unexpected signature algorithm parameters');
-  }
   const bits = content(der, expectTag(sigEl, TAG.BIT_STRING, 'signature'));
   if (bits.length < 2 || bits[0] !== 0) throw new DerError('bad signature bit string');
   return {
@@ -159,6 +158,8 @@ function readCsr(der: Uint8Array): CsrParts {
     commonNames,
     extensions,
     signatureAlgorithm: decodeOid(content(der, expectTag(alg[0], TAG.OID, 'OID'))),
+    // The accepted algorithms take no parameters (or NULL, as some RSA encoders write).
+    signatureParametersEmpty: !params || (params.tag === TAG.NULL && params.end === params.contentStart),
     signature: bits.subarray(1),
   };
 }
@@ -196,7 +197,7 @@ export function acceptDeviceCsrDer(der: Uint8Array, deviceId: string): AcceptedC
   const key = assessPublicKey(keyObject);
 
   const algorithm = SIGNATURE_ALGORITHMS[parts.signatureAlgorithm];
-  if (!algorithm || algorithm.key !== key.type) {
+  if (!algorithm || algorithm.key !== key.type || !parts.signatureParametersEmpty) {
     throw new VitalGateError(
       'CSR_SIGNATURE_ALGORITHM_UNSUPPORTED',
       'the CSR must be signed with ECDSA or RSA PKCS#1 v1.5 and SHA-256/384/512, matching its key',

@@ -113,7 +113,8 @@ async function spkiOf(publicKey: PublicKeyInput): Promise<Uint8Array> {
   if (publicKey instanceof Uint8Array) return publicKey;
   if (publicKey instanceof x509.PublicKey) return new Uint8Array(publicKey.rawData);
   if (publicKey instanceof KeyObject) {
-    return new Uint8Array(createPublicKey(publicKey).export({ type: 'spki', format: 'der' }));
+    const key = publicKey.type === 'public' ? publicKey : createPublicKey(publicKey);
+    return new Uint8Array(key.export({ type: 'spki', format: 'der' }));
   }
   return new Uint8Array(await subtle.exportKey('spki', publicKey));
 }
@@ -238,7 +239,7 @@ export async function issueCertificate(params: IssueCertificateParams): Promise<
   let parsed: x509.X509Certificate | undefined;
   return {
     der,
-    pem: x509.PemConverter.encode(der, 'CERTIFICATE'),
+    pem: `${x509.PemConverter.encode(der, 'CERTIFICATE')}\n`,
     serial,
     notBefore,
     notAfter,
