@@ -2,7 +2,7 @@
 // directory of ours, on loopback. `vitalgate start` uses it when VITALGATE_INFLUX_URL is unset,
 // and the test fixture uses the same code.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdirSync, openSync, writeFileSync, closeSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { VitalGateError } from '../core/errors.js';
@@ -82,6 +82,27 @@ async function waitForPing(url: string, child: ChildProcess, timeoutMs: number):
 }
 
 /**
+ * An influxd left running on this data dir by a hub that was killed (kill -9 leaves children
+ * behind) holds the data files' locks: stop it before starting a new one.
+ */
+async function stopOrphan(pidFile: string): Promise<void> {
+  if (!existsSync(pidFile)) return;
+  const pid = Number(readFileSync(pidFile, 'utf8'));
+  const isInfluxd = () => {
+    try {
+      return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('influxd');
+    } catch {
+      return false;
+    }
+  };
+  if (Number.isInteger(pid) && pid > 0 && isInfluxd()) {
+    process.kill(pid, 'SIGKILL');
+    for (let i = 0; i < 100 && isInfluxd(); i++) await new Promise((r) => setTimeout(r, 50));
+  }
+  rmSync(pidFile, { force: true });
+}
+
+/**
  * Starts influxd with its files under `dir` on 127.0.0.1:`port` (0 = any free port) and waits
  * until it answers /ping. Its log goes to `<dir>/influxd.log`.
  */
@@ -92,6 +113,7 @@ export async function startInfluxd(options: {
 }): Promise<InfluxdProcess> {
   if (!influxdAvailable()) throw new VitalGateError('INFLUXD_NOT_FOUND', INFLUXD_MISSING_MESSAGE);
   mkdirSync(options.dir, { recursive: true, mode: 0o700 });
+  await stopOrphan(join(options.dir, 'influxd.pid'));
   const port = options.port === 0 ? await freePort() : options.port;
   const rpcPort = await freePort();
   const configFile = join(options.dir, 'influxdb.conf');
@@ -99,6 +121,7 @@ export async function startInfluxd(options: {
   const log = openSync(join(options.dir, 'influxd.log'), 'a');
   const child = spawn('influxd', ['-config', configFile], { stdio: ['ignore', log, log] });
   closeSync(log);
+  if (child.pid) writeFileSync(join(options.dir, 'influxd.pid'), String(child.pid));
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const url = `http://127.0.0.1:${port}`;
   try {
