@@ -1,0 +1,142 @@
+// End-to-end ingest: N mutual-TLS devices publish QoS 1 envelopes of 5 readings through a real
+// `vitalgate start` (spool fsync on) into its managed InfluxDB. Prints one JSON line:
+// readings/s end to end (published → visible in InfluxDB), PUBACK p50/p99 at half that load,
+// hub CPU µs per reading, and the pipeline as a fraction of InfluxDB's own ceiling.
+//   npx tsx bench/ingest.ts [--devices 50] [--seconds 10]
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import type { MqttClient } from 'mqtt';
+import { InfluxClient } from '../core/influx.js';
+import { connectDevice } from '../test/support/broker.js';
+import { createTestPki } from '../test/support/hub-pki.js';
+import { startHubProcess } from '../test/support/hub-process.js';
+import { addPatient } from '../test/support/ingest.js';
+
+const { values } = parseArgs({
+  options: { devices: { type: 'string', default: '50' }, seconds: { type: 'string', default: '10' } },
+});
+const deviceCount = Number(values.devices);
+const seconds = Number(values.seconds);
+const READINGS = 5;
+
+function cpuMs(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // utime + stime, clock ticks of 10 ms
+}
+
+const percentile = (sorted: number[], p: number) =>
+  sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] ?? 0;
+
+const pki = await createTestPki();
+const patientId = addPatient(pki);
+const creds = [];
+for (let i = 0; i < deviceCount; i++)
+  creds.push(await pki.issueDevice(`bench-${i}`, 'wearable', { patientId }));
+const hub = await startHubProcess({
+  VITALGATE_DATA_DIR: pki.dataDir,
+  VITALGATE_DEVICE_MESSAGES_PER_SECOND: '100000',
+  VITALGATE_DEVICE_BYTES_PER_SECOND: '100000000',
+  VITALGATE_CONNECTS_PER_SOURCE_PER_MINUTE: '100000',
+});
+const pid = hub.child.pid!;
+const influx = new InfluxClient({ url: hub.ready.influxUrl, database: 'vitalgate' });
+const clients: MqttClient[] = [];
+for (const c of creds) clients.push(await connectDevice(hub.ready.mqttPort, c, c.deviceId));
+const seqs = new Map<string, number>();
+const t0 = Date.now() - 3_600_000;
+
+function publish(client: MqttClient, deviceId: string): Promise<number> {
+  const seq = (seqs.get(deviceId) ?? 0) + 1;
+  seqs.set(deviceId, seq);
+  const ts = t0 + seq * 10;
+  const payload = JSON.stringify({
+    v: 1,
+    seq,
+    ts,
+    readings: [
+      { type: 'heart_rate', value: 72, unit: '/min' },
+      { type: 'spo2', value: 97, unit: '%' },
+      { type: 'steps', value: seq, unit: '{steps}' },
+      { type: 'body_temperature', value: 36.8, unit: 'Cel' },
+      { type: 'location', lat: 52.37, lon: 4.89, accuracyM: 10 },
+    ],
+  });
+  const start = performance.now();
+  return new Promise((resolve, reject) =>
+    client.publish(`devices/${deviceId}/telemetry`, payload, { qos: 1 }, (err) =>
+      err ? reject(err) : resolve(performance.now() - start),
+    ),
+  );
+}
+
+async function countStored(): Promise<number> {
+  const [s] = await influx.query('SELECT count(c) FROM telemetry');
+  return Number(s?.rows[0]?.count ?? 0);
+}
+
+// Phase 1: saturate, with 8 messages in flight per device.
+const cpu0 = cpuMs(pid);
+const start = performance.now();
+let acked = 0;
+await Promise.all(
+  clients.map(async (client, i) => {
+    const id = creds[i]!.deviceId;
+    const lanes = Array.from({ length: 8 }, async () => {
+      while (performance.now() - start < seconds * 1000) {
+        await publish(client, id);
+        acked += 1;
+      }
+    });
+    await Promise.all(lanes);
+  }),
+);
+const publishedMs = performance.now() - start;
+let stored = await countStored();
+while (stored < acked * READINGS) {
+  await new Promise((r) => setTimeout(r, 50));
+  stored = await countStored();
+}
+const endToEndMs = performance.now() - start;
+const cpuUsedMs = cpuMs(pid) - cpu0;
+const readingsPerSec = (acked * READINGS) / (endToEndMs / 1000);
+
+// Phase 2: half that load, paced; PUBACK latencies.
+const halfMsgPerSec = readingsPerSec / READINGS / 2;
+const perDeviceIntervalMs = (1000 * deviceCount) / halfMsgPerSec;
+const latencies: number[] = [];
+const phase2 = performance.now();
+await Promise.all(
+  clients.map(async (client, i) => {
+    const id = creds[i]!.deviceId;
+    let next = performance.now() + Math.random() * perDeviceIntervalMs;
+    const pending: Promise<void>[] = [];
+    while (performance.now() - phase2 < 5_000) {
+      const wait = next - performance.now();
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      next += perDeviceIntervalMs;
+      pending.push(publish(client, id).then((ms) => void latencies.push(ms)));
+    }
+    await Promise.all(pending);
+  }),
+);
+latencies.sort((a, b) => a - b);
+
+console.log(
+  JSON.stringify({
+    bench: 'ingest',
+    devices: deviceCount,
+    seconds,
+    messagesAcked: acked,
+    readingsPerSec: Math.round(readingsPerSec),
+    publishReadingsPerSec: Math.round((acked * READINGS) / (publishedMs / 1000)),
+    pubackP50Ms: Number(percentile(latencies, 0.5).toFixed(2)),
+    pubackP99Ms: Number(percentile(latencies, 0.99).toFixed(2)),
+    halfLoadReadingsPerSec: Math.round(halfMsgPerSec * READINGS),
+    hubCpuUsPerReading: Number(((cpuUsedMs * 1000) / (acked * READINGS)).toFixed(1)),
+    fractionOfInfluxCeiling: Number((readingsPerSec / 115_000).toFixed(3)),
+    node: process.version,
+  }),
+);
+for (const c of clients) c.end(true);
+await hub.stop();
+pki.cleanup();
