@@ -62,7 +62,7 @@ export class AcceptedCsr {
   constructor(
     /** The request as received, DER. */
     readonly der: Uint8Array,
-    /** The requested public key as a SubjectPublicKeyInfo, re-encoded by OpenSSL. */
+    /** The requested public key: its SubjectPublicKeyInfo, DER. */
     readonly spki: Uint8Array,
     readonly key: KeyDescription,
     readonly keyObject: KeyObject,
@@ -239,8 +239,9 @@ export function acceptDeviceCsrDer(der: Uint8Array, deviceId: string): AcceptedC
       );
     }
   }
-  const spki = new Uint8Array(keyObject.export({ type: 'spki', format: 'der' }));
-  return new AcceptedCsr(der, spki, key, keyObject);
+  // The key's SubjectPublicKeyInfo as requested: strict DER (the reader) that OpenSSL parsed and
+  // the key gates accepted. It is what the certificate will carry.
+  return new AcceptedCsr(der, new Uint8Array(parts.spki), key, keyObject);
 }
 
 /** Gates a PEM PKCS#10 request for `deviceId`. Throws a coded VitalGateError on refusal. */

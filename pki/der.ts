@@ -204,19 +204,24 @@ export const encoded = (buf: Uint8Array, e: DerElement): Uint8Array => buf.subar
 
 export function decodeOid(bytes: Uint8Array): string {
   if (bytes.length === 0 || bytes[bytes.length - 1]! & 0x80) throw new DerError('bad OID');
-  const arcs: bigint[] = [];
-  let value = 0n;
+  const arcs: Array<number | bigint> = [];
+  let value = 0;
+  let big: bigint | undefined; // once an arc outgrows 2^53 (UUID arcs do)
   let fresh = true;
   for (const b of bytes) {
     if (fresh && b === 0x80) throw new DerError('OID arc is not minimally encoded');
-    value = (value << 7n) | BigInt(b & 0x7f);
+    if (big === undefined && value >= 2 ** 45) big = BigInt(value);
+    if (big === undefined) value = value * 128 + (b & 0x7f);
+    else big = (big << 7n) | BigInt(b & 0x7f);
     fresh = !(b & 0x80);
     if (fresh) {
-      arcs.push(value);
-      value = 0n;
+      arcs.push(big ?? value);
+      value = 0;
+      big = undefined;
     }
   }
   const first = arcs[0]!;
-  const head = first < 80n ? [first / 40n, first % 40n] : [2n, first - 80n];
+  const head =
+    typeof first === 'number' && first < 80 ? [Math.floor(first / 40), first % 40] : [2, BigInt(first) - 80n];
   return [...head, ...arcs.slice(1)].join('.');
 }
