@@ -7,7 +7,7 @@ import { DEVICE_ID_PATTERN } from '../core/domain.js';
 import { VitalGateError } from '../core/errors.js';
 import { asKeyObject, subtle, x509 } from './crypto-provider.js';
 import { deviceSanUri } from './csr.js';
-import type { Bytes } from './der.js';
+import { DerError, type Bytes } from './der.js';
 import { describeIssuer, signAsIssuer, signatureAlgorithmFor, type Issuer } from './issuer.js';
 import {
   OID,
@@ -26,6 +26,7 @@ import {
   subjectKeyIdentifier,
   type GeneralName,
   type KeyUsage,
+  type SubjectPublicKeyInfo,
 } from './x509-encoding.js';
 
 const DAY_MS = 86_400_000;
@@ -160,7 +161,13 @@ export async function issueCertificate(params: IssueCertificateParams): Promise<
     throw invalid('validity must be 1 day to 100 years');
   if (profile !== 'server' && params.sans?.length) throw invalid(`the ${profile} profile takes no SANs`);
 
-  const spki = readSubjectPublicKeyInfo(await spkiOf(params.publicKey));
+  let spki: SubjectPublicKeyInfo;
+  try {
+    spki = readSubjectPublicKeyInfo(await spkiOf(params.publicKey));
+  } catch (err) {
+    if (err instanceof DerError) throw invalid('the public key is not a DER SubjectPublicKeyInfo');
+    throw err;
+  }
   const selfSigned = profile === 'root-ca';
   if (selfSigned !== !params.issuerCert) throw invalid('only the root CA is self-signed, and it must be');
   const issuer = params.issuerCert
@@ -170,6 +177,10 @@ export async function issueCertificate(params: IssueCertificateParams): Promise<
     signatureAlgorithm: signatureAlgorithmFor(params.issuerKey),
     signingKey: asKeyObject(params.issuerKey),
   };
+  if (selfSigned) {
+    const own = createPublicKey(signer.signingKey).export({ type: 'spki', format: 'der' });
+    if (!own.equals(spki.der)) throw invalid('a self-signed certificate must carry its signing key');
+  }
   const algorithm = signer.signatureAlgorithm;
 
   let subject: Uint8Array;

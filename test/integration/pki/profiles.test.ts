@@ -302,6 +302,27 @@ describe('profile inputs are checked', () => {
     }
   });
 
+  it('a public key that is not a SubjectPublicKeyInfo, or a root whose key is not its signer’s', async () => {
+    const b = await base();
+    await expect(
+      issueCertificate({
+        profile: 'device',
+        subject: 'd3',
+        ...b,
+        publicKey: Uint8Array.of(0x30, 0x03, 1, 2, 3),
+      }),
+    ).rejects.toMatchObject({ code: 'PROFILE_INVALID' });
+    const other = await generateKeyPair('P-384');
+    await expect(
+      issueCertificate({
+        profile: 'root-ca',
+        subject: 'R',
+        publicKey: other.publicKey,
+        issuerKey: ca.rootKey,
+      }),
+    ).rejects.toMatchObject({ code: 'PROFILE_INVALID' });
+  });
+
   it('an issuer key that is not the issuer certificate’s is refused', async () => {
     await expect(
       issueCertificate({ profile: 'device', subject: 'd2', ...(await base()), issuerKey: ca.rootKey }),
