@@ -8,7 +8,7 @@ import { parseArgs } from 'node:util';
 import type { MqttClient } from 'mqtt';
 import { InfluxClient } from '../core/influx.js';
 import { connectDevice } from '../test/support/broker.js';
-import { createTestPki } from '../test/support/hub-pki.js';
+import { createTestPki, type DeviceCredentials } from '../test/support/hub-pki.js';
 import { startHubProcess } from '../test/support/hub-process.js';
 import { addPatient } from '../test/support/ingest.js';
 
@@ -29,7 +29,7 @@ const percentile = (sorted: number[], p: number) =>
 
 const pki = await createTestPki();
 const patientId = addPatient(pki);
-const creds = [];
+const creds: DeviceCredentials[] = [];
 for (let i = 0; i < deviceCount; i++)
   creds.push(await pki.issueDevice(`bench-${i}`, 'wearable', { patientId }));
 const hub = await startHubProcess({
