@@ -1,6 +1,7 @@
 // Least-privilege topics: a device may publish only to its own telemetry, status and
 // commands/ack topics, and subscribe only to its own commands topic. Nothing else: no
-// wildcards, no other device's topics, no $SYS, no retained messages.
+// wildcards, no other device's topics, no $SYS, no retained messages, no wills elsewhere.
+// Exact string comparison against topics built once per session: no parsing per message.
 
 export type PublishKind = 'telemetry' | 'status' | 'ack';
 
@@ -21,18 +22,46 @@ export function deviceTopics(deviceId: string): DeviceTopics {
   };
 }
 
+export type AclDenial =
+  | 'TOPIC_NOT_ALLOWED'
+  | 'SYS_TOPIC_NOT_ALLOWED'
+  | 'RETAIN_NOT_ALLOWED'
+  | 'SUBSCRIPTION_NOT_ALLOWED'
+  | 'WILDCARD_NOT_ALLOWED';
+
 export type AclDecision = { allowed: true; kind: PublishKind } | { allowed: false; reason: AclDenial };
 
-export type AclDenial = 'TOPIC_NOT_ALLOWED' | 'RETAIN_NOT_ALLOWED' | 'SUBSCRIPTION_NOT_ALLOWED';
+const TELEMETRY: AclDecision = { allowed: true, kind: 'telemetry' };
+const STATUS: AclDecision = { allowed: true, kind: 'status' };
+const ACK: AclDecision = { allowed: true, kind: 'ack' };
 
-export function authorizeDevicePublish(topics: DeviceTopics, topic: string, retain: boolean): AclDecision {
-  if (retain) return { allowed: false, reason: 'RETAIN_NOT_ALLOWED' };
-  if (topic === topics.telemetry) return { allowed: true, kind: 'telemetry' };
-  if (topic === topics.status) return { allowed: true, kind: 'status' };
-  if (topic === topics.ack) return { allowed: true, kind: 'ack' };
-  return { allowed: false, reason: 'TOPIC_NOT_ALLOWED' };
+function denied(reason: AclDenial): AclDecision {
+  return { allowed: false, reason };
 }
 
-export function authorizeDeviceSubscribe(topics: DeviceTopics, filter: string): boolean {
-  return filter === topics.commands;
+export function authorizeDevicePublish(topics: DeviceTopics, topic: string, retain: boolean): AclDecision {
+  if (retain) return denied('RETAIN_NOT_ALLOWED');
+  if (topic === topics.telemetry) return TELEMETRY;
+  if (topic === topics.status) return STATUS;
+  if (topic === topics.ack) return ACK;
+  return denied(topic.startsWith('$') ? 'SYS_TOPIC_NOT_ALLOWED' : 'TOPIC_NOT_ALLOWED');
+}
+
+/** `null` when allowed; otherwise why not. */
+export function authorizeDeviceSubscribe(topics: DeviceTopics, filter: string): AclDenial | null {
+  if (filter === topics.commands) return null;
+  if (filter.startsWith('$')) return 'SYS_TOPIC_NOT_ALLOWED';
+  if (filter.includes('#') || filter.includes('+')) return 'WILDCARD_NOT_ALLOWED';
+  return 'SUBSCRIPTION_NOT_ALLOWED';
+}
+
+/**
+ * A last will is a publish made later on the device's behalf: it must be one the device could
+ * make itself, and only its status topic makes sense for it ("offline").
+ */
+export function authorizeDeviceWill(
+  topics: DeviceTopics,
+  will: { topic: string; retain?: boolean } | null | undefined,
+): boolean {
+  return !will || (will.topic === topics.status && will.retain !== true);
 }

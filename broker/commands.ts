@@ -1,10 +1,17 @@
-// Signed commands from the hub to devices (SPEC §4): signed with the command-signing key,
-// delivered QoS 1 to devices/{id}/commands, acknowledged on devices/{id}/commands/ack.
+// Signed commands from the hub to devices (SPEC §4): signed with the command-signing key, bound
+// to one device (`aud`), delivered QoS 1 to devices/{id}/commands, and acknowledged by the
+// device on devices/{id}/commands/ack. An answer from another device, or after expiry, is ignored.
 import { randomUUID, type KeyObject } from 'node:crypto';
 import type { AuditLog } from '../core/audit.js';
 import { signCommand, type CommandType, type SignedCommand } from '../pki/command-signature.js';
 import type { WipeCommander } from '../pki/lifecycle.js';
-import type { DeviceBroker } from './device-broker.js';
+
+/** What the publisher needs from the broker (DeviceBroker implements it). */
+export interface CommandChannel {
+  isConnected(deviceId: string): boolean;
+  publishToDevice(deviceId: string, payload: Buffer): Promise<void>;
+  on(event: 'ack', listener: (deviceId: string, payload: Buffer) => void): unknown;
+}
 
 export type CommandOutcome = 'acked' | 'rejected' | 'expired' | 'not_connected';
 
@@ -18,7 +25,7 @@ export class CommandPublisher implements WipeCommander {
   private readonly pending = new Map<string, Pending>();
 
   constructor(
-    private readonly broker: DeviceBroker,
+    private readonly broker: CommandChannel,
     private readonly signer: { key: KeyObject },
     private readonly audit: AuditLog,
     private readonly options: { ttlMs?: number; now?: () => number } = {},
@@ -36,7 +43,7 @@ export class CommandPublisher implements WipeCommander {
     const now = (this.options.now ?? Date.now)();
     const ttl = this.options.ttlMs ?? 60_000;
     const command = signCommand(
-      { id: randomUUID(), type, issuedAt: now, expiresAt: now + ttl, params },
+      { id: randomUUID(), type, issuedAt: now, expiresAt: now + ttl, params, aud: deviceId },
       this.signer.key,
     );
     let outcome: CommandOutcome;
@@ -50,7 +57,12 @@ export class CommandPublisher implements WipeCommander {
         }, ttl);
         this.pending.set(command.id, { deviceId, resolve, timer });
       });
-      await this.broker.publishToDevice(deviceId, Buffer.from(JSON.stringify(command)));
+      try {
+        await this.broker.publishToDevice(deviceId, Buffer.from(JSON.stringify(command)));
+      } catch (err) {
+        this.settle(command.id, 'not_connected');
+        throw err;
+      }
       outcome = await answered;
     }
     this.audit.append({
@@ -78,9 +90,15 @@ export class CommandPublisher implements WipeCommander {
     if (typeof ack.id !== 'string') return;
     const pending = this.pending.get(ack.id);
     if (!pending || pending.deviceId !== deviceId) return;
-    this.pending.delete(ack.id);
+    this.settle(ack.id, ack.status === 'done' ? 'acked' : 'rejected');
+  }
+
+  private settle(id: string, outcome: CommandOutcome): void {
+    const pending = this.pending.get(id);
+    if (!pending) return;
+    this.pending.delete(id);
     clearTimeout(pending.timer);
-    pending.resolve(ack.status === 'done' ? 'acked' : 'rejected');
+    pending.resolve(outcome);
   }
 
   close(): void {

@@ -1,37 +1,34 @@
 // The device broker: Aedes over mutual TLS. Identity is checked in `authenticate` (so the client
 // gets a proper CONNACK code and nothing else), topics in `authorizePublish`/`authorizeSubscribe`,
 // and the durable intake runs inside `authorizePublish`, which is the only hook Aedes awaits
-// before it writes the QoS-1 PUBACK.
+// before it writes the QoS-1 PUBACK. Device lookups happen once per connect; the per-message path
+// touches only the session object (no SQLite, no allocation beyond the intake call).
 import { EventEmitter } from 'node:events';
-import { createServer, type Server, type TLSSocket } from 'node:tls';
+import type { TLSSocket } from 'node:tls';
 import { Aedes, type AuthenticateError, type Client, type PublishPacket, type Subscription } from 'aedes';
 import type { Registry } from 'prom-client';
 import type { HubConfig } from '../core/config.js';
 import type { Logger } from '../core/logger.js';
 import type { ControlPlane } from '../core/store/control-plane.js';
-import type { SecurityEvent, SecuritySeverity } from '../core/store/security-events.js';
-import { authorizeDeviceSubscribe, authorizeDevicePublish, deviceTopics, type DeviceTopics } from './acl.js';
-import { DeviceIdentityGate, type DeviceIdentity } from './identity.js';
-import { guardPacketSize, SourceRateLimiter, TokenBucket } from './limits.js';
+import type { SecurityEvent } from '../core/store/security-events.js';
+import {
+  authorizeDevicePublish,
+  authorizeDeviceSubscribe,
+  authorizeDeviceWill,
+  deviceTopics,
+  type AclDenial,
+} from './acl.js';
+import { BrokerAuditTrail } from './audit-trail.js';
+import { DeviceIdentityGate, type IdentityRefusal } from './identity.js';
+import type { TelemetryIntake } from './intake.js';
+import { guardPacketSize, TokenBucket } from './limits.js';
 import { BrokerMetrics } from './metrics.js';
+import { SessionRegistry, type LiveSession, type LiveSessionInfo } from './sessions.js';
+import { DeviceTlsListener, type BrokerTlsMaterial, type TransportRefusalEvent } from './tls-listener.js';
 
-export type IntakeOutcome = { outcome: 'accepted' | 'duplicate' | 'dead_letter'; reason?: string };
-
-/** The durable intake (ingest/) behind `authorizePublish`. A rejection means: do not ack. */
-export interface TelemetryIntake {
-  accept(device: DeviceIdentity, payload: Buffer): Promise<IntakeOutcome>;
-  acceptStatus?(device: DeviceIdentity, payload: Buffer): Promise<void> | void;
-}
-
-export interface BrokerTlsMaterial {
-  key: string;
-  /** Server certificate followed by the issuing CA. */
-  cert: string;
-  /** CA bundle that client certificates must chain to. */
-  ca: string;
-  /** Current CRLs of the issuing and root CA, PEM. */
-  crl: string | string[];
-}
+export type { IntakeOutcome, TelemetryIntake } from './intake.js';
+export type { BrokerTlsMaterial } from './tls-listener.js';
+export type { LiveSession, LiveSessionInfo } from './sessions.js';
 
 export type BrokerLimits = Pick<
   HubConfig,
@@ -50,122 +47,122 @@ export interface DeviceBrokerOptions {
   tls: BrokerTlsMaterial;
   registry: Registry;
   logger: Logger;
+  /** The durable intake; without one, telemetry is counted and acknowledged (see setIntake). */
   intake?: TelemetryIntake;
   now?: () => number;
+  /** How long stop() waits for intake calls in flight. Default 5 s. */
+  drainTimeoutMs?: number;
 }
 
-export interface LiveSession {
-  identity: DeviceIdentity;
-  client: Client;
-  topics: DeviceTopics;
-  connectedAt: number;
-  messages: TokenBucket;
-  bytes: TokenBucket;
-  violations: number;
+export type ConnectRefusal = IdentityRefusal | 'WILL_NOT_ALLOWED';
+
+export interface DeviceBrokerEvents {
+  /** Every security event the broker stored (same shape as `store.securityEvents.list()`). */
+  security: [SecurityEvent];
+  /** A device published to its `commands/ack` topic (the CommandPublisher listens). */
+  ack: [deviceId: string, payload: Buffer];
+  connected: [LiveSessionInfo];
+  disconnected: [LiveSessionInfo, cause: string];
 }
 
 /** Packet overhead allowed on top of the payload limit (topic, ids, header). */
 const PACKET_OVERHEAD = 1024;
 const COMMANDS_TOPIC = /^devices\/[^/]+\/commands$/;
+/** Refused publishes are acknowledged and moved here: nothing subscribes, nothing forwards. */
 const DROPPED_TOPIC = '$vitalgate/dropped';
+const NOT_AUTHENTICATED = new Error('not authenticated');
+/** Session ends that were the device's doing (or its network's): only these release its will. */
+const DEVICE_SIDE_ENDS = new Set([undefined, 'closed', 'client_error', 'keepalive_timeout']);
 
-export const TLS_CIPHERS = [
-  'TLS_AES_128_GCM_SHA256',
-  'TLS_AES_256_GCM_SHA384',
-  'TLS_CHACHA20_POLY1305_SHA256',
-  'ECDHE-ECDSA-AES128-GCM-SHA256',
-  'ECDHE-ECDSA-AES256-GCM-SHA384',
-  'ECDHE-ECDSA-CHACHA20-POLY1305',
-  'ECDHE-RSA-AES128-GCM-SHA256',
-  'ECDHE-RSA-AES256-GCM-SHA384',
-].join(':');
-
-export class DeviceBroker extends EventEmitter<{
-  security: [SecurityEvent];
-  ack: [deviceId: string, payload: Buffer];
-}> {
+export class DeviceBroker extends EventEmitter<DeviceBrokerEvents> {
   readonly metrics: BrokerMetrics;
   private aedes: Aedes | undefined;
-  private server: Server | undefined;
-  private readonly sessions = new Map<string, LiveSession>();
-  private readonly byClient = new WeakMap<Client, LiveSession>();
+  private listener: DeviceTlsListener | undefined;
+  private readonly sessions = new SessionRegistry();
+  private readonly bySocket = new WeakMap<TLSSocket, LiveSession>();
+  private readonly wills = new WeakMap<Client, PublishPacket>();
   private readonly violationTotals = new Map<string, number>();
   private readonly gate: DeviceIdentityGate;
-  private readonly sourceLimiter: SourceRateLimiter;
+  private readonly trail: BrokerAuditTrail;
   private readonly now: () => number;
   private tls: BrokerTlsMaterial;
   private intake: TelemetryIntake | undefined;
+  private inFlight = 0;
+  private drained: (() => void) | undefined;
 
   constructor(private readonly options: DeviceBrokerOptions) {
     super();
     this.now = options.now ?? Date.now;
-    this.metrics = new BrokerMetrics(options.registry);
+    this.metrics = new BrokerMetrics(options.registry, () => this.sessions.size);
     this.gate = new DeviceIdentityGate(options.store, this.now);
-    this.sourceLimiter = new SourceRateLimiter(options.limits.connectsPerSourcePerMinute);
+    this.trail = new BrokerAuditTrail(options.store, (e) => this.emit('security', e), this.now);
     this.tls = options.tls;
     this.intake = options.intake;
   }
 
+  /** Listens for devices; resolves with the bound port. */
   async start(listen: { host: string; port: number }): Promise<number> {
+    const { limits } = this.options;
     const aedes = await Aedes.createBroker({
+      preConnect: (client, packet, done) => {
+        if (packet.will) this.wills.set(client, packet.will as PublishPacket);
+        done(null, true);
+      },
       authenticate: (client, _u, _p, done) => this.authenticate(client, done),
       authorizePublish: (client, packet, done) => this.authorizePublish(client, packet, done),
       authorizeSubscribe: (client, sub, done) => this.authorizeSubscribe(client, sub, done),
-      // Only commands are ever delivered to devices; a refused publish was moved to a topic
-      // no one can subscribe to (see violation()).
+      // Only commands are ever delivered to devices.
       authorizeForward: (_client, packet) => (COMMANDS_TOPIC.test(packet.topic) ? packet : null),
       maxClientsIdLength: 64,
       connectTimeout: 10_000,
     });
-    aedes.on('clientDisconnect', (client) => this.onDisconnect(client, 'closed'));
-    aedes.on('clientError', (client, err) =>
-      this.options.logger.debug({ err: err.message, client: client.id }, 'mqtt client error'),
-    );
+    aedes.on('clientError', (client, err) => {
+      const session = this.sessions.ofClient(client);
+      if (session) session.endCause ??= 'client_error';
+      this.options.logger.debug({ err: err.message, client: client.id }, 'mqtt client error');
+    });
+    aedes.on('keepaliveTimeout', (client) => {
+      const session = this.sessions.ofClient(client);
+      if (session) session.endCause ??= 'keepalive_timeout';
+    });
     this.aedes = aedes;
 
-    const server = createServer(this.secureContextOptions(), (socket) => {
-      guardPacketSize(socket, this.options.limits.maxPayloadBytes + PACKET_OVERHEAD, (announced) => {
-        this.metrics.aclDenials.inc({ reason: 'PACKET_TOO_LARGE' });
-        this.security('packet_too_large', 'medium', {
-          source: socket.remoteAddress ?? 'unknown',
-          details: { announced },
-        });
-        socket.destroy();
-      });
-      aedes.handle(socket);
+    const packetLimit = limits.maxPayloadBytes + PACKET_OVERHEAD;
+    this.listener = new DeviceTlsListener({
+      tls: this.tls,
+      maxConnections: limits.maxConnections,
+      connectsPerSourcePerMinute: limits.connectsPerSourcePerMinute,
+      onConnection: (socket) => {
+        guardPacketSize(socket, packetLimit, (announced) => this.oversize(socket, announced));
+        aedes.handle(socket);
+      },
+      onRefusal: (refusal) => this.transportRefused(refusal),
     });
-    server.maxConnections = this.options.limits.maxConnections;
-    server.on('connection', (socket) => {
-      const address = socket.remoteAddress ?? 'unknown';
-      if (!this.sourceLimiter.allow(address)) {
-        this.security('connection_rate_limited', 'medium', { source: address });
-        this.metrics.refusals.inc({ reason: 'CONNECTION_RATE_LIMITED' });
-        socket.destroy();
-      }
-    });
-    server.on('tlsClientError', (err, socket) => {
-      this.metrics.refusals.inc({ reason: 'TLS_HANDSHAKE_FAILED' });
-      this.options.logger.debug({ err: err.message, source: socket.remoteAddress }, 'tls handshake failed');
-    });
-    this.server = server;
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(listen.port, listen.host, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
-    const address = server.address();
-    return typeof address === 'object' && address ? address.port : listen.port;
+    return this.listener.listen(listen.host, listen.port);
   }
 
+  /**
+   * Graceful stop: no new connections, intake calls in flight finish (their PUBACKs go out),
+   * then every session ends with cause `hub_stopping` and Aedes closes.
+   */
   async stop(): Promise<void> {
-    const server = this.server;
+    const listener = this.listener;
     const aedes = this.aedes;
-    this.server = undefined;
+    this.listener = undefined;
     this.aedes = undefined;
-    for (const session of this.sessions.values()) session.client.close();
-    if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
+    const closed = listener?.close();
+    if (this.inFlight > 0) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, this.options.drainTimeoutMs ?? 5_000);
+        this.drained = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+    }
+    for (const session of [...this.sessions.all()]) this.endSession(session, 'hub_stopping');
+    listener?.closeConnections();
+    await closed;
     if (aedes) await new Promise<void>((resolve) => aedes.close(() => resolve()));
   }
 
@@ -174,177 +171,133 @@ export class DeviceBroker extends EventEmitter<{
     this.intake = intake;
   }
 
-  /** Swaps the CRL (or any TLS material) in place; new handshakes use it at once. */
+  /** Swaps TLS material in place; new handshakes use it at once, live sessions are untouched. */
   updateTls(material: Partial<BrokerTlsMaterial>): void {
     this.tls = { ...this.tls, ...material };
-    this.server?.setSecureContext(this.secureContextOptions());
+    this.listener?.updateTls(material);
   }
 
+  /** Swaps the CRLs (issuing and root, PEM) in the TLS context. Call on every CRL change. */
   updateCrl(crlPem: string | string[]): void {
     this.updateTls({ crl: crlPem });
   }
 
-  /** Ends a device's live session now (revoke, disable, quarantine, wipe). */
+  /**
+   * Ends a device's live session now (revoke, disable, quarantine, wipe). Refusing the device
+   * from then on is the identity gate's job: it reads the device status at every connect.
+   */
   kick(deviceId: string, cause: string): boolean {
-    const session = this.sessions.get(deviceId);
+    const session = this.sessions.ofDevice(deviceId);
     if (!session) return false;
-    this.options.store.audit.append({
-      actor: 'system',
-      action: 'broker.kick',
-      target: `device:${deviceId}`,
-      outcome: 'success',
-      source: session.identity.address,
-      details: { cause },
-    });
+    this.trail.kicked(session.identity, cause);
     this.endSession(session, `kicked:${cause}`);
     return true;
   }
 
-  liveSessions(): { deviceId: string; serial: string; address: string; connectedAt: number }[] {
-    return [...this.sessions.values()].map((s) => ({
-      deviceId: s.identity.deviceId,
-      serial: s.identity.serial,
-      address: s.identity.address,
-      connectedAt: s.connectedAt,
-    }));
+  liveSessions(): LiveSessionInfo[] {
+    return this.sessions.info();
   }
 
   isConnected(deviceId: string): boolean {
-    return this.sessions.has(deviceId);
+    return this.sessions.ofDevice(deviceId) !== undefined;
   }
 
-  /** Publishes QoS 1 to the device's commands topic. */
+  /** Publishes QoS 1 to the device's commands topic (resolves once handed to Aedes). */
   publishToDevice(deviceId: string, payload: Buffer): Promise<void> {
     const aedes = this.aedes;
     if (!aedes) return Promise.reject(new Error('broker is not running'));
+    const packet = {
+      cmd: 'publish' as const,
+      topic: deviceTopics(deviceId).commands,
+      payload,
+      qos: 1 as const,
+      retain: false,
+      dup: false,
+    };
     return new Promise((resolve, reject) =>
-      aedes.publish(
-        {
-          cmd: 'publish',
-          topic: deviceTopics(deviceId).commands,
-          payload,
-          qos: 1,
-          retain: false,
-          dup: false,
-        },
-        (err?: Error) => (err ? reject(err) : resolve()),
-      ),
+      aedes.publish(packet, (err?: Error) => (err ? reject(err) : resolve())),
     );
   }
 
-  private secureContextOptions() {
-    return {
-      key: this.tls.key,
-      cert: this.tls.cert,
-      ca: this.tls.ca,
-      crl: this.tls.crl,
-      requestCert: true,
-      rejectUnauthorized: true,
-      minVersion: 'TLSv1.2' as const,
-      ciphers: TLS_CIPHERS,
-      honorCipherOrder: true,
-    };
-  }
-
-  private authenticate(
-    client: Client,
-    done: (err: AuthenticateError | null, ok: boolean | null) => void,
-  ): void {
+  private authenticate(client: Client, done: (err: AuthenticateError | null, ok: boolean | null) => void) {
     const socket = client.conn as TLSSocket;
     const address = socket.remoteAddress ?? 'unknown';
-    const peer = socket.getPeerCertificate?.();
-    const decision = this.gate.decide(
-      peer && Object.keys(peer).length ? peer : undefined,
-      client.id,
-      address,
-    );
+    const peer = socket.getPeerCertificate();
+    const decision = this.gate.decide(peer?.serialNumber ? peer : undefined, client.id, address);
     const deviceId = decision.ok ? decision.identity.deviceId : decision.deviceId;
-    if (deviceId) {
-      const counters = this.metrics.device(deviceId);
+    // Only names from certificates our CA issued get per-device counters (TLS checked the chain).
+    const counters = deviceId ? this.metrics.device(deviceId) : undefined;
+    if (counters) {
       counters.connectionAttempts += 1;
       counters.lastSourceAddress = address;
     }
-    if (!decision.ok) {
-      this.metrics.refusals.inc({ reason: decision.code });
-      if (deviceId) this.metrics.device(deviceId).authorizationFailures += 1;
-      this.options.store.audit.append({
-        actor: `device:${deviceId ?? 'unknown'}`,
-        action: 'broker.connect',
-        target: deviceId ? `device:${deviceId}` : undefined,
-        outcome: 'denied',
-        source: address,
-        details: { code: decision.code },
-      });
-      this.security('connection_refused', 'medium', {
-        deviceId,
-        source: address,
-        details: { code: decision.code },
-      });
+    const refuse = (code: ConnectRefusal, returnCode: 2 | 5) => {
+      this.metrics.refusals.inc({ reason: code });
+      if (counters) counters.authorizationFailures += 1;
+      this.trail.refused(code, deviceId, address);
       const err = new Error('not authorized') as AuthenticateError;
-      (err as { returnCode: number }).returnCode = decision.returnCode;
+      err.returnCode = returnCode;
       done(err, false);
-      return;
-    }
+    };
+    if (!decision.ok) return refuse(decision.code, decision.returnCode);
     const identity = decision.identity;
-    const existing = this.sessions.get(identity.deviceId);
-    if (existing) {
-      const kind =
-        existing.identity.address !== address && existing.identity.serial === identity.serial
-          ? 'shared_certificate'
-          : 'conflicting_client_id';
-      this.security(kind, 'high', {
-        deviceId: identity.deviceId,
-        source: address,
-        details: { previousSource: existing.identity.address, serial: identity.serial },
-      });
-    }
+    const topics = deviceTopics(identity.deviceId);
+    if (!authorizeDeviceWill(topics, this.wills.get(client))) return refuse('WILL_NOT_ALLOWED', 5);
+
+    const { limits } = this.options;
+    const now = this.now();
     const session: LiveSession = {
       identity,
+      intakeDevice: { deviceId: identity.deviceId, kind: identity.kind, patientId: identity.patientId },
       client,
-      topics: deviceTopics(identity.deviceId),
-      connectedAt: this.now(),
-      messages: new TokenBucket(
-        this.options.limits.deviceMessagesPerSecond,
-        this.options.limits.deviceMessagesPerSecond * 2,
-      ),
-      bytes: new TokenBucket(
-        this.options.limits.deviceBytesPerSecond,
-        this.options.limits.deviceBytesPerSecond * 2,
-      ),
+      topics,
+      connectedAt: now,
+      messages: new TokenBucket(limits.deviceMessagesPerSecond, limits.deviceMessagesPerSecond * 2, now),
+      bytes: new TokenBucket(limits.deviceBytesPerSecond, limits.deviceBytesPerSecond * 2, now),
+      counters: this.metrics.device(identity.deviceId),
       violations: 0,
+      ended: false,
+      endCause: undefined,
     };
-    this.sessions.set(identity.deviceId, session);
-    this.byClient.set(client, session);
-    this.metrics.connections.set(this.sessions.size);
-    const counters = this.metrics.device(identity.deviceId);
-    counters.firstSeen ??= session.connectedAt;
-    counters.lastSeen = session.connectedAt;
-    this.options.store.audit.append({
-      actor: `device:${identity.deviceId}`,
-      action: 'broker.connect',
-      target: `device:${identity.deviceId}`,
-      outcome: 'success',
-      source: address,
-      details: { serial: identity.serial },
-    });
+    const previous = this.sessions.add(session);
+    if (previous) this.takeover(previous, session);
+    this.bySocket.set(socket, session);
+    session.counters.firstSeen ??= now;
+    session.counters.lastSeen = now;
+    this.trail.connected(identity);
+    socket.once('close', () => this.endSession(session, session.endCause ?? 'closed', false));
+    this.emit('connected', sessionInfo(session));
     done(null, true);
   }
 
-  private authorizePublish(
-    client: Client | null,
-    packet: PublishPacket,
-    done: (err?: Error | null) => void,
-  ): void {
-    const session = client ? this.byClient.get(client) : undefined;
-    if (!session) return done(new Error('not authenticated'));
-    const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
-    if (payload.length > this.options.limits.maxPayloadBytes) {
-      this.metrics.aclDenials.inc({ reason: 'PACKET_TOO_LARGE' });
-      this.security('packet_too_large', 'medium', {
-        deviceId: session.identity.deviceId,
-        source: session.identity.address,
-      });
-      this.endSession(session, 'packet_too_large');
+  /**
+   * A second session with a live device's client id: Aedes closes the old one (MQTT takeover).
+   * Always a conflicting-client-id event; the same certificate from another address is also a
+   * shared-certificate event (its key was copied).
+   */
+  private takeover(previous: LiveSession, next: LiveSession): void {
+    const { deviceId, serial, address } = next.identity;
+    const details = {
+      previousSource: previous.identity.address,
+      serial,
+      previousSerial: previous.identity.serial,
+    };
+    this.trail.event('conflicting_client_id', 'high', { deviceId, source: address, details });
+    if (previous.identity.serial === serial && previous.identity.address !== address) {
+      this.trail.event('shared_certificate', 'critical', { deviceId, source: address, details });
+    }
+    this.endSession(previous, 'takeover', false);
+  }
+
+  private authorizePublish(client: Client | null, packet: PublishPacket, done: (err?: Error | null) => void) {
+    const session = this.sessions.ofClient(client);
+    if (!session) return done(NOT_AUTHENTICATED);
+    if (packet === this.wills.get(session.client)) return this.publishWill(session, packet, done);
+    if (session.ended) return done(NOT_AUTHENTICATED);
+    const payload = packet.payload as Buffer | string;
+    const length = typeof payload === 'string' ? Buffer.byteLength(payload) : payload.length;
+    if (length > this.options.limits.maxPayloadBytes) {
+      this.oversize(session.client.conn as TLSSocket, length);
       return done(new Error('packet too large'));
     }
     const decision = authorizeDevicePublish(session.topics, packet.topic, packet.retain);
@@ -353,46 +306,79 @@ export class DeviceBroker extends EventEmitter<{
       packet.retain = false;
       return this.violation(session, decision.reason, done);
     }
-    if (!session.messages.take(1) || !session.bytes.take(payload.length)) {
+    const now = this.now();
+    if (!session.messages.take(1, now) || !session.bytes.take(length, now)) {
       this.metrics.aclDenials.inc({ reason: 'RATE_LIMITED' });
-      this.security('message_rate_exceeded', 'medium', {
+      session.counters.authorizationFailures += 1;
+      this.trail.event('message_rate_exceeded', 'medium', {
         deviceId: session.identity.deviceId,
         source: session.identity.address,
       });
       this.endSession(session, 'rate_limited');
       return done(new Error('rate limited'));
     }
-    const counters = this.metrics.device(session.identity.deviceId);
+    const counters = session.counters;
     counters.messagesSent += 1;
-    counters.bytesSent += payload.length;
-    counters.lastSeen = this.now();
-    this.metrics.messages.inc();
-    this.metrics.bytes.inc(payload.length);
-    const intake = this.intake;
+    counters.bytesSent += length;
+    counters.lastSeen = now;
+    this.metrics.messagesTotal += 1;
+    this.metrics.bytesTotal += length;
+    const buffer = typeof payload === 'string' ? Buffer.from(payload) : payload;
     switch (decision.kind) {
       case 'telemetry':
-        if (!intake) return done();
-        intake.accept(session.identity, payload).then(
-          () => done(),
-          (err: unknown) => {
-            this.options.logger.warn(
-              { code: (err as { code?: string }).code, device: session.identity.deviceId },
-              'intake refused: not acked',
-            );
-            done(err instanceof Error ? err : new Error('intake failed'));
-          },
-        );
-        return;
+        return this.toIntake(session, buffer, done);
       case 'status':
-        Promise.resolve(intake?.acceptStatus?.(session.identity, payload)).then(
-          () => done(),
-          () => done(),
-        );
-        return;
+        return this.toStatus(session, buffer, done);
       case 'ack':
-        this.emit('ack', session.identity.deviceId, payload);
+        this.emit('ack', session.identity.deviceId, buffer);
         return done();
     }
+  }
+
+  /** PUBACK only once the intake said the message is durable; a rejection withholds it. */
+  private toIntake(session: LiveSession, payload: Buffer, done: (err?: Error | null) => void): void {
+    const intake = this.intake;
+    if (!intake) return done();
+    this.inFlight += 1;
+    intake.accept(session.intakeDevice, payload).then(
+      () => {
+        this.settled();
+        done();
+      },
+      (err: unknown) => {
+        this.settled();
+        session.endCause ??= 'intake_refused';
+        this.options.logger.warn(
+          { code: (err as { code?: string }).code, device: session.identity.deviceId },
+          'intake refused a message: not acknowledged',
+        );
+        done(err instanceof Error ? err : new Error('intake refused'));
+      },
+    );
+  }
+
+  private toStatus(session: LiveSession, payload: Buffer, done: (err?: Error | null) => void): void {
+    const accept = this.intake?.acceptStatus;
+    if (!accept) return done();
+    try {
+      const result = accept.call(this.intake, session.intakeDevice, payload);
+      if (result)
+        result.then(
+          () => done(),
+          () => done(),
+        );
+      else done();
+    } catch {
+      done();
+    }
+  }
+
+  /** The last will (checked at connect) goes out only when the device itself dropped off. */
+  private publishWill(session: LiveSession, will: PublishPacket, done: (err?: Error | null) => void) {
+    if (!DEVICE_SIDE_ENDS.has(session.endCause)) return done(NOT_AUTHENTICATED);
+    const payload = Buffer.isBuffer(will.payload) ? will.payload : Buffer.from(will.payload);
+    will.topic = DROPPED_TOPIC;
+    this.toStatus(session, payload, done);
   }
 
   private authorizeSubscribe(
@@ -400,98 +386,84 @@ export class DeviceBroker extends EventEmitter<{
     sub: Subscription,
     done: (err: Error | null, sub?: Subscription | null) => void,
   ): void {
-    const session = this.byClient.get(client);
-    if (!session) return done(new Error('not authenticated'));
-    if (authorizeDeviceSubscribe(session.topics, sub.topic))
-      return done(null, { ...sub, qos: Math.min(sub.qos, 1) as 0 | 1 });
-    this.violation(session, 'SUBSCRIPTION_NOT_ALLOWED', (err) => (err ? done(err) : done(null, null)));
+    const session = this.sessions.ofClient(client);
+    if (!session || session.ended) return done(NOT_AUTHENTICATED);
+    const denial = authorizeDeviceSubscribe(session.topics, sub.topic);
+    if (denial === null) return done(null, { ...sub, qos: Math.min(sub.qos, 1) as 0 | 1 });
+    this.violation(session, denial, (err) => (err ? done(err) : done(null, null)));
   }
 
   /** Counts and audits an ACL violation; disconnects and finally quarantines repeat offenders. */
-  private violation(session: LiveSession, reason: string, done: (err?: Error | null) => void): void {
+  private violation(session: LiveSession, reason: AclDenial, done: (err?: Error | null) => void): void {
     const deviceId = session.identity.deviceId;
     session.violations += 1;
     const total = (this.violationTotals.get(deviceId) ?? 0) + 1;
     this.violationTotals.set(deviceId, total);
     this.metrics.aclDenials.inc({ reason });
-    this.metrics.device(deviceId).authorizationFailures += 1;
-    this.options.store.audit.append({
-      actor: `device:${deviceId}`,
-      action: 'broker.acl',
-      target: `device:${deviceId}`,
-      outcome: 'denied',
-      source: session.identity.address,
-      details: { code: reason },
-    });
-    this.security('acl_violation', 'medium', {
-      deviceId,
-      source: session.identity.address,
-      details: { code: reason, total },
-    });
-    if (total >= this.options.limits.aclViolationsBeforeQuarantine) {
+    session.counters.authorizationFailures += 1;
+    this.trail.aclDenied(session.identity, reason, total);
+    const { limits } = this.options;
+    if (total >= limits.aclViolationsBeforeQuarantine) {
+      this.violationTotals.delete(deviceId);
       this.options.store.devices.setStatus(deviceId, 'quarantined', `automatic: ${total} ACL violations`);
-      this.options.store.audit.append({
-        actor: 'system',
-        action: 'device.quarantine',
-        target: `device:${deviceId}`,
-        outcome: 'success',
-        details: { reason: 'acl_violations', total },
-      });
-      this.security('device_quarantined', 'high', { deviceId, details: { reason: 'acl_violations', total } });
+      this.trail.quarantined(deviceId, total);
       this.endSession(session, 'quarantined');
       return done(new Error('quarantined'));
     }
-    if (session.violations >= this.options.limits.aclViolationsBeforeDisconnect) {
+    if (session.violations >= limits.aclViolationsBeforeDisconnect) {
       this.endSession(session, 'acl_violations');
       return done(new Error('too many violations'));
     }
-    // Acknowledged and dropped: MQTT 3.1.1 has no per-publish refusal, and authorizeForward
-    // never forwards device messages.
+    // Acknowledged and dropped: MQTT 3.1.1 has no per-publish refusal, and nothing forwards it.
     done();
   }
 
-  private endSession(session: LiveSession, cause: string): void {
-    if (this.sessions.get(session.identity.deviceId) === session) {
-      this.sessions.delete(session.identity.deviceId);
-      this.metrics.connections.set(this.sessions.size);
-      this.recordDisconnect(session, cause);
+  /** A packet announced or carried more than the limit: the connection ends before it is read. */
+  private oversize(socket: TLSSocket, announced: number): void {
+    const session = this.bySocket.get(socket);
+    this.metrics.aclDenials.inc({ reason: 'PACKET_TOO_LARGE' });
+    if (session) session.counters.authorizationFailures += 1;
+    this.trail.event('packet_too_large', 'medium', {
+      deviceId: session?.identity.deviceId,
+      source: session?.identity.address ?? socket.remoteAddress ?? 'unknown',
+      details: { announced, limit: this.options.limits.maxPayloadBytes },
+    });
+    if (session) this.endSession(session, 'packet_too_large');
+    socket.destroy();
+  }
+
+  private transportRefused(refusal: TransportRefusalEvent): void {
+    this.metrics.refusals.inc({ reason: refusal.code });
+    this.trail.transportRefused(refusal);
+  }
+
+  /** Ends a session once: records the disconnect, and closes the connection unless it is gone. */
+  private endSession(session: LiveSession, cause: string, close = true): void {
+    if (!session.ended) {
+      session.ended = true;
+      session.endCause = cause;
+      this.sessions.remove(session);
+      session.counters.disconnects += 1;
+      this.metrics.disconnects.inc({ cause: cause.split(':')[0]! });
+      this.trail.disconnected(session.identity, cause);
+      this.emit('disconnected', sessionInfo(session), cause);
     }
-    session.client.close();
+    if (close) {
+      session.client.close();
+      session.client.conn.destroy();
+    }
   }
 
-  private onDisconnect(client: Client, cause: string): void {
-    const session = this.byClient.get(client);
-    if (!session || this.sessions.get(session.identity.deviceId) !== session) return;
-    this.sessions.delete(session.identity.deviceId);
-    this.metrics.connections.set(this.sessions.size);
-    this.recordDisconnect(session, cause);
+  private settled(): void {
+    this.inFlight -= 1;
+    if (this.inFlight === 0 && this.drained) {
+      this.drained();
+      this.drained = undefined;
+    }
   }
+}
 
-  private recordDisconnect(session: LiveSession, cause: string): void {
-    this.metrics.disconnects.inc({ cause: cause.split(':')[0]! });
-    this.metrics.device(session.identity.deviceId).disconnects += 1;
-    this.options.store.audit.append({
-      actor: `device:${session.identity.deviceId}`,
-      action: 'broker.disconnect',
-      target: `device:${session.identity.deviceId}`,
-      outcome: 'success',
-      source: session.identity.address,
-      details: { cause },
-    });
-  }
-
-  private security(
-    kind: string,
-    severity: SecuritySeverity,
-    event: { deviceId?: string | undefined; source?: string; details?: Record<string, unknown> },
-  ): void {
-    const stored = this.options.store.securityEvents.add({
-      kind,
-      severity,
-      deviceId: event.deviceId ?? null,
-      source: event.source ?? null,
-      details: event.details ?? null,
-    });
-    this.emit('security', stored);
-  }
+function sessionInfo(session: LiveSession): LiveSessionInfo {
+  const { deviceId, serial, address } = session.identity;
+  return { deviceId, serial, address, connectedAt: session.connectedAt };
 }

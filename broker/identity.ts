@@ -4,12 +4,13 @@
 // source address must be inside the device's allowed networks, when it has any.
 import type { PeerCertificate } from 'node:tls';
 import { NetworkPolicy } from '../core/cidr.js';
-import type { DeviceKind } from '../core/domain.js';
+import { DEVICE_ID_PATTERN, type DeviceKind } from '../core/domain.js';
 import type { ControlPlane } from '../core/store/control-plane.js';
 import { normalizeSerial } from '../pki/profiles.js';
 
 export type IdentityRefusal =
   | 'NO_CLIENT_CERTIFICATE'
+  | 'CERTIFICATE_SUBJECT_INVALID'
   | 'CLIENT_ID_MISMATCH'
   | 'DEVICE_UNKNOWN'
   | 'DEVICE_NOT_ACTIVE'
@@ -36,11 +37,13 @@ export class DeviceIdentityGate {
   ) {}
 
   decide(peer: PeerCertificate | undefined, clientId: string, address: string): IdentityDecision {
-    const cn = peer?.subject?.CN;
-    const deviceId = typeof cn === 'string' ? cn : undefined;
-    if (!peer || !deviceId || !peer.serialNumber) {
-      return { ok: false, code: 'NO_CLIENT_CERTIFICATE', deviceId, returnCode: 5 };
+    if (!peer || !peer.serialNumber) {
+      return { ok: false, code: 'NO_CLIENT_CERTIFICATE', deviceId: undefined, returnCode: 5 };
     }
+    // One CN, and a plausible device id (what the CA issues): anything else names no device.
+    const cn = peer.subject?.CN;
+    const deviceId = typeof cn === 'string' && DEVICE_ID_PATTERN.test(cn) ? cn : undefined;
+    if (!deviceId) return { ok: false, code: 'CERTIFICATE_SUBJECT_INVALID', deviceId, returnCode: 5 };
     if (clientId !== deviceId) return { ok: false, code: 'CLIENT_ID_MISMATCH', deviceId, returnCode: 2 };
     const device = this.store.devices.get(deviceId);
     if (!device) return { ok: false, code: 'DEVICE_UNKNOWN', deviceId, returnCode: 5 };

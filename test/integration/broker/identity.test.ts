@@ -182,7 +182,7 @@ describe('least-privilege topics', () => {
       .list({ action: 'broker.acl', target: 'device:ox-1' })
       .map((e) => e.details);
     expect(denials).toContainEqual({ code: 'TOPIC_NOT_ALLOWED' });
-    expect(denials).toContainEqual({ code: 'SUBSCRIPTION_NOT_ALLOWED' });
+    expect(denials).toContainEqual({ code: 'WILDCARD_NOT_ALLOWED' });
 
     const again = await connectDevice(broker.port, ox, 'ox-1');
     const closed = new Promise<void>((r) => again.once('close', () => r()));

@@ -1,0 +1,206 @@
+// The device listener: TLS only (≥ 1.2, AEAD suites), a client certificate required and checked
+// against the hub CA chain and its CRLs, a per-source connection rate, a global connection cap
+// and a handshake deadline. Handshake failures come out as coded transport refusals.
+import { randomBytes } from 'node:crypto';
+import type { Socket } from 'node:net';
+import { createServer, type Server, type TLSSocket, type TlsOptions } from 'node:tls';
+import { SourceRateLimiter } from './limits.js';
+
+export interface BrokerTlsMaterial {
+  key: string;
+  /** Server certificate followed by the issuing CA. */
+  cert: string;
+  /** CA bundle that client certificates must chain to. */
+  ca: string;
+  /** Current CRLs of the issuing and root CA, PEM (Node checks the whole chain against them). */
+  crl: string | string[];
+}
+
+export const TLS_CIPHERS = [
+  'TLS_AES_128_GCM_SHA256',
+  'TLS_AES_256_GCM_SHA384',
+  'TLS_CHACHA20_POLY1305_SHA256',
+  'ECDHE-ECDSA-AES128-GCM-SHA256',
+  'ECDHE-ECDSA-AES256-GCM-SHA384',
+  'ECDHE-ECDSA-CHACHA20-POLY1305',
+  'ECDHE-RSA-AES128-GCM-SHA256',
+  'ECDHE-RSA-AES256-GCM-SHA384',
+].join(':');
+
+/** Why a connection ended before MQTT: each is a metric, most are audited. */
+export type TransportRefusal =
+  | 'NO_CLIENT_CERTIFICATE'
+  | 'CERTIFICATE_REVOKED'
+  | 'CERTIFICATE_EXPIRED'
+  | 'CERTIFICATE_NOT_YET_VALID'
+  | 'CERTIFICATE_UNTRUSTED'
+  | 'CERTIFICATE_INVALID'
+  | 'CRL_UNAVAILABLE'
+  | 'TLS_PARAMETERS_REFUSED'
+  | 'NOT_TLS'
+  | 'HANDSHAKE_TIMEOUT'
+  | 'HANDSHAKE_ABORTED'
+  | 'CONNECTION_RATE_LIMITED'
+  | 'CONNECTION_LIMIT_REACHED';
+
+export interface TransportRefusalEvent {
+  code: TransportRefusal;
+  source: string;
+  /** The OpenSSL verify code or Node error code behind it (no peer data). */
+  cause?: string;
+}
+
+const UNTRUSTED = new Set([
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'CERT_SIGNATURE_FAILURE',
+  'CERT_UNTRUSTED',
+  'CERT_REJECTED',
+  'CERT_CHAIN_TOO_LONG',
+  'INVALID_CA',
+]);
+const CRL_PROBLEMS = new Set([
+  'UNABLE_TO_GET_CRL',
+  'CRL_HAS_EXPIRED',
+  'CRL_NOT_YET_VALID',
+  'CRL_SIGNATURE_FAILURE',
+  'UNABLE_TO_DECRYPT_CRL_SIGNATURE',
+  'UNABLE_TO_GET_CRL_ISSUER',
+]);
+const NOT_TLS = new Set([
+  'ERR_SSL_WRONG_VERSION_NUMBER',
+  'ERR_SSL_HTTP_REQUEST',
+  'ERR_SSL_HTTPS_PROXY_REQUEST',
+  'ERR_SSL_PACKET_LENGTH_TOO_LONG',
+  'ERR_SSL_RECORD_LAYER_FAILURE',
+]);
+
+/**
+ * Maps a failed handshake to a refusal code. Node verifies the client certificate after the
+ * handshake and puts OpenSSL's verdict in `authorizationError`; everything else is in the error.
+ */
+export function classifyTlsFailure(
+  err: { code?: string | undefined },
+  authorizationError: string | Error | null | undefined,
+): TransportRefusal {
+  const verify = typeof authorizationError === 'string' ? authorizationError : authorizationError?.message;
+  if (verify) {
+    if (verify === 'CERT_REVOKED') return 'CERTIFICATE_REVOKED';
+    if (verify === 'CERT_HAS_EXPIRED') return 'CERTIFICATE_EXPIRED';
+    if (verify === 'CERT_NOT_YET_VALID') return 'CERTIFICATE_NOT_YET_VALID';
+    if (UNTRUSTED.has(verify)) return 'CERTIFICATE_UNTRUSTED';
+    if (CRL_PROBLEMS.has(verify)) return 'CRL_UNAVAILABLE';
+    return 'CERTIFICATE_INVALID';
+  }
+  const code = err.code ?? '';
+  if (code === 'ERR_SSL_PEER_DID_NOT_RETURN_A_CERTIFICATE') return 'NO_CLIENT_CERTIFICATE';
+  if (code === 'ERR_TLS_HANDSHAKE_TIMEOUT') return 'HANDSHAKE_TIMEOUT';
+  if (NOT_TLS.has(code)) return 'NOT_TLS';
+  if (code.startsWith('ERR_SSL_')) return 'TLS_PARAMETERS_REFUSED';
+  return 'HANDSHAKE_ABORTED';
+}
+
+export function secureContextOptions(material: BrokerTlsMaterial): TlsOptions {
+  return {
+    key: material.key,
+    cert: material.cert,
+    ca: material.ca,
+    crl: material.crl,
+    requestCert: true,
+    rejectUnauthorized: true,
+    minVersion: 'TLSv1.2',
+    ciphers: TLS_CIPHERS,
+    honorCipherOrder: true,
+  };
+}
+
+export interface DeviceTlsListenerOptions {
+  tls: BrokerTlsMaterial;
+  maxConnections: number;
+  connectsPerSourcePerMinute: number;
+  handshakeTimeoutMs?: number;
+  /** A verified mutual-TLS connection, ready for MQTT. */
+  onConnection(socket: TLSSocket): void;
+  onRefusal(event: TransportRefusalEvent): void;
+}
+
+export class DeviceTlsListener {
+  private readonly server: Server;
+  private readonly sourceLimiter: SourceRateLimiter;
+  private readonly limited = new WeakSet<Socket>();
+  private readonly sockets = new Set<Socket>();
+  private material: BrokerTlsMaterial;
+
+  constructor(private readonly options: DeviceTlsListenerOptions) {
+    this.material = options.tls;
+    this.sourceLimiter = new SourceRateLimiter(options.connectsPerSourcePerMinute);
+    this.server = createServer(
+      { ...secureContextOptions(this.material), handshakeTimeout: options.handshakeTimeoutMs ?? 10_000 },
+      (socket) => {
+        socket.setKeepAlive(true, 60_000);
+        options.onConnection(socket);
+      },
+    );
+    this.server.maxConnections = options.maxConnections;
+    this.server.on('connection', (socket: Socket) => {
+      this.sockets.add(socket);
+      socket.once('close', () => this.sockets.delete(socket));
+      const source = socket.remoteAddress ?? 'unknown';
+      if (!this.sourceLimiter.allow(source)) {
+        this.limited.add(socket);
+        socket.destroy();
+        options.onRefusal({ code: 'CONNECTION_RATE_LIMITED', source });
+      }
+    });
+    this.server.on('drop', (data) =>
+      options.onRefusal({ code: 'CONNECTION_LIMIT_REACHED', source: data?.remoteAddress ?? 'unknown' }),
+    );
+    this.server.on('tlsClientError', (err: Error & { code?: string }, socket: TLSSocket) => {
+      // The raw TCP socket still knows the peer address after the TLS socket was torn down.
+      const raw = (socket as TLSSocket & { _parent?: Socket })._parent;
+      if (raw && this.limited.has(raw)) return;
+      const source = raw?.remoteAddress ?? socket.remoteAddress ?? 'unknown';
+      const code = classifyTlsFailure(err, socket.authorizationError);
+      options.onRefusal({ code, source, cause: String(socket.authorizationError ?? err.code ?? 'unknown') });
+    });
+  }
+
+  listen(host: string, port: number): Promise<number> {
+    const server = this.server;
+    return new Promise((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, host, () => {
+        server.off('error', reject);
+        const address = server.address();
+        resolve(typeof address === 'object' && address ? address.port : port);
+      });
+    });
+  }
+
+  /**
+   * Swaps TLS material in place: handshakes from now on use it, live sessions are untouched.
+   * When the CRL changes the session-ticket keys are rotated too, so that no device resumes a
+   * TLS session that was established before its certificate was revoked.
+   */
+  updateTls(material: Partial<BrokerTlsMaterial>): void {
+    this.material = { ...this.material, ...material };
+    this.server.setSecureContext(secureContextOptions(this.material));
+    if (material.crl !== undefined) this.server.setTicketKeys(randomBytes(48));
+  }
+
+  /** Ends every connection still open (handshakes, connections that never sent CONNECT). */
+  closeConnections(): void {
+    for (const socket of this.sockets) socket.destroy();
+  }
+
+  /** Stops accepting; resolves once every connection has ended. */
+  close(): Promise<void> {
+    return new Promise((resolve) => {
+      if (!this.server.listening) return resolve();
+      this.server.close(() => resolve());
+    });
+  }
+}
