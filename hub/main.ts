@@ -183,6 +183,7 @@ export class Hub {
         authority: hub.authority,
         now: Date.now(),
         live: liveHubInProcess(hub.config, ready, () => hub.broker.liveSessions()),
+        influx: hub.influx,
       });
       hub.ctx.store.checkRuns.add({
         startedAt: Date.parse(report.startedAt),

@@ -1,5 +1,6 @@
 // Every deployment check, in report order, and the docs/CHECKS.md catalogue generated from them.
 import type { DeploymentCheck } from './check.js';
+import { DATA_CHECKS } from './data.js';
 import { FLEET_CHECKS } from './fleet.js';
 import { NETWORK_CHECKS } from './network.js';
 import { PEOPLE_CHECKS } from './people.js';

@@ -2,6 +2,7 @@
 // OWASP Secure Medical Device Deployment Standard (SMDDS), HIPAA 164.312 and the AWS IoT Device
 // Defender audit check it resembles, and a `run` against the live hub.
 import type { HubConfig } from '../../core/config.js';
+import type { InfluxClient } from '../../core/influx.js';
 import type { Keyring, MasterKeySource } from '../../core/keyring.js';
 import type { ControlPlane } from '../../core/store/control-plane.js';
 import type { CertificateAuthority } from '../../pki/authority.js';
@@ -42,6 +43,8 @@ export interface CheckContext {
   authority: CertificateAuthority;
   now: number;
   live?: LiveHub | undefined;
+  /** The telemetry database, when reachable. */
+  influx?: InfluxClient | undefined;
 }
 
 export interface DeploymentCheck {

@@ -11,7 +11,7 @@ function probeHost(bind: string): string {
   return bind === '0.0.0.0' ? '127.0.0.1' : bind === '::' ? '::1' : bind;
 }
 
-export function liveHubFromStateFile(config: HubConfig): LiveHub | undefined {
+export function liveHubFromStateFile(config: HubConfig): (LiveHub & { influxUrl: string }) | undefined {
   const file = join(config.dataDir, HUB_STATE_FILE);
   if (!existsSync(file)) return undefined;
   try {
@@ -19,12 +19,14 @@ export function liveHubFromStateFile(config: HubConfig): LiveHub | undefined {
       pid: number;
       mqttPort: number;
       apiPort: number | null;
+      influxUrl: string;
     };
     process.kill(state.pid, 0); // throws when the hub is gone
     return {
       mqtt: { host: probeHost(config.bind), port: state.mqttPort },
       ...(state.apiPort ? { api: { host: probeHost(config.bind), port: state.apiPort } } : {}),
       liveSessions: () => [],
+      influxUrl: state.influxUrl,
     };
   } catch {
     return undefined;

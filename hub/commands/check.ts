@@ -1,3 +1,4 @@
+import { InfluxClient } from '../../core/influx.js';
 import { CertificateAuthority } from '../../pki/authority.js';
 import { ALL_CHECKS } from '../checks/catalogue.js';
 import { runChecks, type CheckReport } from '../checks/engine.js';
@@ -41,6 +42,8 @@ export const check: CommandSpec = {
         keyring: ctx.keyring,
         config: ctx.config,
       });
+      const live = liveHubFromStateFile(ctx.config);
+      const influxUrl = ctx.config.influxUrl ?? live?.influxUrl;
       const progress = io.isTTY && !args.values.json;
       const report = await runChecks(
         ALL_CHECKS,
@@ -51,7 +54,15 @@ export const check: CommandSpec = {
           masterKey: ctx.masterKey,
           authority,
           now: Date.now(),
-          live: liveHubFromStateFile(ctx.config),
+          live,
+          influx: influxUrl
+            ? new InfluxClient({
+                url: influxUrl,
+                database: ctx.config.influxDb,
+                username: ctx.config.influxUsername,
+                password: ctx.config.influxPassword,
+              })
+            : undefined,
         },
         progress
           ? (done, total, id) => process.stderr.write(`\rchecks ${done}/${total} ${id.padEnd(12)}`)
