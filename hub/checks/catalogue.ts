@@ -9,6 +9,7 @@ import { PKI_CHECKS } from './pki.js';
 export const ALL_CHECKS: readonly DeploymentCheck[] = [
   ...PKI_CHECKS,
   ...NETWORK_CHECKS,
+  ...DATA_CHECKS,
   ...PEOPLE_CHECKS,
   ...FLEET_CHECKS,
 ];
