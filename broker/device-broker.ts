@@ -5,22 +5,17 @@
 // touches only the session object (no SQLite, no allocation beyond the intake call).
 import { EventEmitter } from 'node:events';
 import type { TLSSocket } from 'node:tls';
-import { Aedes, type AuthenticateError, type Client, type PublishPacket, type Subscription } from 'aedes';
+import { Aedes, type AuthenticateError, type Client, type PublishPacket } from 'aedes';
 import type { Registry } from 'prom-client';
 import type { HubConfig } from '../core/config.js';
 import type { Logger } from '../core/logger.js';
 import type { ControlPlane } from '../core/store/control-plane.js';
 import type { SecurityEvent } from '../core/store/security-events.js';
-import {
-  authorizeDevicePublish,
-  authorizeDeviceSubscribe,
-  authorizeDeviceWill,
-  deviceTopics,
-  type AclDenial,
-} from './acl.js';
+import { authorizeDeviceWill, deviceTopics } from './acl.js';
 import { BrokerAuditTrail } from './audit-trail.js';
+import { DeviceTraffic } from './device-traffic.js';
 import { DeviceIdentityGate, type IdentityRefusal } from './identity.js';
-import type { TelemetryIntake } from './intake.js';
+import { CountingIntake, type TelemetryIntake } from './intake.js';
 import { guardPacketSize, TokenBucket } from './limits.js';
 import { BrokerMetrics } from './metrics.js';
 import { SessionRegistry, type LiveSession, type LiveSessionInfo } from './sessions.js';
@@ -68,11 +63,6 @@ export interface DeviceBrokerEvents {
 /** Packet overhead allowed on top of the payload limit (topic, ids, header). */
 const PACKET_OVERHEAD = 1024;
 const COMMANDS_TOPIC = /^devices\/[^/]+\/commands$/;
-/** Refused publishes are acknowledged and moved here: nothing subscribes, nothing forwards. */
-const DROPPED_TOPIC = '$vitalgate/dropped';
-const NOT_AUTHENTICATED = new Error('not authenticated');
-/** Session ends that were the device's doing (or its network's): only these release its will. */
-const DEVICE_SIDE_ENDS = new Set([undefined, 'closed', 'client_error', 'keepalive_timeout']);
 
 export class DeviceBroker extends EventEmitter<DeviceBrokerEvents> {
   readonly metrics: BrokerMetrics;
@@ -81,14 +71,11 @@ export class DeviceBroker extends EventEmitter<DeviceBrokerEvents> {
   private readonly sessions = new SessionRegistry();
   private readonly bySocket = new WeakMap<TLSSocket, LiveSession>();
   private readonly wills = new WeakMap<Client, PublishPacket>();
-  private readonly violationTotals = new Map<string, number>();
   private readonly gate: DeviceIdentityGate;
   private readonly trail: BrokerAuditTrail;
   private readonly now: () => number;
   private tls: BrokerTlsMaterial;
-  private intake: TelemetryIntake | undefined;
-  private inFlight = 0;
-  private drained: (() => void) | undefined;
+  private readonly traffic: DeviceTraffic;
 
   constructor(private readonly options: DeviceBrokerOptions) {
     super();
@@ -97,7 +84,22 @@ export class DeviceBroker extends EventEmitter<DeviceBrokerEvents> {
     this.gate = new DeviceIdentityGate(options.store, this.now);
     this.trail = new BrokerAuditTrail(options.store, (e) => this.emit('security', e), this.now);
     this.tls = options.tls;
-    this.intake = options.intake;
+    this.traffic = new DeviceTraffic(
+      {
+        sessions: this.sessions,
+        metrics: this.metrics,
+        trail: this.trail,
+        store: options.store,
+        limits: options.limits,
+        logger: options.logger,
+        now: this.now,
+        wills: this.wills,
+        endSession: (session, cause) => this.endSession(session, cause),
+        oversize: (session, length) => this.oversize(session.client.conn as TLSSocket, length),
+        ack: (deviceId, payload) => this.emit('ack', deviceId, payload),
+      },
+      options.intake ?? new CountingIntake(),
+    );
   }
 
   /** Listens for devices; resolves with the bound port. */
@@ -109,8 +111,8 @@ export class DeviceBroker extends EventEmitter<DeviceBrokerEvents> {
         done(null, true);
       },
       authenticate: (client, _u, _p, done) => this.authenticate(client, done),
-      authorizePublish: (client, packet, done) => this.authorizePublish(client, packet, done),
-      authorizeSubscribe: (client, sub, done) => this.authorizeSubscribe(client, sub, done),
+      authorizePublish: (client, packet, done) => this.traffic.authorizePublish(client, packet, done),
+      authorizeSubscribe: (client, sub, done) => this.traffic.authorizeSubscribe(client, sub, done),
       // Only commands are ever delivered to devices.
       authorizeForward: (_client, packet) => (COMMANDS_TOPIC.test(packet.topic) ? packet : null),
       maxClientsIdLength: 64,
@@ -151,15 +153,7 @@ export class DeviceBroker extends EventEmitter<DeviceBrokerEvents> {
     this.listener = undefined;
     this.aedes = undefined;
     const closed = listener?.close();
-    if (this.inFlight > 0) {
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, this.options.drainTimeoutMs ?? 5_000);
-        this.drained = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-      });
-    }
+    await this.traffic.drain(this.options.drainTimeoutMs ?? 5_000);
     for (const session of [...this.sessions.all()]) this.endSession(session, 'hub_stopping');
     listener?.closeConnections();
     await closed;
@@ -168,7 +162,7 @@ export class DeviceBroker extends EventEmitter<DeviceBrokerEvents> {
 
   /** Plugs in the durable intake (the hub wires ingest here before start). */
   setIntake(intake: TelemetryIntake): void {
-    this.intake = intake;
+    this.traffic.intake = intake;
   }
 
   /** Swaps TLS material in place; new handshakes use it at once, live sessions are untouched. */
@@ -289,135 +283,6 @@ export class DeviceBroker extends EventEmitter<DeviceBrokerEvents> {
     this.endSession(previous, 'takeover', false);
   }
 
-  private authorizePublish(client: Client | null, packet: PublishPacket, done: (err?: Error | null) => void) {
-    const session = this.sessions.ofClient(client);
-    if (!session) return done(NOT_AUTHENTICATED);
-    if (packet === this.wills.get(session.client)) return this.publishWill(session, packet, done);
-    if (session.ended) return done(NOT_AUTHENTICATED);
-    const payload = packet.payload as Buffer | string;
-    const length = typeof payload === 'string' ? Buffer.byteLength(payload) : payload.length;
-    if (length > this.options.limits.maxPayloadBytes) {
-      this.oversize(session.client.conn as TLSSocket, length);
-      return done(new Error('packet too large'));
-    }
-    const decision = authorizeDevicePublish(session.topics, packet.topic, packet.retain);
-    if (!decision.allowed) {
-      packet.topic = DROPPED_TOPIC;
-      packet.retain = false;
-      return this.violation(session, decision.reason, done);
-    }
-    const now = this.now();
-    if (!session.messages.take(1, now) || !session.bytes.take(length, now)) {
-      this.metrics.aclDenials.inc({ reason: 'RATE_LIMITED' });
-      session.counters.authorizationFailures += 1;
-      this.trail.event('message_rate_exceeded', 'medium', {
-        deviceId: session.identity.deviceId,
-        source: session.identity.address,
-      });
-      this.endSession(session, 'rate_limited');
-      return done(new Error('rate limited'));
-    }
-    const counters = session.counters;
-    counters.messagesSent += 1;
-    counters.bytesSent += length;
-    counters.lastSeen = now;
-    this.metrics.messagesTotal += 1;
-    this.metrics.bytesTotal += length;
-    const buffer = typeof payload === 'string' ? Buffer.from(payload) : payload;
-    switch (decision.kind) {
-      case 'telemetry':
-        return this.toIntake(session, buffer, done);
-      case 'status':
-        return this.toStatus(session, buffer, done);
-      case 'ack':
-        this.emit('ack', session.identity.deviceId, buffer);
-        return done();
-    }
-  }
-
-  /** PUBACK only once the intake said the message is durable; a rejection withholds it. */
-  private toIntake(session: LiveSession, payload: Buffer, done: (err?: Error | null) => void): void {
-    const intake = this.intake;
-    if (!intake) return done();
-    this.inFlight += 1;
-    intake.accept(session.intakeDevice, payload).then(
-      () => {
-        this.settled();
-        done();
-      },
-      (err: unknown) => {
-        this.settled();
-        session.endCause ??= 'intake_refused';
-        this.options.logger.warn(
-          { code: (err as { code?: string }).code, device: session.identity.deviceId },
-          'intake refused a message: not acknowledged',
-        );
-        done(err instanceof Error ? err : new Error('intake refused'));
-      },
-    );
-  }
-
-  private toStatus(session: LiveSession, payload: Buffer, done: (err?: Error | null) => void): void {
-    const accept = this.intake?.acceptStatus;
-    if (!accept) return done();
-    try {
-      const result = accept.call(this.intake, session.intakeDevice, payload);
-      if (result)
-        result.then(
-          () => done(),
-          () => done(),
-        );
-      else done();
-    } catch {
-      done();
-    }
-  }
-
-  /** The last will (checked at connect) goes out only when the device itself dropped off. */
-  private publishWill(session: LiveSession, will: PublishPacket, done: (err?: Error | null) => void) {
-    if (!DEVICE_SIDE_ENDS.has(session.endCause)) return done(NOT_AUTHENTICATED);
-    const payload = Buffer.isBuffer(will.payload) ? will.payload : Buffer.from(will.payload);
-    will.topic = DROPPED_TOPIC;
-    this.toStatus(session, payload, done);
-  }
-
-  private authorizeSubscribe(
-    client: Client,
-    sub: Subscription,
-    done: (err: Error | null, sub?: Subscription | null) => void,
-  ): void {
-    const session = this.sessions.ofClient(client);
-    if (!session || session.ended) return done(NOT_AUTHENTICATED);
-    const denial = authorizeDeviceSubscribe(session.topics, sub.topic);
-    if (denial === null) return done(null, { ...sub, qos: Math.min(sub.qos, 1) as 0 | 1 });
-    this.violation(session, denial, (err) => (err ? done(err) : done(null, null)));
-  }
-
-  /** Counts and audits an ACL violation; disconnects and finally quarantines repeat offenders. */
-  private violation(session: LiveSession, reason: AclDenial, done: (err?: Error | null) => void): void {
-    const deviceId = session.identity.deviceId;
-    session.violations += 1;
-    const total = (this.violationTotals.get(deviceId) ?? 0) + 1;
-    this.violationTotals.set(deviceId, total);
-    this.metrics.aclDenials.inc({ reason });
-    session.counters.authorizationFailures += 1;
-    this.trail.aclDenied(session.identity, reason, total);
-    const { limits } = this.options;
-    if (total >= limits.aclViolationsBeforeQuarantine) {
-      this.violationTotals.delete(deviceId);
-      this.options.store.devices.setStatus(deviceId, 'quarantined', `automatic: ${total} ACL violations`);
-      this.trail.quarantined(deviceId, total);
-      this.endSession(session, 'quarantined');
-      return done(new Error('quarantined'));
-    }
-    if (session.violations >= limits.aclViolationsBeforeDisconnect) {
-      this.endSession(session, 'acl_violations');
-      return done(new Error('too many violations'));
-    }
-    // Acknowledged and dropped: MQTT 3.1.1 has no per-publish refusal, and nothing forwards it.
-    done();
-  }
-
   /** A packet announced or carried more than the limit: the connection ends before it is read. */
   private oversize(socket: TLSSocket, announced: number): void {
     const session = this.bySocket.get(socket);
@@ -451,14 +316,6 @@ export class DeviceBroker extends EventEmitter<DeviceBrokerEvents> {
     if (close) {
       session.client.close();
       session.client.conn.destroy();
-    }
-  }
-
-  private settled(): void {
-    this.inFlight -= 1;
-    if (this.inFlight === 0 && this.drained) {
-      this.drained();
-      this.drained = undefined;
     }
   }
 }
