@@ -105,6 +105,12 @@ export const configSchema = z
     checksIntervalMinutes: nonNegativeInt.default(60),
     backupMaxAgeHours: positiveInt.default(24),
     deviceSilentMinutes: positiveInt.default(60),
+    behaviourWindowSeconds: positiveInt.max(3600).default(10),
+    floodMessagesPerSecond: positiveInt.default(20),
+    /** Behaviour rules that quarantine a device on their own; the others only raise events. */
+    autoQuarantineRules: commaList(
+      z.enum(['flood', 'auth_failures', 'flapping', 'new_network', 'silence']),
+    ).default(['flood', 'auth_failures']),
   })
   .strict();
 

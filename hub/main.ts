@@ -18,6 +18,7 @@ import { ALL_CHECKS } from './checks/catalogue.js';
 import { runChecks } from './checks/engine.js';
 import { HUB_STATE_FILE, liveHubInProcess } from './checks/live.js';
 import { startManagedInflux, type InfluxdProcess } from './influxd.js';
+import { DeviceBehaviourMonitor } from './monitoring/device-behaviour.js';
 
 export interface HubReady {
   ready: true;
@@ -128,6 +129,7 @@ export class Hub {
       }
 
       this.watchSharedState(hub);
+      this.monitorBehaviour(hub);
       const ready: HubReady = { ready: true, mqttPort, apiPort, influxUrl };
       this.scheduleChecks(hub, ready);
       const stateFile = join(config.dataDir, HUB_STATE_FILE);
@@ -169,6 +171,23 @@ export class Hub {
         this.logger.error({ err: describeError(err) }, 'error while stopping');
       }
     }
+  }
+
+  /** Device behaviour monitoring, one evaluation per VITALGATE_BEHAVIOUR_WINDOW_SECONDS. */
+  private monitorBehaviour(hub: RunningHub): void {
+    const monitor = new DeviceBehaviourMonitor({
+      config: hub.config,
+      store: hub.ctx.store,
+      lifecycle: hub.lifecycle,
+      counters: () => hub.broker.metrics.snapshots(),
+    });
+    const timer = setInterval(() => {
+      monitor
+        .tick()
+        .catch((err: unknown) => hub.logger.error({ err: describeError(err) }, 'behaviour monitor failed'));
+    }, hub.config.behaviourWindowSeconds * 1000);
+    timer.unref();
+    this.timers.push(timer);
   }
 
   /** Runs the deployment checks on a schedule; a failing critical check raises a security event. */
