@@ -126,6 +126,10 @@ const OPTION_HELP: Record<string, string> = {
   duration: 'seconds to run (default: until Ctrl-C)',
   scenario: 'clinical scenario to play',
   fault: 'fault or attack to inject',
+  evaluated: 'date of the security evaluation, YYYY-MM-DD',
+  mds2: "the vendor's MDS2 form is on file",
+  'end-of-support': "the vendor's end-of-support date, YYYY-MM-DD",
+  'min-firmware': 'lowest approved firmware version',
 };
 
 export async function runCommand(spec: CommandSpec, argv: string[], io: CliIo): Promise<number> {

@@ -4,6 +4,7 @@ import { AuditLog } from '../audit.js';
 import { CertificateRepository } from './certificates.js';
 import { CheckRunRepository } from './check-runs.js';
 import { openDatabase, type Db } from './database.js';
+import { DeviceModelRepository } from './device-models.js';
 import { DeviceRepository } from './devices.js';
 import { EnrollmentTokenRepository } from './enrollment-tokens.js';
 import { AlertRepository, DeadLetterRepository, DeviceSeqRepository } from './ingest-state.js';
@@ -29,6 +30,7 @@ export class ControlPlane {
   readonly deadLetters: DeadLetterRepository;
   readonly deviceSeqs: DeviceSeqRepository;
   readonly alerts: AlertRepository;
+  readonly deviceModels: DeviceModelRepository;
 
   constructor(
     readonly db: Db,
@@ -47,6 +49,7 @@ export class ControlPlane {
     this.deadLetters = new DeadLetterRepository(db);
     this.deviceSeqs = new DeviceSeqRepository(db);
     this.alerts = new AlertRepository(db, now);
+    this.deviceModels = new DeviceModelRepository(db, now);
   }
 
   static open(dataDir: string, now?: () => number): ControlPlane {

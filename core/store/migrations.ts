@@ -200,4 +200,18 @@ export const MIGRATIONS: Migration[] = [
       );
     `,
   },
+  {
+    version: 401,
+    name: 'device model security evaluation records',
+    sql: `
+      CREATE TABLE device_models (
+        model TEXT PRIMARY KEY,
+        evaluated_at TEXT,
+        mds2_on_file INTEGER NOT NULL DEFAULT 0,
+        end_of_support TEXT,
+        approved_firmware TEXT,
+        updated_at INTEGER NOT NULL
+      );
+    `,
+  },
 ];

@@ -1,6 +1,7 @@
 // Every deployment check, in report order, and the docs/CHECKS.md catalogue generated from them.
 import type { DeploymentCheck } from './check.js';
 import { DATA_CHECKS } from './data.js';
+import { DEVICE_CHECKS } from './devices.js';
 import { FLEET_CHECKS } from './fleet.js';
 import { NETWORK_CHECKS } from './network.js';
 import { PEOPLE_CHECKS } from './people.js';
@@ -11,6 +12,7 @@ export const ALL_CHECKS: readonly DeploymentCheck[] = [
   ...NETWORK_CHECKS,
   ...DATA_CHECKS,
   ...PEOPLE_CHECKS,
+  ...DEVICE_CHECKS,
   ...FLEET_CHECKS,
 ];
 

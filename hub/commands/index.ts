@@ -4,6 +4,7 @@ import { auditVerify } from './audit.js';
 import { check } from './check.js';
 import { demo } from './demo.js';
 import { init } from './init.js';
+import { modelSet } from './model.js';
 import { start } from './start.js';
 import { deviceAdd, deviceList, deviceShow, deviceToken } from './device.js';
 import { deviceLifecycleCommands } from './device-lifecycle.js';
@@ -19,6 +20,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   deviceList,
   deviceShow,
   ...deviceLifecycleCommands,
+  modelSet,
   patientAdd,
   patientAssign,
   userAdd,
