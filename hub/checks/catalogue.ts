@@ -1,5 +1,6 @@
 // Every deployment check, in report order, and the docs/CHECKS.md catalogue generated from them.
 import type { DeploymentCheck } from './check.js';
+import { aclLint, revocationCanary } from './canary.js';
 import { DATA_CHECKS } from './data.js';
 import { DEVICE_CHECKS } from './devices.js';
 import { FLEET_CHECKS } from './fleet.js';
@@ -9,7 +10,9 @@ import { PKI_CHECKS } from './pki.js';
 
 export const ALL_CHECKS: readonly DeploymentCheck[] = [
   ...PKI_CHECKS,
+  revocationCanary,
   ...NETWORK_CHECKS,
+  aclLint,
   ...DATA_CHECKS,
   ...PEOPLE_CHECKS,
   ...DEVICE_CHECKS,

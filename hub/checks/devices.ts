@@ -52,10 +52,11 @@ export const modelEvaluated: DeploymentCheck = {
   title: 'Every device model has a security evaluation record',
   severity: 'medium',
   verifies: 'Each model in use has an evaluation date and an MDS2 form on file.',
-  how: 'Looks up the model record of every registered device (vitalgate model set).',
+  how: 'Looks up the model record of every device in service (vitalgate model set).',
   references: { owasp: PURCHASING, hipaa: '164.312(a)(1) Access control' },
   run({ store }) {
-    const models = new Set(store.devices.list().map((d) => d.model ?? '(no model)'));
+    const inService = store.devices.list().filter((d) => d.status !== 'revoked' && d.status !== 'wiped');
+    const models = new Set(inService.map((d) => d.model ?? '(no model)'));
     const missing = [...models].filter((m) => {
       const record = m === '(no model)' ? undefined : store.deviceModels.get(m);
       return !record?.evaluatedAt || !record.mds2OnFile;

@@ -193,3 +193,50 @@ describe('fleet checks', () => {
     });
   });
 });
+
+describe('active self-tests', () => {
+  it('VG-PKI-009: the canary connects, is revoked and is then refused by the live broker', async () => {
+    const { revocationCanary } = await import('../../../hub/checks/canary.js');
+    const outcome = await run(revocationCanary);
+    expect(outcome).toMatchObject({
+      status: 'pass',
+      evidence: expect.stringMatching(/^canary canary-[0-9a-f]{8} connected, was revoked/),
+    });
+    const id = /canary (canary-[0-9a-f]{8})/.exec(outcome.evidence)![1]!;
+    expect(pki.store.devices.require(id).status).toBe('revoked');
+    expect(pki.store.audit.list({ action: 'device.revoke', target: `device:${id}` })[0]?.actor).toBe(
+      'system:checks',
+    );
+  });
+
+  it('VG-PKI-009 fails against a broker that does not enforce revocation', async () => {
+    const { revocationCanary } = await import('../../../hub/checks/canary.js');
+    // Mutual TLS against the hub CA, but no CRL and no device registry: revocation never bites.
+    const aedes = await Aedes.createBroker();
+    const lax = createTlsServer(
+      {
+        ...pki.authority.serverTls(),
+        ca: pki.authority.caBundlePem(),
+        requestCert: true,
+        rejectUnauthorized: true,
+      },
+      aedes.handle,
+    );
+    const port = await listening(lax);
+    try {
+      const outcome = await run(revocationCanary, ctx(port));
+      expect(outcome).toMatchObject({
+        status: 'fail',
+        evidence: expect.stringContaining('still got a session'),
+      });
+    } finally {
+      lax.close();
+      aedes.close();
+    }
+  });
+
+  it('VG-NET-004: the ACL refuses hostile topics', async () => {
+    const { aclLint } = await import('../../../hub/checks/canary.js');
+    expect(await run(aclLint)).toMatchObject({ status: 'pass' });
+  });
+});
