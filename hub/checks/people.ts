@@ -151,7 +151,7 @@ export const backupsVerified: DeploymentCheck = {
   title: 'A verified backup is younger than the policy',
   severity: 'medium',
   verifies: `A verified backup of the control plane exists and is younger than VITALGATE_BACKUP_MAX_AGE_HOURS.`,
-  how: 'Reads the time of the last verified backup recorded by the backup command.',
+  how: 'Reads the time of the last verified backup recorded by `vitalgate backup`.',
   references: { owasp: 'Incident response', hipaa: '164.312(c)(1) Integrity' },
   run({ store, config, now }) {
     const last = store.meta.get('last_verified_backup_at');

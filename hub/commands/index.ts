@@ -1,6 +1,7 @@
 // Every CLI command, in the order --help lists them.
 import type { CommandSpec } from '../cli-kit.js';
 import { auditVerify } from './audit.js';
+import { backup } from './backup.js';
 import { check } from './check.js';
 import { demo } from './demo.js';
 import { init } from './init.js';
@@ -28,4 +29,5 @@ export const COMMANDS: readonly CommandSpec[] = [
   userDisable,
   auditVerify,
   check,
+  backup,
 ];

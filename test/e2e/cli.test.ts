@@ -135,6 +135,28 @@ describe('vitalgate check', () => {
   });
 });
 
+describe('vitalgate backup', () => {
+  it('writes a verified copy and a manifest, and the backup check then passes', async () => {
+    const to = join(dataDir, '..', 'backup');
+    const result = await runCli(['backup', '--to', to, '--json'], env);
+    expect(result.stderr).toBe('');
+    expect(JSON.parse(result.stdout)).toMatchObject({
+      masterKeyIncluded: false,
+      sha256: expect.stringMatching(/^[0-9a-f]{64}$/),
+    });
+    const report = JSON.parse((await runCli(['check', '--json'], env)).stdout);
+    expect(report.results.find((r: { id: string }) => r.id === 'VG-DATA-006')).toMatchObject({
+      status: 'pass',
+    });
+  });
+
+  it('refuses a target inside the data dir', async () => {
+    const result = await runCli(['backup', '--to', join(dataDir, 'inside')], env);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('outside the data dir');
+  });
+});
+
 describe('audit verify', () => {
   it('passes on the untouched chain and names the first bad entry after an edit', async () => {
     const ok = await runCli(['audit', 'verify'], env);
@@ -146,6 +168,10 @@ describe('audit verify', () => {
     const broken = await runCli(['audit', 'verify'], env);
     expect(broken.code).toBe(1);
     expect(broken.stderr).toContain('audit chain broken at entry 3');
+    // A backup of a tampered control plane does not verify, and says so.
+    const backup = await runCli(['backup', '--to', join(dataDir, '..', 'backup-2')], env);
+    expect(backup.code).toBe(1);
+    expect(backup.stderr).toContain('audit chain: broken');
   });
 });
 
