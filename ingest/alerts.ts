@@ -4,6 +4,7 @@
 import { EventEmitter } from 'node:events';
 import type { AlertRecord, AlertRepository } from '../core/store/ingest-state.js';
 import type { Reading } from './schemas.js';
+import { distanceM } from '../core/geo.js';
 
 export type AlertRuleId =
   | 'spo2_low'
@@ -26,15 +27,6 @@ interface AlertRule {
   clearMargin: number;
   /** How long the condition must hold before the alert is raised. */
   sustainMs: number;
-}
-
-const EARTH_M = 6_371_000;
-export function distanceM(a: { lat: number; lon: number }, b: { lat: number; lon: number }): number {
-  const rad = Math.PI / 180;
-  const dLat = (b.lat - a.lat) * rad;
-  const dLon = (b.lon - a.lon) * rad;
-  const h = Math.sin(dLat / 2) ** 2 + Math.cos(a.lat * rad) * Math.cos(b.lat * rad) * Math.sin(dLon / 2) ** 2;
-  return 2 * EARTH_M * Math.asin(Math.sqrt(h));
 }
 
 export const ALERT_RULES: readonly AlertRule[] = [

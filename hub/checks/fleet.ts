@@ -1,7 +1,29 @@
 // Fleet checks: silent devices and enrollments that were never completed.
-import { fail, listIds, pass, warn, type DeploymentCheck } from './check.js';
+import { fail, listIds, pass, warn, type CheckContext, type DeploymentCheck } from './check.js';
 
 const DAY = 86_400_000;
+
+/**
+ * Active devices not heard from for longer than `windowMs`: no live session, and no successful
+ * connect in the audit log (or, for a device that never connected, no change) since.
+ */
+function unheardDevices(ctx: CheckContext, windowMs: number): { id: string; minutes: number }[] {
+  const { store, now, live } = ctx;
+  const connected = new Set((live?.liveSessions() ?? []).map((s) => s.deviceId));
+  return store.devices
+    .list({ status: 'active' })
+    .filter((d) => !connected.has(d.id))
+    .map((d) => {
+      const last = store.audit.list({
+        action: 'broker.connect',
+        target: `device:${d.id}`,
+        outcome: 'success',
+        limit: 1,
+      })[0];
+      return { id: d.id, minutes: Math.round((now - (last?.at ?? d.updatedAt)) / 60_000) };
+    })
+    .filter((d) => d.minutes * 60_000 > windowMs);
+}
 
 export const silentDevices: DeploymentCheck = {
   id: 'VG-DEV-004',
@@ -15,21 +37,11 @@ export const silentDevices: DeploymentCheck = {
     hipaa: '164.312(b) Audit controls',
     deviceDefender: 'Detect: disconnect and silence behaviors',
   },
-  run({ store, config, now, live }) {
-    const connected = new Set((live?.liveSessions() ?? []).map((s) => s.deviceId));
-    const window = config.deviceSilentMinutes * 60_000;
-    const silent: string[] = [];
-    for (const device of store.devices.list({ status: 'active' })) {
-      if (connected.has(device.id)) continue;
-      const last = store.audit.list({
-        action: 'broker.connect',
-        target: `device:${device.id}`,
-        outcome: 'success',
-        limit: 1,
-      })[0];
-      const since = last?.at ?? device.updatedAt;
-      if (now - since > window) silent.push(`${device.id} (${Math.round((now - since) / 60_000)} min)`);
-    }
+  run(ctx) {
+    const { config } = ctx;
+    const silent = unheardDevices(ctx, config.deviceSilentMinutes * 60_000).map(
+      (d) => `${d.id} (${d.minutes} min)`,
+    );
     return silent.length
       ? warn(
           `silent devices: ${listIds(silent)}`,
@@ -67,21 +79,8 @@ export const staleDevices: DeploymentCheck = {
   verifies: 'No active device has been silent for more than 30 days.',
   how: 'Same data as VG-DEV-004, with a 30-day window.',
   references: { owasp: 'Device security controls', hipaa: '164.312(a)(1) Access control' },
-  run({ store, now, live }) {
-    const connected = new Set((live?.liveSessions() ?? []).map((s) => s.deviceId));
-    const stale = store.devices
-      .list({ status: 'active' })
-      .filter((d) => !connected.has(d.id))
-      .filter((d) => {
-        const last = store.audit.list({
-          action: 'broker.connect',
-          target: `device:${d.id}`,
-          outcome: 'success',
-          limit: 1,
-        })[0];
-        return now - (last?.at ?? d.updatedAt) > 30 * DAY;
-      })
-      .map((d) => d.id);
+  run(ctx) {
+    const stale = unheardDevices(ctx, 30 * DAY).map((d) => d.id);
     return stale.length
       ? fail(
           `active but unseen for 30 days: ${listIds(stale)}`,

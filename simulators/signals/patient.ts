@@ -2,6 +2,7 @@
 // small amount of geometry the location model needs.
 import { Rng } from './random.js';
 import type { GeoPoint, PatientBaseline } from './types.js';
+import { EARTH_RADIUS_M, distanceM } from '../../core/geo.js';
 
 export const MINUTE_MS = 60_000;
 export const HOUR_MS = 3_600_000;
@@ -99,7 +100,6 @@ export function sleepLevel(patient: PatientBaseline, t: number): number {
   return Math.min(smoothstep(sinceOnset / 0.5), smoothstep((length - sinceOnset) / 0.5));
 }
 
-const EARTH_RADIUS_M = 6_371_000;
 const METERS_PER_DEGREE = (Math.PI / 180) * EARTH_RADIUS_M;
 
 /** The point `distanceM` from `from` along compass `bearing` (radians, 0 = north). */
@@ -112,12 +112,4 @@ export function offsetMeters(from: GeoPoint, bearing: number, distanceM: number)
   };
 }
 
-/** Great-circle distance in metres (haversine). */
-export function distanceM(a: GeoPoint, b: GeoPoint): number {
-  const toRad = Math.PI / 180;
-  const dLat = (b.lat - a.lat) * toRad;
-  const dLon = (b.lon - a.lon) * toRad;
-  const s =
-    Math.sin(dLat / 2) ** 2 + Math.cos(a.lat * toRad) * Math.cos(b.lat * toRad) * Math.sin(dLon / 2) ** 2;
-  return 2 * EARTH_RADIUS_M * Math.asin(Math.min(1, Math.sqrt(s)));
-}
+export { distanceM };

@@ -8,6 +8,7 @@ import * as data from '../../../hub/checks/data.js';
 import { createTestPki, type TestPki } from '../../support/hub-pki.js';
 import { addPatient, envelope, openPipeline } from '../../support/ingest.js';
 import { testInflux, type TestInflux } from '../../support/influx.js';
+import { checkContext } from '../../support/checks.js';
 
 let pki: TestPki;
 let influx: TestInflux;
@@ -33,16 +34,8 @@ afterAll(async () => {
   pki.cleanup();
 });
 
-const ctx = (overrides: Partial<CheckContext> = {}): CheckContext => ({
-  config: pki.config,
-  store: pki.store,
-  keyring: pki.keyring,
-  masterKey: pki.masterKey,
-  authority: pki.authority,
-  now: Date.now(),
-  influx: influx.client,
-  ...overrides,
-});
+const ctx = (overrides: Partial<CheckContext> = {}): CheckContext =>
+  checkContext(pki, { influx: influx.client, ...overrides });
 const run = (check: DeploymentCheck, c = ctx()) => Promise.resolve(check.run(c));
 
 describe('data checks', () => {

@@ -3,6 +3,7 @@ import type { CheckContext, DeploymentCheck } from '../../../hub/checks/check.js
 import * as devices from '../../../hub/checks/devices.js';
 import { runCli } from '../../support/cli.js';
 import { createTestPki, type TestPki } from '../../support/hub-pki.js';
+import { checkContext } from '../../support/checks.js';
 
 let pki: TestPki;
 beforeAll(async () => {
@@ -12,14 +13,7 @@ beforeAll(async () => {
 });
 afterAll(() => pki.cleanup());
 
-const ctx = (now = Date.now()): CheckContext => ({
-  config: pki.config,
-  store: pki.store,
-  keyring: pki.keyring,
-  masterKey: pki.masterKey,
-  authority: pki.authority,
-  now,
-});
+const ctx = (now = Date.now()): CheckContext => checkContext(pki, { now });
 const run = (check: DeploymentCheck, now?: number) => Promise.resolve(check.run(ctx(now)));
 
 describe('device checks', () => {

@@ -13,6 +13,7 @@ import * as network from '../../../hub/checks/network.js';
 import { freePort } from '../../../hub/influxd.js';
 import { connectDevice, startTestBroker } from '../../support/broker.js';
 import { createTestPki, type TestPki } from '../../support/hub-pki.js';
+import { checkContext } from '../../support/checks.js';
 
 let pki: TestPki;
 let broker: Awaited<ReturnType<typeof startTestBroker>>;
@@ -27,16 +28,10 @@ afterAll(async () => {
 });
 
 function ctx(port = broker.port, overrides: Partial<CheckContext> = {}): CheckContext {
-  return {
-    config: pki.config,
-    store: pki.store,
-    keyring: pki.keyring,
-    masterKey: pki.masterKey,
-    authority: pki.authority,
-    now: Date.now(),
+  return checkContext(pki, {
     live: liveHubInProcess(pki.config, { mqttPort: port, apiPort: null }, () => broker.broker.liveSessions()),
     ...overrides,
-  };
+  });
 }
 const run = (check: DeploymentCheck, c: CheckContext = ctx()) => Promise.resolve(check.run(c));
 

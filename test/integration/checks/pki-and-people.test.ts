@@ -9,6 +9,7 @@ import { runChecks } from '../../../hub/checks/engine.js';
 import * as people from '../../../hub/checks/people.js';
 import * as pkiChecks from '../../../hub/checks/pki.js';
 import { createTestPki, type TestPki } from '../../support/hub-pki.js';
+import { checkContext } from '../../support/checks.js';
 
 let pki: TestPki;
 beforeEach(async () => {
@@ -17,15 +18,7 @@ beforeEach(async () => {
 afterEach(() => pki.cleanup());
 
 function ctx(overrides: Partial<CheckContext> = {}): CheckContext {
-  return {
-    config: pki.config,
-    store: pki.store,
-    keyring: pki.keyring,
-    masterKey: pki.masterKey,
-    authority: pki.authority,
-    now: Date.now(),
-    ...overrides,
-  };
+  return checkContext(pki, overrides);
 }
 const run = (check: DeploymentCheck, overrides: Partial<CheckContext> = {}) =>
   Promise.resolve(check.run(ctx(overrides)));
