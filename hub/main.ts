@@ -19,6 +19,7 @@ import { runChecks } from './checks/engine.js';
 import { HUB_STATE_FILE, liveHubInProcess } from './checks/live.js';
 import { startManagedInflux, type InfluxdProcess } from './influxd.js';
 import { DeviceBehaviourMonitor } from './monitoring/device-behaviour.js';
+import { StaffAccessMonitor } from './monitoring/staff-access.js';
 
 export interface HubReady {
   ready: true;
@@ -173,7 +174,7 @@ export class Hub {
     }
   }
 
-  /** Device behaviour monitoring, one evaluation per VITALGATE_BEHAVIOUR_WINDOW_SECONDS. */
+  /** Device behaviour (each VITALGATE_BEHAVIOUR_WINDOW_SECONDS) and staff access (each minute) monitoring. */
   private monitorBehaviour(hub: RunningHub): void {
     const monitor = new DeviceBehaviourMonitor({
       config: hub.config,
