@@ -182,13 +182,23 @@ export class Hub {
       lifecycle: hub.lifecycle,
       counters: () => hub.broker.metrics.snapshots(),
     });
+    const staff = new StaffAccessMonitor(hub.ctx.store);
     const timer = setInterval(() => {
       monitor
         .tick()
         .catch((err: unknown) => hub.logger.error({ err: describeError(err) }, 'behaviour monitor failed'));
     }, hub.config.behaviourWindowSeconds * 1000);
-    timer.unref();
-    this.timers.push(timer);
+    const staffTimer = setInterval(() => {
+      try {
+        staff.scan();
+      } catch (err) {
+        hub.logger.error({ err: describeError(err) }, 'staff access monitor failed');
+      }
+    }, 60_000);
+    for (const t of [timer, staffTimer]) {
+      t.unref();
+      this.timers.push(t);
+    }
   }
 
   /** Runs the deployment checks on a schedule; a failing critical check raises a security event. */
