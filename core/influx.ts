@@ -140,7 +140,7 @@ export class InfluxClient {
         series.push({
           name: s.name,
           tags: s.tags ?? {},
-          rows: s.values.map((v) => Object.fromEntries(s.columns.map((c, i) => [c, v[i]]))),
+          rows: (s.values ?? []).map((v) => Object.fromEntries(s.columns.map((c, i) => [c, v[i]]))),
         });
       }
     }

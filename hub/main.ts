@@ -11,6 +11,7 @@ import { createLogger, type Logger } from '../core/logger.js';
 import { CommandPublisher } from '../broker/commands.js';
 import { DeviceBroker, type TelemetryIntake } from '../broker/device-broker.js';
 import type { IngestPipeline } from '../ingest/pipeline.js';
+import { RETENTION_POLICY } from '../ingest/writer.js';
 import { CertificateAuthority } from '../pki/authority.js';
 import { DeviceLifecycle } from '../pki/lifecycle.js';
 import { openContext, type HubContext } from './context.js';
@@ -85,6 +86,17 @@ export class Hub {
         username: config.influxUsername,
         password: config.influxPassword,
       });
+
+      // The database and the retention policy exist from the start (the writer keeps retrying if
+      // an external InfluxDB is down now).
+      await influx.createDatabase().then(
+        () => influx.ensureRetentionPolicy(RETENTION_POLICY, config.retentionDays, { default: true }),
+        (err: unknown) =>
+          logger.warn(
+            { err: describeError(err) },
+            'InfluxDB not ready at start; the spool holds readings until it is',
+          ),
+      );
 
       const registry = new Registry();
       collectDefaultMetrics({ register: registry });

@@ -1,6 +1,7 @@
 // Data checks: telemetry really is ciphertext in InfluxDB, retention is set, the InfluxDB link is
 // protected when it leaves the host, the spool is healthy and dead letters are rare.
 import { isIP } from 'node:net';
+import { quoteIdentifier } from '../../core/influx.js';
 import { fail, notApplicable, pass, warn, type DeploymentCheck } from './check.js';
 
 const DATA = 'Device security controls';
@@ -19,7 +20,11 @@ export const telemetryEncrypted: DeploymentCheck = {
       return notApplicable(
         'no InfluxDB connection (the hub is not running and VITALGATE_INFLUX_URL is unset)',
       );
-    const keys = await influx.query('SHOW FIELD KEYS');
+    const [databases] = await influx.query('SHOW DATABASES');
+    if (!databases?.rows.some((r) => r.name === influx.database)) {
+      return pass(`no telemetry stored yet (database ${influx.database} not created)`);
+    }
+    const keys = await influx.query(`SHOW FIELD KEYS ON ${quoteIdentifier(influx.database)}`);
     const plaintextFields: string[] = [];
     for (const series of keys) {
       for (const row of series.rows) {

@@ -36,7 +36,23 @@ describe('vitalgate start', () => {
       'devices/wear-e2e/status',
       JSON.stringify({ v: 1, firmware: '1.4.2', battery: 0.8, uptimeS: 60 }),
     );
+    const reading = {
+      v: 1,
+      seq: 1,
+      ts: Date.now(),
+      readings: [{ type: 'heart_rate', value: 72, unit: '/min' }],
+    };
+    await publishQos1(client, 'devices/wear-e2e/telemetry', JSON.stringify(reading));
     await client.endAsync();
+    const influx = new InfluxClient({ url: hub.ready.influxUrl, database: 'vitalgate' });
+    let stored = 0;
+    for (let i = 0; i < 50 && stored === 0; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      const [series] = await influx.query('SELECT count(c) FROM telemetry').catch(() => []);
+      stored = Number(series?.rows[0]?.count ?? 0);
+    }
+    expect(stored).toBe(1);
+    expect(pki.store.devices.require('wear-e2e').firmware).toBe('1.4.2');
   });
 
   it('ends the live session within about a second when the CLI revokes the device', async () => {
@@ -52,6 +68,29 @@ describe('vitalgate start', () => {
     client.end(true);
     await expect(connectDevice(hub.ready.mqttPort, dev, 'ox-e2e')).rejects.toThrow();
   });
+
+  it('passes its own deployment checks while running, probed from another process', async () => {
+    const result = await runCli(['check', '--json'], { VITALGATE_DATA_DIR: pki.dataDir });
+    const report = JSON.parse(result.stdout) as {
+      summary: Record<string, number>;
+      results: { id: string; status: string; evidence: string }[];
+    };
+    const status = (id: string) => report.results.find((r) => r.id === id)?.status;
+    expect(report.results.filter((r) => r.status === 'fail')).toEqual([]);
+    expect(result.code).toBe(0);
+    for (const id of [
+      'VG-PKI-009',
+      'VG-NET-001',
+      'VG-NET-002',
+      'VG-NET-003',
+      'VG-NET-004',
+      'VG-DATA-001',
+      'VG-DATA-002',
+      'VG-AUD-001',
+    ]) {
+      expect(status(id), `${id}: ${report.results.find((r) => r.id === id)?.evidence}`).toBe('pass');
+    }
+  }, 60_000);
 
   it('stops gracefully on SIGTERM', async () => {
     const code = await hub.stop();
