@@ -1,171 +1,144 @@
-// Clinical alert rules, evaluated on plaintext readings at intake, before they are sealed.
-// Each rule has a raise condition (optionally sustained for a while) and a clear condition
-// with hysteresis, so a value flapping around the threshold raises one alert, not a storm.
+// Clinical alerts, evaluated on plaintext readings at intake (the spool only ever sees them
+// sealed). One alert per episode: a breach must last `sustainS` before the alert is raised, and
+// recovery (past a clearing threshold, not just back over the raising one) must hold for
+// `clearHoldS` across at least two readings before it clears, so a value flapping around a
+// threshold raises one alert, not a storm. Open alerts survive a restart: their state is
+// restored from the store, so a continuing condition does not raise a second one.
 import { EventEmitter } from 'node:events';
+import type { Logger } from '../core/logger.js';
 import type { AlertRecord, AlertRepository } from '../core/store/ingest-state.js';
+import { RULES_BY_TYPE, type AlertRule, type GeoPoint } from './alert-rules.js';
+import type { AlertSettings } from './alert-settings.js';
 import type { Reading } from './schemas.js';
-import { distanceM } from '../core/geo.js';
-
-export type AlertRuleId =
-  | 'spo2_low'
-  | 'heart_rate_high'
-  | 'heart_rate_low'
-  | 'blood_pressure_high'
-  | 'glucose_low'
-  | 'temperature_high'
-  | 'geofence_exit';
-
-interface AlertRule {
-  id: AlertRuleId;
-  severity: 'high' | 'critical';
-  /** The number a reading is judged by, or undefined when the reading does not concern the rule. */
-  measure(reading: Reading, ctx: { home?: { lat: number; lon: number } }): number | undefined;
-  /** Default threshold; a per-patient override replaces it. */
-  threshold: number;
-  direction: 'above' | 'below';
-  /** How far back past the threshold the value must go to clear (hysteresis). */
-  clearMargin: number;
-  /** How long the condition must hold before the alert is raised. */
-  sustainMs: number;
-}
-
-export const ALERT_RULES: readonly AlertRule[] = [
-  {
-    id: 'spo2_low',
-    severity: 'critical',
-    measure: (r) => (r.type === 'spo2' && 'value' in r ? r.value : undefined),
-    threshold: 90,
-    direction: 'below',
-    clearMargin: 2,
-    sustainMs: 30_000,
-  },
-  {
-    id: 'heart_rate_high',
-    severity: 'high',
-    measure: (r) => (r.type === 'heart_rate' && 'value' in r ? r.value : undefined),
-    threshold: 130,
-    direction: 'above',
-    clearMargin: 10,
-    sustainMs: 0,
-  },
-  {
-    id: 'heart_rate_low',
-    severity: 'high',
-    measure: (r) => (r.type === 'heart_rate' && 'value' in r ? r.value : undefined),
-    threshold: 40,
-    direction: 'below',
-    clearMargin: 5,
-    sustainMs: 0,
-  },
-  {
-    id: 'blood_pressure_high',
-    severity: 'critical',
-    // Systolic ≥ 180 or diastolic ≥ 120: judged on the larger of the two ratios to its limit.
-    measure: (r) => ('systolic' in r ? Math.max(r.systolic / 180, r.diastolic / 120) * 100 : undefined),
-    threshold: 100,
-    direction: 'above',
-    clearMargin: 5,
-    sustainMs: 0,
-  },
-  {
-    id: 'glucose_low',
-    severity: 'critical',
-    measure: (r) => (r.type === 'blood_glucose' && 'value' in r ? r.value : undefined),
-    threshold: 70,
-    direction: 'below',
-    clearMargin: 10,
-    sustainMs: 0,
-  },
-  {
-    id: 'temperature_high',
-    severity: 'high',
-    measure: (r) => (r.type === 'body_temperature' && 'value' in r ? r.value : undefined),
-    threshold: 39,
-    direction: 'above',
-    clearMargin: 0.5,
-    sustainMs: 0,
-  },
-  {
-    id: 'geofence_exit',
-    severity: 'high',
-    measure: (r, ctx) => ('lat' in r && ctx.home ? distanceM(ctx.home, r) : undefined),
-    threshold: 1_000,
-    direction: 'above',
-    clearMargin: 200,
-    sustainMs: 0,
-  },
-];
-
-interface RuleState {
-  since?: number;
-  alertId?: number;
-}
 
 export interface AlertEvent {
   type: 'raised' | 'cleared';
   alert: AlertRecord;
 }
 
-/** In-process bus of alerts and accepted readings, for the API's live stream. Never leaves the process. */
-export class AlertBus extends EventEmitter<{
-  alert: [AlertEvent];
-  reading: [{ patientId: string | null; deviceId: string; ts: number; reading: Reading }];
-}> {}
+/** An accepted reading in plaintext, for the live feed. Never leaves the process. */
+export interface LiveReading {
+  patientId: string | null;
+  deviceId: string;
+  /** ms since the epoch */
+  ts: number;
+  reading: Reading;
+}
+
+/** In-process bus of alert events and accepted readings, for the API's Server-Sent Events. */
+export class AlertBus extends EventEmitter<{ alert: [AlertEvent]; reading: [LiveReading] }> {
+  constructor() {
+    super();
+    this.setMaxListeners(0); // one listener per open live stream
+  }
+}
+
+interface EpisodeState {
+  /** Time of the first reading of the current breach. */
+  breachSince?: number | undefined;
+  /** Time of the first reading of the current recovery. */
+  recoverySince?: number | undefined;
+  alertId?: number | undefined;
+  lastTs?: number | undefined;
+}
+
+/** A sustained breach is broken by a silence longer than this (or twice the sustain time). */
+const MAX_GAP_MS = 60_000;
+
+export interface AlertEvaluatorDeps {
+  alerts: AlertRepository;
+  settings: AlertSettings;
+  bus: AlertBus;
+  logger?: Logger;
+}
 
 export class AlertEvaluator {
-  private readonly states = new Map<string, RuleState>();
-  /** Home point per device (first location seen), for the geofence rule. */
-  private readonly homes = new Map<string, { lat: number; lon: number }>();
+  private readonly states = new Map<string, EpisodeState>();
 
-  constructor(
-    private readonly alerts: AlertRepository,
-    private readonly bus: AlertBus,
-  ) {}
+  constructor(private readonly deps: AlertEvaluatorDeps) {
+    for (const alert of deps.alerts.active()) {
+      if (alert.patientId) this.states.set(`${alert.patientId}|${alert.rule}`, { alertId: alert.id });
+    }
+  }
 
+  /** Judges one reading of a patient's device. Readings of unbound devices raise nothing. */
   evaluate(target: { deviceId: string; patientId: string | null }, reading: Reading, ts: number): void {
-    if ('lat' in reading && !this.homes.has(target.deviceId)) {
-      this.homes.set(target.deviceId, { lat: reading.lat, lon: reading.lon });
+    const { patientId } = target;
+    if (!patientId) return;
+    const rules = RULES_BY_TYPE.get(reading.type);
+    if (!rules) return;
+    let home: GeoPoint | undefined;
+    if (reading.type === 'location' && 'lat' in reading) {
+      home = this.deps.settings.home(patientId);
+      if (!home) {
+        this.deps.settings.rememberFirstHome(patientId, { lat: reading.lat, lon: reading.lon });
+        return;
+      }
+    }
+    for (const rule of rules) this.judge(rule, target, patientId, reading, ts, home);
+  }
+
+  private judge(
+    rule: AlertRule,
+    target: { deviceId: string },
+    patientId: string,
+    reading: Reading,
+    ts: number,
+    home: GeoPoint | undefined,
+  ): void {
+    const p = this.deps.settings.parameters(patientId, rule);
+    const breached = rule.breached(reading, p, { home });
+    if (breached === undefined) return;
+    const key = `${patientId}|${rule.id}`;
+    const state = this.states.get(key) ?? {};
+    // Store-and-forward batches can arrive after newer readings; they do not move an episode.
+    if (state.lastTs !== undefined && ts < state.lastTs) return;
+    const gap = state.lastTs === undefined ? 0 : ts - state.lastTs;
+    state.lastTs = ts;
+    this.states.set(key, state);
+    if (state.alertId === undefined) {
+      if (!breached) {
+        state.breachSince = undefined;
+        return;
+      }
+      const sustainMs = p.sustainS! * 1000;
+      if (state.breachSince === undefined || (sustainMs > 0 && gap > Math.max(MAX_GAP_MS, 2 * sustainMs)))
+        state.breachSince = ts;
+      if (ts - state.breachSince < sustainMs) return;
+      const alert = this.deps.alerts.raise({
+        patientId,
+        deviceId: target.deviceId,
+        rule: rule.id,
+        severity: rule.severity,
+      });
+      state.alertId = alert.id;
+      state.breachSince = undefined;
+      state.recoverySince = undefined;
+      this.deps.logger?.info(
+        { alertId: alert.id, rule: rule.id, device: target.deviceId },
+        'clinical alert raised',
+      );
+      this.deps.bus.emit('alert', { type: 'raised', alert });
       return;
     }
-    const home = this.homes.get(target.deviceId);
-    for (const rule of ALERT_RULES) {
-      const value = rule.measure(reading, home ? { home } : {});
-      if (value === undefined) continue;
-      const override = target.patientId
-        ? this.alerts.thresholdOverride(target.patientId, rule.id)
-        : undefined;
-      const threshold = override ?? rule.threshold;
-      const key = `${target.patientId ?? target.deviceId}|${rule.id}`;
-      const state = this.states.get(key) ?? {};
-      const breached = rule.direction === 'below' ? value < threshold : value >= threshold;
-      const cleared =
-        rule.direction === 'below'
-          ? value >= threshold + rule.clearMargin
-          : value < threshold - rule.clearMargin;
-      if (state.alertId === undefined) {
-        if (breached) {
-          state.since ??= ts;
-          if (ts - state.since >= rule.sustainMs) {
-            const alert = this.alerts.raise({
-              patientId: target.patientId,
-              deviceId: target.deviceId,
-              rule: rule.id,
-              severity: rule.severity,
-            });
-            state.alertId = alert.id;
-            this.bus.emit('alert', { type: 'raised', alert });
-          }
-        } else {
-          delete state.since;
-        }
-      } else if (cleared) {
-        this.alerts.clear(state.alertId);
-        const alert = this.alerts.get(state.alertId)!;
-        delete state.alertId;
-        delete state.since;
-        this.bus.emit('alert', { type: 'cleared', alert });
-      }
-      this.states.set(key, state);
+    if (!rule.recovered(reading, p, { home })) {
+      state.recoverySince = undefined;
+      return;
     }
+    if (state.recoverySince === undefined) {
+      state.recoverySince = ts;
+      if (p.clearHoldS! > 0) return; // at least a second recovered reading is needed
+    }
+    if (ts - state.recoverySince < p.clearHoldS! * 1000) return;
+    const alert = this.deps.alerts.clear(state.alertId);
+    this.states.delete(key);
+    if (alert) this.deps.bus.emit('alert', { type: 'cleared', alert });
+  }
+
+  /** Alerts currently open per patient, as the evaluator tracks them (tests, metrics). */
+  get openEpisodes(): number {
+    let n = 0;
+    for (const s of this.states.values()) if (s.alertId !== undefined) n += 1;
+    return n;
   }
 }

@@ -1,18 +1,27 @@
-// The durable intake, run inside the broker's authorizePublish: validate → dedupe → evaluate
-// alerts on plaintext → seal → append to the spool (fsync) → resolve, and only then does the
-// broker write the PUBACK. Invalid messages become dead letters (recorded for good, then acked);
-// duplicates and replays are acked and counted, never stored twice. Only a spool failure (full
-// disk, quota) rejects, and then the device gets no PUBACK and keeps its message.
+// The durable intake, which the broker awaits inside aedes' authorizePublish (the only hook that
+// runs before the QoS-1 PUBACK): validate → dedupe → seal → append to the spool (fdatasync) →
+// resolve, and only then does the broker write the PUBACK. The outcomes:
+//   accepted     the message's sealed readings are in the spool;
+//   duplicate    the seq was seen (a resend after a lost PUBACK, or a replay): acked, not stored;
+//   dead_letter  invalid for good: recorded (payload sealed) in `dead_letters`, then acked.
+// Only a spool failure (SPOOL_FULL, I/O) or a store failure rejects: no PUBACK, the device keeps
+// the message and sends it again. One device's messages are taken one at a time, so the seq
+// check and the append cannot interleave; different devices share the spool's group commit.
 import type { HubConfig } from '../core/config.js';
 import type { DeviceKind } from '../core/domain.js';
-import type { Keyring } from '../core/keyring.js';
+import { describeError, isVitalGateError } from '../core/errors.js';
+import type { Keyring, SealedValue } from '../core/keyring.js';
+import type { Logger } from '../core/logger.js';
+import type { DeadLetterRecord } from '../core/store/ingest-state.js';
 import type { ControlPlane } from '../core/store/control-plane.js';
 import type { AlertBus, AlertEvaluator } from './alerts.js';
 import type { IngestMetrics } from './metrics.js';
 import { keySubjectFor, sealEnvelope } from './sealing.js';
-import { statusMessage } from './schemas.js';
+import { statusMessage, type TelemetryEnvelope } from './schemas.js';
+import type { DeviceSeqLedger } from './seq-ledger.js';
 import type { Spool } from './spool.js';
-import { classifySeq, validateTelemetry, type DeadLetterReason } from './validation.js';
+import { encodeSpooledMessage } from './spooled-message.js';
+import { validateTelemetry, type DeadLetterReason } from './validation.js';
 
 export interface IntakeDevice {
   deviceId: string;
@@ -20,124 +29,209 @@ export interface IntakeDevice {
   patientId: string | null;
 }
 
+/** Why a message became a dead letter: a validation reason, or the patient's key is destroyed. */
+export type DeadLetterCode = DeadLetterReason | 'PATIENT_ERASED';
+
 export type IntakeResult =
   | { outcome: 'accepted' }
   | { outcome: 'duplicate'; reason: 'DUPLICATE' | 'REPLAY' }
-  | { outcome: 'dead_letter'; reason: DeadLetterReason };
-
-/** The record the spool keeps for one accepted message: ciphertext only. */
-export interface SpoolEntry {
-  /** device id */
-  d: string;
-  /** seq */
-  q: number;
-  /** line-protocol lines (µs), sealed */
-  l: string[];
-}
+  | { outcome: 'dead_letter'; reason: DeadLetterCode };
 
 export type IntakeLimits = Pick<
   HubConfig,
-  'maxPayloadBytes' | 'maxReadingsPerMessage' | 'clockSkewSeconds' | 'maxReadingAgeDays'
+  'maxPayloadBytes' | 'maxReadingsPerMessage' | 'clockSkewSeconds' | 'maxReadingAgeDays' | 'retentionDays'
 >;
 
-export class TelemetryIntakeService {
+export interface TelemetryIntakeDeps {
+  store: Pick<ControlPlane, 'deadLetters' | 'devices' | 'securityEvents'>;
+  keyring: Keyring;
+  spool: Spool;
+  ledger: DeviceSeqLedger;
+  limits: IntakeLimits;
+  metrics: IngestMetrics;
+  bus: AlertBus;
+  alerts?: AlertEvaluator;
+  logger: Logger;
+  /** Called after each accepted message (the writer is nudged). */
+  onAccepted?: () => void;
+  now?: () => number;
+}
+
+const DAY_MS = 86_400_000;
+/** An unbound device raises at most one security event per this period. */
+const UNBOUND_EVENT_EVERY_MS = 3_600_000;
+
+/** AAD of a dead letter's sealed payload. */
+export function deadLetterAad(deviceId: string, receivedAt: number): string {
+  return `dead-letter|${deviceId}|${receivedAt}`;
+}
+
+/** The original payload of a dead letter (for an operator inspecting it); null if discarded. */
+export function openDeadLetter(keyring: Keyring, letter: DeadLetterRecord): Buffer | null {
+  if (letter.sealedPayload.length === 0) return null;
+  return keyring.open(
+    letter.keySubject,
+    letter.keyVersion,
+    letter.sealedPayload,
+    deadLetterAad(letter.deviceId, letter.receivedAt),
+  );
+}
+
+export class TelemetryIntake {
   private readonly chains = new Map<string, Promise<unknown>>();
+  private readonly unboundNoticed = new Map<string, number>();
+  private readonly firmware = new Map<string, string>();
+  private readonly now: () => number;
 
-  constructor(
-    private readonly deps: {
-      store: ControlPlane;
-      keyring: Keyring;
-      spool: Spool;
-      limits: IntakeLimits;
-      alerts: AlertEvaluator;
-      bus: AlertBus;
-      metrics: IngestMetrics;
-      /** Last accepted seq per device (confirmed state plus the unconfirmed spool). */
-      lastSeq: Map<string, number>;
-      now?: () => number;
-    },
-  ) {}
+  constructor(private readonly deps: TelemetryIntakeDeps) {
+    this.now = deps.now ?? Date.now;
+  }
 
-  /** One device's messages are taken in order, so the seq check and the append cannot interleave. */
+  /** Resolves once the message is durable (any outcome); rejects when it must not be acked. */
   accept(device: IntakeDevice, payload: Buffer): Promise<IntakeResult> {
-    const previous = this.chains.get(device.deviceId) ?? Promise.resolve();
-    const next = previous.then(
-      () => this.acceptInOrder(device, payload),
-      () => this.acceptInOrder(device, payload),
-    );
+    const previous = this.chains.get(device.deviceId);
+    const next = previous
+      ? previous.then(
+          () => this.acceptInOrder(device, payload),
+          () => this.acceptInOrder(device, payload),
+        )
+      : this.acceptInOrder(device, payload);
     this.chains.set(device.deviceId, next);
-    void next
-      .finally(() => {
-        if (this.chains.get(device.deviceId) === next) this.chains.delete(device.deviceId);
-      })
-      .catch(() => {});
+    const forget = () => {
+      if (this.chains.get(device.deviceId) === next) this.chains.delete(device.deviceId);
+    };
+    next.then(forget, forget);
     return next;
   }
 
   private async acceptInOrder(device: IntakeDevice, payload: Buffer): Promise<IntakeResult> {
     const { limits, metrics } = this.deps;
-    const now = (this.deps.now ?? Date.now)();
+    const now = this.now();
     const result = validateTelemetry(payload, {
       kind: device.kind,
       now,
       maxPayloadBytes: limits.maxPayloadBytes,
       maxReadings: limits.maxReadingsPerMessage,
       maxClockSkewMs: limits.clockSkewSeconds * 1000,
-      maxAgeMs: limits.maxReadingAgeDays * 86_400_000,
+      // Older than the retention policy would be dropped by InfluxDB: refuse it here, with a reason.
+      maxAgeMs: Math.min(limits.maxReadingAgeDays, limits.retentionDays) * DAY_MS,
     });
-    if (!result.ok) {
-      this.deadLetter(device, payload, result.reason, result.detail, now);
-      return { outcome: 'dead_letter', reason: result.reason };
-    }
-    const envelope = result.envelope;
-    const seqClass = classifySeq(this.deps.lastSeq.get(device.deviceId), envelope.seq);
+    if (!result.ok) return this.deadLetter(device, payload, result.reason, result.detail, now);
+    const { envelope } = result;
+    const seqClass = this.deps.ledger.classify(device.deviceId, envelope.seq);
     if (seqClass !== 'new') {
       metrics.duplicates.inc({ kind: seqClass });
       return { outcome: 'duplicate', reason: seqClass === 'duplicate' ? 'DUPLICATE' : 'REPLAY' };
     }
-    const lines = sealEnvelope(this.deps.keyring, device, envelope);
-    const entry: SpoolEntry = { d: device.deviceId, q: envelope.seq, l: lines };
-    await this.deps.spool.append(Buffer.from(JSON.stringify(entry)));
-    this.deps.lastSeq.set(device.deviceId, envelope.seq);
-    metrics.accepted.inc();
-    metrics.readings.inc(envelope.readings.length);
-    for (const reading of envelope.readings) {
-      const ts = reading.ts ?? envelope.ts;
-      this.deps.alerts.evaluate(device, reading, ts);
-      this.deps.bus.emit('reading', { patientId: device.patientId, deviceId: device.deviceId, ts, reading });
+    let lines: string[];
+    try {
+      lines = sealEnvelope(this.deps.keyring, device, envelope);
+    } catch (err) {
+      if (isVitalGateError(err, 'KEY_DESTROYED'))
+        return this.deadLetter(device, payload, 'PATIENT_ERASED', 'the patient was erased', now);
+      if (isVitalGateError(err, 'TOO_MANY_READINGS_PER_SLOT'))
+        return this.deadLetter(device, payload, 'TOO_MANY_READINGS', err.message, now);
+      throw err;
     }
+    try {
+      await this.deps.spool.append(encodeSpooledMessage(device.deviceId, envelope.seq, lines));
+    } catch (err) {
+      metrics.refused.inc({ code: isVitalGateError(err) ? err.code : 'UNKNOWN' });
+      throw err;
+    }
+    this.deps.ledger.advance(device.deviceId, envelope.seq);
+    metrics.messagesAccepted.inc();
+    metrics.readingsAccepted.inc(envelope.readings.length);
+    if (!device.patientId) this.noticeUnbound(device, envelope.readings.length, now);
+    this.deps.onAccepted?.();
+    this.observe(device, envelope);
     return { outcome: 'accepted' };
   }
 
-  /** Records an invalid message for good: sealed under the patient's key (or quarantine). */
+  /** Alerts and the live feed see the plaintext once the message is durable. They never fail it. */
+  private observe(device: IntakeDevice, envelope: TelemetryEnvelope): void {
+    try {
+      for (const reading of envelope.readings) {
+        const ts = reading.ts ?? envelope.ts;
+        this.deps.alerts?.evaluate(device, reading, ts);
+        this.deps.bus.emit('reading', {
+          patientId: device.patientId,
+          deviceId: device.deviceId,
+          ts,
+          reading,
+        });
+      }
+    } catch (err) {
+      this.deps.logger.error(
+        { err: describeError(err), device: device.deviceId },
+        'alert evaluation failed for an accepted message',
+      );
+    }
+  }
+
+  private noticeUnbound(device: IntakeDevice, readings: number, now: number): void {
+    this.deps.metrics.unboundReadings.inc(readings);
+    const last = this.unboundNoticed.get(device.deviceId);
+    if (last !== undefined && now - last < UNBOUND_EVENT_EVERY_MS) return;
+    this.unboundNoticed.set(device.deviceId, now);
+    this.deps.store.securityEvents.add({
+      kind: 'telemetry_unbound',
+      severity: 'medium',
+      deviceId: device.deviceId,
+      details: { note: 'readings from a device bound to no patient are stored under the quarantine key' },
+    });
+    this.deps.logger.warn({ device: device.deviceId }, 'telemetry from a device bound to no patient');
+  }
+
+  /**
+   * Records an invalid message for good: the payload sealed under the patient's key (or the
+   * quarantine key). For an erased patient nothing of the payload is kept.
+   */
   private deadLetter(
     device: IntakeDevice,
     payload: Buffer,
-    reason: DeadLetterReason,
+    reason: DeadLetterCode,
     detail: string,
     now: number,
-  ): void {
-    const subject = keySubjectFor(device.patientId);
-    const sealed = this.deps.keyring.seal(subject, payload, `dead-letter|${device.deviceId}|${now}`);
+  ): IntakeResult {
+    const keySubject = keySubjectFor(device.patientId);
+    let sealed: SealedValue | undefined;
+    if (reason !== 'PATIENT_ERASED') {
+      try {
+        sealed = this.deps.keyring.seal(keySubject, payload, deadLetterAad(device.deviceId, now));
+      } catch (err) {
+        if (!isVitalGateError(err, 'KEY_DESTROYED')) throw err;
+      }
+    }
     this.deps.store.deadLetters.add({
       deviceId: device.deviceId,
       reason,
       detail,
       receivedAt: now,
-      keySubject: subject,
-      keyVersion: sealed.keyVersion,
-      sealedPayload: sealed.ciphertext,
+      keySubject: sealed ? keySubject : 'discarded',
+      keyVersion: sealed?.keyVersion ?? 0,
+      sealedPayload: sealed?.ciphertext ?? Buffer.alloc(0),
     });
-    this.deps.metrics.rejected.inc({ reason });
+    this.deps.metrics.deadLetters.inc({ reason });
+    return { outcome: 'dead_letter', reason };
   }
 
-  /** `devices/{id}/status`: firmware for the deployment checks. Invalid ones are ignored. */
+  /** `devices/{id}/status`: the firmware version is recorded; an invalid message is counted. */
   acceptStatus(device: IntakeDevice, payload: Buffer): void {
+    let firmware: string | undefined;
     try {
-      const status = statusMessage.safeParse(JSON.parse(payload.toString('utf8')));
-      if (status.success) this.deps.store.devices.setFirmware(device.deviceId, status.data.firmware);
+      const parsed = statusMessage.safeParse(JSON.parse(payload.toString('utf8')));
+      if (parsed.success) firmware = parsed.data.firmware;
     } catch {
-      // not JSON: nothing to record
+      // not JSON
     }
+    if (firmware === undefined) {
+      this.deps.metrics.statusMessages.inc({ outcome: 'invalid' });
+      return;
+    }
+    this.deps.metrics.statusMessages.inc({ outcome: 'accepted' });
+    if (this.firmware.get(device.deviceId) === firmware) return;
+    this.deps.store.devices.setFirmware(device.deviceId, firmware);
+    this.firmware.set(device.deviceId, firmware);
   }
 }

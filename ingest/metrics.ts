@@ -1,60 +1,126 @@
-// Ingest metrics. Labels are reason codes only: never patient or device data.
+// Ingest metrics. Labels are reason codes, rule ids and kinds only: never a patient or device id.
+// Spool gauges are read from the spool at scrape time.
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import type { Spool } from './spool.js';
 
 export class IngestMetrics {
-  readonly accepted: Counter;
-  readonly readings: Counter;
-  readonly rejected: Counter<'reason'>;
+  readonly messagesAccepted: Counter;
+  readonly readingsAccepted: Counter;
+  readonly deadLetters: Counter<'reason'>;
   readonly duplicates: Counter<'kind'>;
-  readonly spoolBytes: Gauge;
-  readonly spoolLagRecords: Gauge;
+  /** Messages not acknowledged because the spool could not take them (SPOOL_FULL, I/O). */
+  readonly refused: Counter<'code'>;
+  readonly unboundReadings: Counter;
+  readonly statusMessages: Counter<'outcome'>;
+  readonly pointsWritten: Counter;
+  readonly pointsRejected: Counter;
   readonly writeLatency: Histogram;
   readonly writeFailures: Counter;
   readonly alertsRaised: Counter<'rule'>;
+  private spool: Spool | undefined;
 
   constructor(registry: Registry) {
     const registers = [registry];
-    this.accepted = new Counter({
+    const spool = () => this.spool;
+    this.messagesAccepted = new Counter({
       name: 'vitalgate_ingest_messages_accepted_total',
-      help: 'Telemetry messages spooled',
+      help: 'Telemetry messages made durable in the spool',
       registers,
     });
-    this.readings = new Counter({
+    this.readingsAccepted = new Counter({
       name: 'vitalgate_ingest_readings_accepted_total',
-      help: 'Readings spooled',
+      help: 'Readings made durable in the spool',
       registers,
     });
-    this.rejected = new Counter({
+    this.deadLetters = new Counter({
       name: 'vitalgate_ingest_dead_letters_total',
-      help: 'Messages rejected for good, by reason',
+      help: 'Messages rejected for good and kept as dead letters, by reason',
       labelNames: ['reason'],
       registers,
     });
     this.duplicates = new Counter({
       name: 'vitalgate_ingest_duplicates_total',
-      help: 'Messages dropped as duplicates or replays',
+      help: 'Messages acknowledged but dropped as duplicates (same seq) or replays (older seq)',
       labelNames: ['kind'],
       registers,
     });
-    this.spoolBytes = new Gauge({
-      name: 'vitalgate_spool_bytes',
-      help: 'Bytes in the on-disk spool',
+    this.refused = new Counter({
+      name: 'vitalgate_ingest_refused_total',
+      help: 'Messages not acknowledged because the spool could not take them, by error code',
+      labelNames: ['code'],
       registers,
     });
-    this.spoolLagRecords = new Gauge({
-      name: 'vitalgate_spool_unconfirmed_records',
-      help: 'Spooled records not yet confirmed by InfluxDB (as of the last write)',
+    this.unboundReadings = new Counter({
+      name: 'vitalgate_ingest_unbound_readings_total',
+      help: 'Readings from devices bound to no patient (sealed under the quarantine key)',
+      registers,
+    });
+    this.statusMessages = new Counter({
+      name: 'vitalgate_ingest_status_messages_total',
+      help: 'Device status messages, by outcome',
+      labelNames: ['outcome'],
+      registers,
+    });
+    new Gauge({
+      name: 'vitalgate_spool_records',
+      help: 'Spooled records not yet confirmed by InfluxDB',
+      registers,
+      collect() {
+        this.set(spool()?.depth ?? 0);
+      },
+    });
+    new Gauge({
+      name: 'vitalgate_spool_bytes',
+      help: 'Bytes the spool segments take on disk',
+      registers,
+      collect() {
+        this.set(spool()?.bytes ?? 0);
+      },
+    });
+    new Gauge({
+      name: 'vitalgate_spool_oldest_unconfirmed_seconds',
+      help: 'Age of the oldest spooled record not yet confirmed by InfluxDB',
+      registers,
+      collect() {
+        this.set((spool()?.oldestUnconfirmedAgeMs() ?? 0) / 1000);
+      },
+    });
+    new Gauge({
+      name: 'vitalgate_spool_fsyncs',
+      help: 'Spool fsyncs since start (each covers a group of appends)',
+      registers,
+      collect() {
+        this.set(spool()?.stats.fsyncs ?? 0);
+      },
+    });
+    new Gauge({
+      name: 'vitalgate_spool_repairs',
+      help: 'Torn tails cut and corrupt records skipped when the spool was opened',
+      registers,
+      collect() {
+        const stats = spool()?.stats;
+        this.set(stats ? stats.repairedTails + stats.corruptRecords : 0);
+      },
+    });
+    this.pointsWritten = new Counter({
+      name: 'vitalgate_influx_points_written_total',
+      help: 'Telemetry points stored in InfluxDB',
+      registers,
+    });
+    this.pointsRejected = new Counter({
+      name: 'vitalgate_influx_points_rejected_total',
+      help: 'Telemetry points InfluxDB refused for good (kept in the spool directory, rejected.log)',
       registers,
     });
     this.writeLatency = new Histogram({
       name: 'vitalgate_influx_write_seconds',
       help: 'InfluxDB batch write latency',
-      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
       registers,
     });
     this.writeFailures = new Counter({
       name: 'vitalgate_influx_write_failures_total',
-      help: 'Failed InfluxDB batch writes',
+      help: 'Failed InfluxDB batch writes (retried)',
       registers,
     });
     this.alertsRaised = new Counter({
@@ -63,5 +129,10 @@ export class IngestMetrics {
       labelNames: ['rule'],
       registers,
     });
+  }
+
+  /** The spool whose depth, size and age the gauges report. */
+  observeSpool(spool: Spool): void {
+    this.spool = spool;
   }
 }

@@ -1,16 +1,21 @@
-// The ingest pipeline as the hub runs it: spool + intake + writer + alerts, opened together and
-// stopped gracefully (appends flushed and fsynced, the writer's batch finished).
+// The ingest pipeline as the hub runs it: spool + dedupe ledger + intake + alerts + writer,
+// opened together (the spool repaired, the dedupe state rebuilt) and stopped gracefully: appends
+// in flight are written and fsynced, the writer drains what it can within `drainMs`, the spool
+// closes. What is not yet in InfluxDB stays in the spool for the next start.
 import { join } from 'node:path';
 import type { Registry } from 'prom-client';
 import type { HubConfig } from '../core/config.js';
 import type { InfluxClient } from '../core/influx.js';
 import type { Keyring } from '../core/keyring.js';
 import type { Logger } from '../core/logger.js';
+import { AlertParameterRepository, HomePointRepository } from '../core/store/alert-settings.js';
 import type { ControlPlane } from '../core/store/control-plane.js';
+import { AlertSettings } from './alert-settings.js';
 import { AlertBus, AlertEvaluator } from './alerts.js';
-import { TelemetryIntakeService, type IntakeDevice, type IntakeResult, type SpoolEntry } from './intake.js';
+import { TelemetryIntake, type IntakeDevice, type IntakeResult } from './intake.js';
 import { IngestMetrics } from './metrics.js';
-import { Spool } from './spool.js';
+import { DeviceSeqLedger } from './seq-ledger.js';
+import { Spool, type SpoolRepair } from './spool.js';
 import { TelemetryWriter } from './writer.js';
 
 export interface IngestDeps {
@@ -18,94 +23,131 @@ export interface IngestDeps {
   store: ControlPlane;
   keyring: Keyring;
   influx: InfluxClient;
+  /** Metrics go here (never the global registry). */
   registry: Registry;
   logger: Logger;
+  now?: () => number;
 }
+
+export const SPOOL_DIR = 'spool';
+export const REJECTED_FILE = 'rejected.log';
 
 export class IngestPipeline {
   readonly bus = new AlertBus();
   readonly metrics: IngestMetrics;
   readonly spool: Spool;
+  readonly ledger: DeviceSeqLedger;
+  readonly alertSettings: AlertSettings;
+  readonly alerts: AlertEvaluator;
+  readonly intake: TelemetryIntake;
   readonly writer: TelemetryWriter;
-  private readonly intake: TelemetryIntakeService;
 
   constructor(deps: IngestDeps) {
     const { config, store, keyring, influx, registry, logger } = deps;
+    const spoolDir = join(config.dataDir, SPOOL_DIR);
     this.metrics = new IngestMetrics(registry);
     this.spool = Spool.open({
-      dir: join(config.dataDir, 'spool'),
+      dir: spoolDir,
       segmentBytes: config.spoolSegmentBytes,
       quotaBytes: config.spoolQuotaBytes,
       groupCommitMs: config.spoolGroupCommitMs,
+      ...(deps.now ? { now: deps.now } : {}),
       onQuota: (full) => {
         store.securityEvents.add({
           kind: full ? 'spool_full' : 'spool_recovered',
           severity: full ? 'critical' : 'info',
+          details: { bytes: this.spool.bytes, quotaBytes: config.spoolQuotaBytes },
         });
-        logger[full ? 'error' : 'info'](
-          { bytes: this.spool.depthBytes },
-          full ? 'spool full: intake stops acking' : 'spool below quota again',
-        );
+        if (full)
+          logger.error({ bytes: this.spool.bytes }, 'spool full: telemetry is no longer acknowledged');
+        else logger.info({ bytes: this.spool.bytes }, 'spool below its quota again');
       },
+      onRepair: (repair) => reportRepair(store, logger, repair),
     });
-    const lastSeq = recoverLastSeq(store, this.spool);
-    const evaluator = new AlertEvaluator(store.alerts, this.bus);
+    this.metrics.observeSpool(this.spool);
+    this.ledger = DeviceSeqLedger.recover(store.deviceSeqs, this.spool);
+    this.alertSettings = new AlertSettings({
+      parameters: new AlertParameterRepository(store.db),
+      homes: new HomePointRepository(store.db),
+      keyring,
+      ...(deps.now ? { now: deps.now } : {}),
+    });
+    this.alerts = new AlertEvaluator({
+      alerts: store.alerts,
+      settings: this.alertSettings,
+      bus: this.bus,
+      logger,
+    });
     this.bus.on('alert', (e) => {
       if (e.type === 'raised') this.metrics.alertsRaised.inc({ rule: e.alert.rule });
     });
-    this.intake = new TelemetryIntakeService({
+    this.writer = new TelemetryWriter(
+      { spool: this.spool, influx, deviceSeqs: store.deviceSeqs, metrics: this.metrics, logger },
+      {
+        batchSize: config.writerBatchSize,
+        flushMs: config.writerFlushMs,
+        retentionDays: config.retentionDays,
+        rejectedFile: join(spoolDir, REJECTED_FILE),
+      },
+    );
+    this.intake = new TelemetryIntake({
       store,
       keyring,
       spool: this.spool,
+      ledger: this.ledger,
       limits: config,
-      alerts: evaluator,
-      bus: this.bus,
       metrics: this.metrics,
-      lastSeq,
+      bus: this.bus,
+      alerts: this.alerts,
+      logger,
+      onAccepted: () => this.writer.notify(),
+      ...(deps.now ? { now: deps.now } : {}),
     });
-    this.writer = new TelemetryWriter(this.spool, influx, store.deviceSeqs, this.metrics, logger, {
-      batchLines: config.writerBatchSize,
-      flushMs: config.writerFlushMs,
-      retentionDays: config.retentionDays,
-    });
+    if (this.spool.depth > 0)
+      logger.info(
+        { records: this.spool.depth },
+        'spool holds records not yet in InfluxDB; the writer resumes',
+      );
   }
 
+  /** Starts the writer (it creates the database and retention policy first). */
   start(): void {
     this.writer.start();
   }
 
-  async accept(device: IntakeDevice, payload: Buffer): Promise<IntakeResult> {
-    const result = await this.intake.accept(device, payload);
-    if (result.outcome === 'accepted') this.writer.notify();
-    return result;
+  /** For the broker's authorizePublish: resolves when the message may be acked. */
+  accept(device: IntakeDevice, payload: Buffer): Promise<IntakeResult> {
+    return this.intake.accept(device, payload);
   }
 
   acceptStatus(device: IntakeDevice, payload: Buffer): void {
     this.intake.acceptStatus(device, payload);
   }
 
-  /** Call after the broker stopped taking messages: the writer finishes its batch, then the spool closes. */
-  async stop(): Promise<void> {
-    await this.writer.stop();
+  /** Call once the broker takes no more messages. */
+  async stop(options: { drainMs?: number } = {}): Promise<void> {
+    await this.writer.stop({ drainMs: options.drainMs ?? 2_000 });
     await this.spool.close();
   }
 }
 
-/**
- * The dedupe state after a restart: the last seq InfluxDB confirmed per device, raised by every
- * record still in the spool (accepted and acked, but not yet written).
- */
-function recoverLastSeq(store: ControlPlane, spool: Spool): Map<string, number> {
-  const lastSeq = store.deviceSeqs.all();
-  let position = spool.confirmed();
-  for (;;) {
-    const records = spool.read(position, 1000);
-    if (records.length === 0) break;
-    for (const record of records) {
-      const entry = JSON.parse(record.body.toString('utf8')) as SpoolEntry;
-      lastSeq.set(entry.d, Math.max(lastSeq.get(entry.d) ?? -1, entry.q));
-    }
-    position = records[records.length - 1]!.next;
+function reportRepair(
+  store: ControlPlane,
+  logger: Logger,
+  repair: SpoolRepair | { kind: 'write_failed'; broken: boolean },
+): void {
+  const lost =
+    repair.kind === 'corrupt_record' || repair.kind === 'lost_records' || repair.kind === 'truncated_segment';
+  if (repair.kind === 'write_failed') {
+    logger.error({ broken: repair.broken }, 'spool write failed; those messages were not acknowledged');
+    if (repair.broken) store.securityEvents.add({ kind: 'spool_failed', severity: 'critical' });
+    return;
   }
-  return lastSeq;
+  if (repair.kind === 'torn_tail' || repair.kind === 'unwritten_segment' || repair.kind === 'cursor_reset') {
+    // A crash mid-append leaves these; the cut records were never acknowledged.
+    logger.warn({ repair }, 'spool repaired on open');
+    return;
+  }
+  logger.error({ repair }, 'spool damaged: records lost');
+  if (lost) store.securityEvents.add({ kind: 'spool_damaged', severity: 'high', details: { ...repair } });
 }

@@ -1,9 +1,19 @@
 // Encryption before storage. Each reading becomes one InfluxDB point:
-//   telemetry,s=<pseudonym>,d=<device id>,t=<type> c="<base64 AES-256-GCM>",k=<key version>i <µs>
-// The subject tag is an HMAC pseudonym, never the patient id; no value is ever in plaintext.
-// The timestamp is the reading's time in microseconds plus its index in the envelope, so two
-// readings of one envelope never overwrite each other while a resent envelope overwrites its own
-// points (idempotent writes). The associated data binds each ciphertext to its series and time.
+//
+//   telemetry,d=<device id>,s=<pseudonym>,t=<type> c="<base64 AES-256-GCM>",k=<key version>i <ns>
+//
+// The subject tag `s` is an HMAC pseudonym, never the patient id, and no value is in plaintext.
+// The associated data binds each ciphertext to its series and millisecond
+// (`pseudonym|device|type|ms`), so a ciphertext moved to another patient, device, type or time
+// does not open. Points are written in nanoseconds:
+//
+//   ns = ts_ms · 10⁶ + (seq mod 1000) · 10³ + j
+//
+// where j counts the readings of the same type and millisecond within the message. Readings
+// that share a series and a millisecond (ECG chunks, a device whose clock ticks in seconds) get
+// different points, while a resent message (same seq) lands on exactly its own points again, so
+// writes stay idempotent. Reading back at ms or µs precision yields the reading's ms.
+import { VitalGateError } from '../core/errors.js';
 import { escapeKey, stringField } from '../core/influx.js';
 import type { Keyring } from '../core/keyring.js';
 import { patientKeySubject } from '../core/patient-registry.js';
@@ -11,8 +21,11 @@ import type { ReadingType } from '../core/domain.js';
 import type { Reading, TelemetryEnvelope } from './schemas.js';
 
 export const TELEMETRY_MEASUREMENT = 'telemetry';
-/** Key subject for readings of devices bound to no patient. */
+/** Key subject (and pseudonym input) for readings of devices bound to no patient. */
 export const QUARANTINE_SUBJECT = 'quarantine';
+/** Readings of one type and millisecond that one message may carry (the j above). */
+export const MAX_READINGS_PER_SLOT = 1000;
+const SEQ_SLOTS = 1000;
 
 export interface SealingTarget {
   deviceId: string;
@@ -23,38 +36,64 @@ export function keySubjectFor(patientId: string | null): string {
   return patientId ? patientKeySubject(patientId) : QUARANTINE_SUBJECT;
 }
 
+/** The `s` tag of a patient's points (of unbound devices' points for null). */
 export function pseudonymFor(keyring: Keyring, patientId: string | null): string {
   return keyring.pseudonym(patientId ?? QUARANTINE_SUBJECT);
 }
 
-function associatedData(pseudonym: string, deviceId: string, type: string, timeUs: number): string {
-  return `${pseudonym}|${deviceId}|${type}|${timeUs}`;
+function associatedData(pseudonym: string, deviceId: string, type: string, ms: number): string {
+  return `telemetry|${pseudonym}|${deviceId}|${type}|${ms}`;
 }
 
-/** Line-protocol lines (µs precision) for every reading of an accepted envelope. */
+/** The point's time in ns, as a decimal string (it is beyond a double's exact integers). */
+export function pointTime(ms: number, seq: number, j: number): string {
+  const sub = (seq % SEQ_SLOTS) * 1000 + j;
+  return `${ms}${String(sub).padStart(6, '0')}`;
+}
+
+/**
+ * Line-protocol lines (ns precision) for every reading of an accepted envelope, sealed under the
+ * patient's data key (or the quarantine key). Throws KEY_DESTROYED for an erased patient.
+ */
 export function sealEnvelope(keyring: Keyring, target: SealingTarget, envelope: TelemetryEnvelope): string[] {
   const subject = keySubjectFor(target.patientId);
   const pseudonym = pseudonymFor(keyring, target.patientId);
-  const device = escapeKey(target.deviceId);
-  return envelope.readings.map((reading, i) => {
+  const seriesKey = `${TELEMETRY_MEASUREMENT},d=${escapeKey(target.deviceId)},s=${pseudonym},t=`;
+  const perSlot = new Map<string, number>();
+  return envelope.readings.map((reading) => {
     const { type, ts, ...value } = reading;
-    const timeUs = (ts ?? envelope.ts) * 1000 + i;
+    const ms = ts ?? envelope.ts;
+    const slot = `${type}|${ms}`;
+    const j = perSlot.get(slot) ?? 0;
+    if (j >= MAX_READINGS_PER_SLOT)
+      throw new VitalGateError(
+        'TOO_MANY_READINGS_PER_SLOT',
+        `over ${MAX_READINGS_PER_SLOT} ${type} readings in 1 ms`,
+      );
+    perSlot.set(slot, j + 1);
     const sealed = keyring.seal(
       subject,
       Buffer.from(JSON.stringify(value)),
-      associatedData(pseudonym, target.deviceId, type, timeUs),
+      associatedData(pseudonym, target.deviceId, type, ms),
     );
-    return `${TELEMETRY_MEASUREMENT},s=${pseudonym},d=${device},t=${type} c=${stringField(sealed.ciphertext.toString('base64'))},k=${sealed.keyVersion}i ${timeUs}`;
+    const c = stringField(sealed.ciphertext.toString('base64'));
+    return `${seriesKey}${type} c=${c},k=${sealed.keyVersion}i ${pointTime(ms, envelope.seq, j)}`;
   });
 }
 
+/** One telemetry point as InfluxDB returns it (`SELECT * FROM telemetry`, epoch ms, the default). */
 export interface StoredPoint {
-  /** µs since the epoch, as stored. */
+  /** Milliseconds since the epoch (µs or ns are floored to ms; see `epoch`). */
   time: number;
-  s: string;
+  /** Device id tag. */
   d: string;
+  /** Pseudonym tag. */
+  s: string;
+  /** Reading type tag. */
   t: string;
+  /** base64 ciphertext. */
   c: string;
+  /** Key version. */
   k: number;
 }
 
@@ -65,15 +104,29 @@ export interface OpenedReading {
   reading: Reading;
 }
 
-/** Decrypts one stored point of a patient (throws DECRYPTION_FAILED / KEY_DESTROYED). */
-export function openPoint(keyring: Keyring, patientId: string | null, point: StoredPoint): OpenedReading {
+/**
+ * Decrypts one stored point back to the reading, given the patient it belongs to (null for
+ * points of unbound devices, sealed under the quarantine key). `epoch` is the precision the
+ * point's time was queried at. Throws DECRYPTION_FAILED when the point was moved to another
+ * series or time or altered, and KEY_DESTROYED once the patient was erased.
+ */
+export function openReading(
+  keyring: Keyring,
+  patientId: string | null,
+  point: StoredPoint,
+  epoch: 'ms' | 'u' | 'ns' = 'ms',
+): OpenedReading {
+  const ms = epoch === 'ms' ? point.time : Math.floor(point.time / (epoch === 'u' ? 1_000 : 1_000_000));
   const plain = keyring.open(
     keySubjectFor(patientId),
     point.k,
     Buffer.from(point.c, 'base64'),
-    associatedData(point.s, point.d, point.t, point.time),
+    associatedData(point.s, point.d, point.t, ms),
   );
   const value = JSON.parse(plain.toString('utf8')) as Record<string, unknown>;
-  const ts = Math.floor(point.time / 1000);
-  return { deviceId: point.d, ts, reading: { type: point.t as ReadingType, ...value, ts } as Reading };
+  return {
+    deviceId: point.d,
+    ts: ms,
+    reading: { type: point.t as ReadingType, ...value, ts: ms } as Reading,
+  };
 }

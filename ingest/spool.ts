@@ -1,272 +1,394 @@
-// The on-disk spool: an append-only, segmented log. A PUBACK is sent only after the message's
-// record is here and fsynced. Appends use group commit: every append that arrives while a write
-// is in flight joins the next one, so one fsync covers many messages. Each record is
-//   length (u32 LE) | CRC-32 of the body (u32 LE) | body
-// A torn or corrupt tail (after a crash) is detected on open and truncated. The writer reads
-// records from its confirmed cursor on; a segment is deleted only once every record in it is
-// confirmed as stored in InfluxDB.
-import {
-  closeSync,
-  fdatasyncSync,
-  fsyncSync,
-  ftruncateSync,
-  mkdirSync,
-  openSync,
-  readSync,
-  readdirSync,
-  renameSync,
-  statSync,
-  unlinkSync,
-  writeFileSync,
-  writeSync,
-  readFileSync,
-  existsSync,
-} from 'node:fs';
+// The on-disk spool: an append-only, segmented log under `<data dir>/spool/`. A PUBACK is sent
+// only after the message's record is here and fdatasynced. Appends use group commit: the ones that
+// arrive while a write + fdatasync is in flight (or within `groupCommitMs` of the first one) share
+// the next one. The sync runs on the libuv thread pool, so the broker keeps decoding while the
+// disk works. Records are framed with length, CRC-32, LSN and time (spool-segment.ts); a torn or
+// corrupt tail is repaired on open (spool-recovery.ts). The writer reads from the confirmed
+// cursor; a segment is deleted only once every record in it is confirmed as stored in InfluxDB.
+import { closeSync, fdatasync, fsyncSync, ftruncate, openSync, readSync, writeSync } from 'node:fs';
+import { unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { crc32 } from 'node:zlib';
+import { promisify } from 'node:util';
 import { VitalGateError } from '../core/errors.js';
+import { syncDirectory, writeCursor, type SpoolCursor } from './spool-cursor.js';
+import { corruptKey, recoverSpool, type SegmentInfo, type SpoolRepair } from './spool-recovery.js';
+import {
+  decodeRecord,
+  encodeRecord,
+  encodeSegmentHeader,
+  MAX_RECORD_BODY,
+  RECORD_HEADER_BYTES,
+  SEGMENT_HEADER_BYTES,
+  segmentFileName,
+} from './spool-segment.js';
 
-const HEADER = 8;
-const MAX_RECORD = 64 * 1024 * 1024;
+export type { SpoolCursor } from './spool-cursor.js';
+export type { SpoolRepair } from './spool-recovery.js';
 
-export interface SpoolPosition {
-  segment: number;
-  offset: number;
-}
-
-export interface SpoolRecord {
-  position: SpoolPosition;
-  /** Position just after this record. */
-  next: SpoolPosition;
-  body: Buffer;
-}
+const fdatasyncAsync = promisify(fdatasync);
+const ftruncateAsync = promisify(ftruncate);
+/** The quota counts as cleared again below this share of it (hysteresis for the alert). */
+const QUOTA_CLEAR_RATIO = 0.9;
+const READ_CHUNK = 1024 * 1024;
+const MIN_READ = 64 * 1024;
+const clamp = (n: number, min: number, max: number) => Math.min(max, Math.max(min, n));
 
 export interface SpoolOptions {
   dir: string;
+  /** A segment is closed and a new one started once it holds this many bytes. */
   segmentBytes: number;
+  /** Appends are refused (SPOOL_FULL) while the segments on disk would exceed this many bytes. */
   quotaBytes: number;
-  /** Extra wait before a group commit, to gather more appends; 0 = only what is already queued. */
+  /** Extra wait before a write, to gather more appends; 0 = only what queued meanwhile. */
   groupCommitMs: number;
-  /** Called when the quota is reached (and again when it clears). */
+  /** Called when the quota is reached, and again once the spool is back under 90 % of it. */
   onQuota?: (full: boolean) => void;
+  /** Repairs made on open, and write failures at run time. */
+  onRepair?: (repair: SpoolRepair | { kind: 'write_failed'; broken: boolean }) => void;
+  now?: () => number;
+  /** The data sync of appends (tests count or fail it). Default: fdatasync. */
+  sync?: (fd: number) => Promise<void>;
+}
+
+export interface SpoolRecord {
+  lsn: number;
+  /** When the record was appended (ms). */
+  appendedAt: number;
+  body: Buffer;
+  /** The cursor just after this record: confirm() it once the record is stored. */
+  next: SpoolCursor;
 }
 
 export interface SpoolStats {
-  bytes: number;
-  segments: number;
+  appends: number;
   fsyncs: number;
   repairedTails: number;
+  corruptRecords: number;
+  /** Records found missing on open (corrupt, or cut off in a segment before the last one). */
+  lostRecords: number;
+  segmentsDeleted: number;
 }
 
-function segmentName(n: number): string {
-  return `segment-${String(n).padStart(12, '0')}.log`;
+interface PendingAppend {
+  body: Buffer;
+  resolve: (lsn: number) => void;
+  reject: (err: unknown) => void;
 }
 
 export class Spool {
-  private fd = -1;
-  private segment = 0;
-  private size = 0;
-  private totalBytes = 0;
-  private queue: { buf: Buffer; resolve: (p: SpoolPosition) => void; reject: (e: unknown) => void }[] = [];
+  readonly stats: SpoolStats = {
+    appends: 0,
+    fsyncs: 0,
+    repairedTails: 0,
+    corruptRecords: 0,
+    lostRecords: 0,
+    segmentsDeleted: 0,
+  };
+  private readonly segments: SegmentInfo[];
+  private active: SegmentInfo;
+  private fd: number;
+  private cursor: SpoolCursor;
+  /** LSN the next durable record gets. */
+  private nextLsn: number;
+  private totalBytes: number;
+  private readonly corrupt: Map<string, number>;
+  private queue: PendingAppend[] = [];
+  private queuedBytes = 0;
+  private scheduled = false;
   private flushing = false;
+  private idleWaiters: (() => void)[] = [];
+  private confirming: Promise<void> = Promise.resolve();
   private full = false;
   private closed = false;
-  readonly stats: SpoolStats = { bytes: 0, segments: 0, fsyncs: 0, repairedTails: 0 };
+  private broken = false;
+  private oldest: { lsn: number; appendedAt: number } | undefined;
+  private readonly now: () => number;
+  private readonly sync: (fd: number) => Promise<void>;
 
-  private constructor(private readonly options: SpoolOptions) {}
-
-  /** Opens the spool, repairing a torn tail of the newest segment. */
-  static open(options: SpoolOptions): Spool {
-    mkdirSync(options.dir, { recursive: true, mode: 0o700 });
-    const spool = new Spool(options);
-    spool.recover();
-    return spool;
-  }
-
-  private segments(): number[] {
-    return readdirSync(this.options.dir)
-      .map((f) => /^segment-(\d{12})\.log$/.exec(f)?.[1])
-      .filter((n): n is string => n !== undefined)
-      .map(Number)
-      .sort((a, b) => a - b);
-  }
-
-  private recover(): void {
-    const segments = this.segments();
-    for (const n of segments) this.totalBytes += statSync(join(this.options.dir, segmentName(n))).size;
-    const last = segments[segments.length - 1] ?? this.confirmed().segment;
-    this.segment = last;
-    const file = join(this.options.dir, segmentName(last));
-    this.fd = openSync(file, existsSync(file) ? 'r+' : 'w+', 0o600);
-    const end = statSync(file).size;
-    const valid = this.scanValidEnd(this.fd, end);
-    if (valid < end) {
-      ftruncateSync(this.fd, valid);
-      fsyncSync(this.fd);
-      this.totalBytes -= end - valid;
-      this.stats.repairedTails += 1;
-    }
-    this.size = valid;
-    this.updateStats();
-  }
-
-  /** The end of the last whole, CRC-valid record of a segment. */
-  private scanValidEnd(fd: number, end: number): number {
-    let offset = 0;
-    const header = Buffer.alloc(HEADER);
-    while (offset + HEADER <= end) {
-      readSync(fd, header, 0, HEADER, offset);
-      const length = header.readUInt32LE(0);
-      if (length > MAX_RECORD || offset + HEADER + length > end) break;
-      const body = Buffer.alloc(length);
-      readSync(fd, body, 0, length, offset + HEADER);
-      if (crc32(body) !== header.readUInt32LE(4)) break;
-      offset += HEADER + length;
-    }
-    return offset;
-  }
-
-  /** Appends a record; resolves once it is fsynced (group commit). */
-  append(body: Buffer): Promise<SpoolPosition> {
-    if (this.closed) return Promise.reject(new VitalGateError('SPOOL_CLOSED', 'the spool is closed'));
-    if (this.totalBytes + body.length + HEADER > this.options.quotaBytes) {
-      if (!this.full) {
-        this.full = true;
-        this.options.onQuota?.(true);
+  private constructor(private readonly options: SpoolOptions) {
+    this.now = options.now ?? Date.now;
+    this.sync = options.sync ?? fdatasyncAsync;
+    const recovered = recoverSpool(options.dir);
+    for (const repair of recovered.repairs) {
+      if (repair.kind === 'torn_tail' || repair.kind === 'truncated_segment') this.stats.repairedTails += 1;
+      if (repair.kind === 'corrupt_record') {
+        this.stats.corruptRecords += 1;
+        this.stats.lostRecords += 1;
       }
+      if (repair.kind === 'lost_records') this.stats.lostRecords += repair.records;
+      options.onRepair?.(repair);
+    }
+    this.segments = recovered.segments;
+    this.cursor = recovered.cursor;
+    this.corrupt = recovered.corrupt;
+    this.nextLsn = recovered.nextLsn;
+    const last = this.segments[this.segments.length - 1];
+    if (last && last.segment >= this.cursor.segment && last.nextLsn === this.nextLsn) {
+      this.active = last;
+    } else {
+      // Appending to the old last segment would break its LSN sequence: start a new one.
+      this.active = this.createSegment(Math.max(last?.segment ?? 0, this.cursor.segment) + 1);
+    }
+    this.fd = openSync(this.path(this.active.segment), 'r+');
+    this.totalBytes = this.segments.reduce((n, s) => n + s.size, 0);
+  }
+
+  /** Opens the spool, repairing what a crash left behind (see spool-recovery.ts). */
+  static open(options: SpoolOptions): Spool {
+    return new Spool(options);
+  }
+
+  private path(segment: number): string {
+    return join(this.options.dir, segmentFileName(segment));
+  }
+
+  /** Creates a segment (header fsynced, directory fsynced) and makes it the last one. */
+  private createSegment(segment: number): SegmentInfo {
+    const fd = openSync(this.path(segment), 'wx', 0o600);
+    try {
+      writeSync(fd, encodeSegmentHeader(this.nextLsn), 0, SEGMENT_HEADER_BYTES, 0);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    const dirFd = openSync(this.options.dir, 'r');
+    try {
+      fsyncSync(dirFd);
+    } finally {
+      closeSync(dirFd);
+    }
+    const info = { segment, firstLsn: this.nextLsn, nextLsn: this.nextLsn, size: SEGMENT_HEADER_BYTES };
+    this.segments.push(info);
+    this.totalBytes += SEGMENT_HEADER_BYTES;
+    return info;
+  }
+
+  /** Appends a record; resolves with its LSN once it is on disk (fdatasync, group commit). */
+  append(body: Buffer): Promise<number> {
+    if (this.closed) return Promise.reject(new VitalGateError('SPOOL_CLOSED', 'the spool is closed'));
+    if (this.broken)
+      return Promise.reject(
+        new VitalGateError('SPOOL_IO_FAILED', 'the spool failed to write and is stopped'),
+      );
+    if (body.length === 0 || body.length > MAX_RECORD_BODY)
+      return Promise.reject(
+        new VitalGateError('SPOOL_RECORD_INVALID', 'a spool record must be 1 B to 16 MiB'),
+      );
+    const size = RECORD_HEADER_BYTES + body.length;
+    if (this.totalBytes + this.queuedBytes + size > this.options.quotaBytes) {
+      this.setFull(true);
       return Promise.reject(new VitalGateError('SPOOL_FULL', 'the spool reached its disk quota'));
     }
-    const buf = Buffer.allocUnsafe(HEADER + body.length);
-    buf.writeUInt32LE(body.length, 0);
-    buf.writeUInt32LE(crc32(body), 4);
-    body.copy(buf, HEADER);
-    this.totalBytes += buf.length;
+    this.queuedBytes += size;
     return new Promise((resolve, reject) => {
-      this.queue.push({ buf, resolve, reject });
-      if (!this.flushing) {
-        this.flushing = true;
-        if (this.options.groupCommitMs > 0) setTimeout(() => this.flush(), this.options.groupCommitMs);
-        else setImmediate(() => this.flush());
-      }
+      this.queue.push({ body, resolve, reject });
+      this.schedule();
     });
   }
 
-  private flush(): void {
-    const batch = this.queue;
-    this.queue = [];
-    try {
-      if (this.size > 0 && this.size >= this.options.segmentBytes) this.rotate();
-      const positions: SpoolPosition[] = [];
-      let offset = this.size;
-      for (const item of batch) {
-        positions.push({ segment: this.segment, offset });
-        offset += item.buf.length;
+  private schedule(): void {
+    if (this.flushing || this.scheduled) return;
+    this.scheduled = true;
+    const run = () => void this.flush();
+    if (this.options.groupCommitMs > 0) setTimeout(run, this.options.groupCommitMs);
+    else setImmediate(run);
+  }
+
+  private async flush(): Promise<void> {
+    this.scheduled = false;
+    this.flushing = true;
+    while (this.queue.length > 0) {
+      const batch = this.queue;
+      const bytes = this.queuedBytes;
+      this.queue = [];
+      this.queuedBytes = 0;
+      try {
+        if (this.active.size >= this.options.segmentBytes) this.rotate();
+        const data = Buffer.allocUnsafe(bytes);
+        const at = this.now();
+        let end = 0;
+        batch.forEach((item, i) => (end = encodeRecord(data, end, this.nextLsn + i, at, item.body)));
+        // The write only copies into the page cache; the sync is what waits for the disk, and it
+        // runs off the main thread.
+        let written = 0;
+        while (written < bytes)
+          written += writeSync(this.fd, data, written, bytes - written, this.active.size + written);
+        await this.sync(this.fd);
+        this.stats.fsyncs += 1;
+        this.stats.appends += batch.length;
+        const first = this.nextLsn;
+        this.nextLsn += batch.length;
+        this.active.size += bytes;
+        this.active.nextLsn = this.nextLsn;
+        this.totalBytes += bytes;
+        batch.forEach((item, i) => item.resolve(first + i));
+      } catch (err) {
+        await this.rollBack();
+        const error = new VitalGateError('SPOOL_WRITE_FAILED', 'the spool could not write a record to disk', {
+          cause: (err as Error).message,
+        });
+        for (const item of batch) item.reject(error);
+        if (this.broken) {
+          for (const item of this.queue) item.reject(error);
+          this.queue = [];
+          this.queuedBytes = 0;
+        }
       }
-      const data = batch.length === 1 ? batch[0]!.buf : Buffer.concat(batch.map((b) => b.buf));
-      let written = 0;
-      while (written < data.length)
-        written += writeSync(this.fd, data, written, data.length - written, this.size + written);
-      fdatasyncSync(this.fd);
-      this.stats.fsyncs += 1;
-      this.size = offset;
-      batch.forEach((item, i) => item.resolve(positions[i]!));
-    } catch (err) {
-      this.totalBytes -= batch.reduce((n, b) => n + b.buf.length, 0);
-      for (const item of batch)
-        item.reject(
-          new VitalGateError('SPOOL_WRITE_FAILED', `spool write failed: ${(err as Error).message}`),
-        );
     }
-    this.stats.bytes = this.totalBytes;
-    if (this.queue.length > 0) setImmediate(() => this.flush());
-    else this.flushing = false;
+    this.flushing = false;
+    for (const waiter of this.idleWaiters.splice(0)) waiter();
   }
 
+  /** After a failed write: cut what may have reached the file, so no half batch is ever read. */
+  private async rollBack(): Promise<void> {
+    try {
+      await ftruncateAsync(this.fd, this.active.size);
+      await this.sync(this.fd);
+      this.options.onRepair?.({ kind: 'write_failed', broken: false });
+    } catch {
+      // The file may now hold records nobody was told about; stop rather than guess.
+      this.broken = true;
+      this.options.onRepair?.({ kind: 'write_failed', broken: true });
+    }
+  }
+
+  /** Starts the next segment. The old one is already synced (every append is). */
   private rotate(): void {
-    fsyncSync(this.fd);
     closeSync(this.fd);
-    this.segment += 1;
-    this.fd = openSync(join(this.options.dir, segmentName(this.segment)), 'w+', 0o600);
-    this.size = 0;
-    const dirFd = openSync(this.options.dir, 'r');
-    fsyncSync(dirFd);
-    closeSync(dirFd);
+    this.fd = -1;
+    this.active = this.createSegment(this.active.segment + 1);
+    this.fd = openSync(this.path(this.active.segment), 'r+');
   }
 
-  /** Reads up to `max` records starting at `from` (in order, across segments). */
-  read(from: SpoolPosition, max: number): SpoolRecord[] {
+  /** Resolves once no write is queued or in flight. */
+  private whenIdle(): Promise<void> {
+    if (!this.flushing && !this.scheduled && this.queue.length === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  /**
+   * Reads durable records from `from` on, in LSN order across segments: at most `maxRecords`,
+   * and stops after `maxBytes` of bodies (at least one record is returned if there is one).
+   */
+  read(from: SpoolCursor, maxRecords: number, maxBytes = 8 * 1024 * 1024): SpoolRecord[] {
     const records: SpoolRecord[] = [];
     let pos = { ...from };
-    while (records.length < max) {
-      const isActive = pos.segment === this.segment;
-      const file = join(this.options.dir, segmentName(pos.segment));
-      if (!existsSync(file)) {
-        if (pos.segment < this.segment) {
-          pos = { segment: pos.segment + 1, offset: 0 };
+    let bytes = 0;
+    while (records.length < maxRecords && bytes < maxBytes) {
+      const index = this.segments.findIndex((s) => s.segment >= pos.segment);
+      const seg = this.segments[index];
+      if (!seg) break;
+      if (seg.segment !== pos.segment || pos.offset < SEGMENT_HEADER_BYTES)
+        pos = { segment: seg.segment, offset: SEGMENT_HEADER_BYTES, lsn: seg.firstLsn };
+      if (pos.offset >= seg.size) {
+        const following = this.segments[index + 1];
+        if (!following) break;
+        pos = { segment: following.segment, offset: SEGMENT_HEADER_BYTES, lsn: following.firstLsn };
+        continue;
+      }
+      const left = seg.size - pos.offset;
+      let chunk = this.readAt(
+        seg.segment,
+        pos.offset,
+        Math.min(left, clamp(maxBytes - bytes, MIN_READ, READ_CHUNK)),
+      );
+      let at = 0;
+      while (records.length < maxRecords && bytes < maxBytes) {
+        const result = decodeRecord(chunk, at, pos.lsn);
+        if (result.kind === 'incomplete') {
+          if (at > 0) break; // the outer loop reads on from this record
+          if (result.needed > left) throw corruptError(pos, 'a record runs past the durable end');
+          chunk = this.readAt(seg.segment, pos.offset, result.needed);
           continue;
         }
-        break;
-      }
-      const end = isActive ? this.size : statSync(file).size;
-      if (pos.offset >= end) {
-        if (pos.segment < this.segment) {
-          pos = { segment: pos.segment + 1, offset: 0 };
+        if (result.kind === 'invalid') {
+          const skip = this.corrupt.get(corruptKey(pos.segment, pos.offset));
+          if (skip === undefined) throw corruptError(pos, `record failed its ${result.why} check`);
+          at += skip;
+          pos = { segment: pos.segment, offset: pos.offset + skip, lsn: pos.lsn + 1 };
           continue;
         }
-        break;
+        const { record } = result;
+        at += record.size;
+        pos = { segment: pos.segment, offset: pos.offset + record.size, lsn: record.lsn + 1 };
+        bytes += record.body.length;
+        records.push({ lsn: record.lsn, appendedAt: record.appendedAt, body: record.body, next: { ...pos } });
+        if (at >= chunk.length) break;
       }
-      const fd = isActive ? this.fd : openSync(file, 'r');
-      try {
-        const header = Buffer.alloc(HEADER);
-        while (records.length < max && pos.offset + HEADER <= end) {
-          readSync(fd, header, 0, HEADER, pos.offset);
-          const length = header.readUInt32LE(0);
-          if (pos.offset + HEADER + length > end) break;
-          const body = Buffer.alloc(length);
-          readSync(fd, body, 0, length, pos.offset + HEADER);
-          const next = { segment: pos.segment, offset: pos.offset + HEADER + length };
-          records.push({ position: pos, next, body });
-          pos = next;
-        }
-      } finally {
-        if (!isActive) closeSync(fd);
-      }
-      if (pos.offset < end) break;
     }
     return records;
   }
 
-  /** The position up to which InfluxDB has confirmed every record. */
-  confirmed(): SpoolPosition {
-    const file = join(this.options.dir, 'confirmed.json');
-    if (!existsSync(file)) return { segment: this.segments()[0] ?? 0, offset: 0 };
-    return JSON.parse(readFileSync(file, 'utf8')) as SpoolPosition;
+  private readAt(segment: number, offset: number, length: number): Buffer {
+    const buf = Buffer.allocUnsafe(length);
+    const isActive = segment === this.active.segment;
+    const fd = isActive ? this.fd : openSync(this.path(segment), 'r');
+    try {
+      let got = 0;
+      while (got < length) {
+        const n = readSync(fd, buf, got, length - got, offset + got);
+        if (n === 0) break;
+        got += n;
+      }
+      return got === length ? buf : buf.subarray(0, got);
+    } finally {
+      if (!isActive) closeSync(fd);
+    }
   }
 
-  /** Persists the confirmed position (atomically) and deletes fully confirmed segments. */
-  confirm(position: SpoolPosition): void {
-    const file = join(this.options.dir, 'confirmed.json');
-    const tmp = `${file}.tmp`;
-    writeFileSync(tmp, JSON.stringify(position));
-    const fd = openSync(tmp, 'r');
-    fsyncSync(fd);
-    closeSync(fd);
-    renameSync(tmp, file);
-    for (const n of this.segments()) {
-      if (n >= position.segment) break;
-      const path = join(this.options.dir, segmentName(n));
-      this.totalBytes -= statSync(path).size;
-      unlinkSync(path);
-    }
-    if (this.full && this.totalBytes < this.options.quotaBytes * 0.9) {
-      this.full = false;
-      this.options.onQuota?.(false);
-    }
-    this.updateStats();
+  /** The cursor up to which InfluxDB has confirmed every record. */
+  confirmed(): SpoolCursor {
+    return { ...this.cursor };
   }
 
-  /** Records appended but not yet confirmed, by byte count, and whether the quota is hit. */
-  get depthBytes(): number {
+  /**
+   * Moves the confirmed cursor (persisted write-ahead safely) and deletes every segment whose
+   * records are all confirmed. Calls are applied in order.
+   */
+  confirm(upTo: SpoolCursor): Promise<void> {
+    const next = this.confirming.then(() => this.applyConfirm(upTo));
+    this.confirming = next.catch(() => {});
+    return next;
+  }
+
+  private async applyConfirm(upTo: SpoolCursor): Promise<void> {
+    if (upTo.lsn <= this.cursor.lsn) return;
+    await writeCursor(this.options.dir, upTo);
+    this.cursor = { ...upTo };
+    // A fully confirmed active segment of some size is closed so that it can go too.
+    const drained = upTo.lsn >= this.nextLsn && this.queue.length === 0 && !this.flushing && !this.scheduled;
+    if (drained && (this.full || this.active.size >= this.options.segmentBytes / 4) && !this.closed) {
+      this.rotate();
+    }
+    const done = this.segments.filter(
+      (s) => s !== this.active && (s.segment < upTo.segment || s.nextLsn <= upTo.lsn),
+    );
+    for (const s of done) {
+      await unlink(this.path(s.segment)).catch((err: NodeJS.ErrnoException) => {
+        if (err.code !== 'ENOENT') throw err;
+      });
+      this.segments.splice(this.segments.indexOf(s), 1);
+      this.totalBytes -= s.size;
+      this.stats.segmentsDeleted += 1;
+      for (const key of this.corrupt.keys()) if (key.startsWith(`${s.segment}:`)) this.corrupt.delete(key);
+    }
+    if (done.length > 0) await syncDirectory(this.options.dir);
+    if (this.full && this.totalBytes < this.options.quotaBytes * QUOTA_CLEAR_RATIO) this.setFull(false);
+  }
+
+  private setFull(full: boolean): void {
+    if (this.full === full) return;
+    this.full = full;
+    this.options.onQuota?.(full);
+  }
+
+  /** Records appended (durable) and not yet confirmed. */
+  get depth(): number {
+    return Math.max(0, this.nextLsn - this.cursor.lsn);
+  }
+
+  /** Bytes the spool's segments take on disk. */
+  get bytes(): number {
     return this.totalBytes;
   }
 
@@ -274,24 +396,38 @@ export class Spool {
     return this.full;
   }
 
-  /** The end of the log: where the next append goes (after pending appends are flushed). */
-  get end(): SpoolPosition {
-    return { segment: this.segment, offset: this.size };
+  /** The durable end of the log: the cursor after the last fsynced record. */
+  get end(): SpoolCursor {
+    return { segment: this.active.segment, offset: this.active.size, lsn: this.nextLsn };
   }
 
-  private updateStats(): void {
-    this.stats.bytes = this.totalBytes;
-    this.stats.segments = this.segments().length;
+  /** Age (ms) of the oldest record not yet confirmed; 0 when everything is confirmed. */
+  oldestUnconfirmedAgeMs(): number {
+    if (this.depth === 0) return 0;
+    if (this.oldest?.lsn !== this.cursor.lsn) {
+      const [record] = this.read(this.cursor, 1, 1);
+      if (!record) return 0;
+      this.oldest = { lsn: this.cursor.lsn, appendedAt: record.appendedAt };
+    }
+    return Math.max(0, this.now() - this.oldest.appendedAt);
   }
 
-  /** Flushes what is queued and closes the file. */
+  /** Writes what is queued (fsynced), then closes. Later appends are refused. */
   async close(): Promise<void> {
-    while (this.flushing) await new Promise((r) => setImmediate(r));
+    if (this.closed) return;
     this.closed = true;
+    await this.whenIdle();
+    await this.confirming;
     if (this.fd >= 0) {
-      fsyncSync(this.fd);
       closeSync(this.fd);
       this.fd = -1;
     }
   }
+}
+
+function corruptError(pos: SpoolCursor, why: string): VitalGateError {
+  return new VitalGateError('SPOOL_CORRUPT', `spool segment ${pos.segment} at ${pos.offset}: ${why}`, {
+    segment: pos.segment,
+    offset: pos.offset,
+  });
 }

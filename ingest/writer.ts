@@ -1,137 +1,297 @@
-// Drains the spool into InfluxDB in batches, with retries and backoff while InfluxDB is down.
-// Records are confirmed (and their spool segments freed) only after InfluxDB answered 204; after
-// a restart the writer resumes from the confirmed position. Writes are idempotent: a replayed
-// point has the same series and timestamp, so InfluxDB overwrites it.
-import { describeError } from '../core/errors.js';
-import type { InfluxClient } from '../core/influx.js';
+// Drains the spool into InfluxDB: batches of up to `batchSize` points, or whatever is there once
+// the oldest waiting record is `flushMs` old. Records are confirmed (and their spool segments
+// freed) only after InfluxDB answered 204, and `device_seq` is updated before the cursor moves.
+// While InfluxDB is down it retries with exponential backoff and full jitter; after a restart it
+// resumes from the confirmed cursor. Writes are idempotent: a replayed point has the same series
+// and timestamp, so InfluxDB overwrites it. A batch InfluxDB refuses for good (HTTP 400: bad
+// line, field type conflict, beyond retention) is split until the refused records are found;
+// those are set aside in `rejected.log` (ciphertext only) and counted, never silently dropped.
+import { appendFileSync, closeSync, fsyncSync, openSync } from 'node:fs';
+import { describeError, isVitalGateError } from '../core/errors.js';
+import type { InfluxClient, Precision } from '../core/influx.js';
 import type { Logger } from '../core/logger.js';
 import type { DeviceSeqRepository } from '../core/store/ingest-state.js';
 import type { IngestMetrics } from './metrics.js';
-import type { SpoolEntry } from './intake.js';
-import type { Spool, SpoolPosition } from './spool.js';
+import type { Spool, SpoolCursor, SpoolRecord } from './spool.js';
+import { decodeSpooledMessage, type SpooledMessage } from './spooled-message.js';
 
 export const RETENTION_POLICY = 'vitalgate_raw';
-const MAX_BACKOFF_MS = 10_000;
+/** Points carry ns timestamps (sealing.ts). core/influx.ts types only ms and u; InfluxDB 1.x takes n. */
+const NANOSECONDS = 'n' as Precision;
+const BASE_BACKOFF_MS = 100;
 
 export interface WriterOptions {
-  batchLines: number;
+  /** Points per write. */
+  batchSize: number;
+  /** Longest wait for a batch to fill. */
   flushMs: number;
   retentionDays: number;
+  /** Where records InfluxDB refuses for good are kept, one JSON line each. */
+  rejectedFile: string;
+  maxBackoffMs?: number;
+  random?: () => number;
+  now?: () => number;
 }
 
+export interface WriterDeps {
+  spool: Spool;
+  influx: InfluxClient;
+  deviceSeqs: DeviceSeqRepository;
+  metrics: IngestMetrics;
+  logger: Logger;
+}
+
+interface Pending {
+  record: SpoolRecord;
+  /** undefined: the body is not a spooled message; it is set aside, not sent. */
+  message: SpooledMessage | undefined;
+}
+
+type SleepKind = 'idle' | 'filling' | 'backoff';
+
 export class TelemetryWriter {
-  private cursor: SpoolPosition;
+  private cursor: SpoolCursor;
+  private readFrom: SpoolCursor;
+  private pending: Pending[] = [];
+  private pendingPoints = 0;
   private running = false;
-  private loop: Promise<void> | undefined;
-  private wake: (() => void) | undefined;
-  private interrupt: (() => void) | undefined;
+  private stopping = false;
+  private stopDeadline = 0;
   private prepared = false;
-  /** Lines stored in InfluxDB since start (for tests and benchmarks). */
-  written = 0;
+  private loop: Promise<void> | undefined;
+  private sleeping: { kind: SleepKind; wake: () => void } | undefined;
+  private pointsWritten = 0;
+  /** Set aside in a batch that then failed for another reason: not set aside twice on retry. */
+  private readonly setAsideLsns = new Set<number>();
+  private readonly now: () => number;
 
   constructor(
-    private readonly spool: Spool,
-    private readonly influx: InfluxClient,
-    private readonly deviceSeqs: DeviceSeqRepository,
-    private readonly metrics: IngestMetrics,
-    private readonly logger: Logger,
+    private readonly deps: WriterDeps,
     private readonly options: WriterOptions,
   ) {
-    this.cursor = spool.confirmed();
+    this.cursor = deps.spool.confirmed();
+    this.readFrom = this.cursor;
+    this.now = options.now ?? Date.now;
+  }
+
+  /** Points stored in InfluxDB since start. */
+  get written(): number {
+    return this.pointsWritten;
+  }
+
+  /** Everything before this is stored in InfluxDB. */
+  get confirmed(): SpoolCursor {
+    return { ...this.cursor };
   }
 
   start(): void {
     if (this.running) return;
     this.running = true;
-    this.loop = this.run();
-  }
-
-  /** Nudges the writer when new records were spooled. */
-  notify(): void {
-    this.wake?.();
-  }
-
-  /** Stops after the batch in flight; what is not yet written stays in the spool. */
-  async stop(): Promise<void> {
-    this.running = false;
-    this.interrupt?.();
-    await this.loop;
-  }
-
-  /** Resolves when everything spooled so far is in InfluxDB (tests, graceful drains). */
-  async drained(timeoutMs = 30_000): Promise<boolean> {
-    const deadline = Date.now() + timeoutMs;
-    const end = this.spool.end;
-    while (Date.now() < deadline) {
-      if (
-        this.cursor.segment > end.segment ||
-        (this.cursor.segment === end.segment && this.cursor.offset >= end.offset)
-      )
-        return true;
-      await new Promise((r) => setTimeout(r, 20));
-    }
-    return false;
-  }
-
-  /** Waits; new records cut an idle wait short, but not a backoff after a failure. stop() ends both. */
-  private sleep(ms: number, wakeable = true): Promise<void> {
-    return new Promise((resolve) => {
-      const done = () => {
-        clearTimeout(timer);
-        this.wake = undefined;
-        this.interrupt = undefined;
-        resolve();
-      };
-      const timer = setTimeout(done, ms);
-      this.interrupt = done;
-      this.wake = wakeable ? done : undefined;
+    this.stopping = false;
+    this.loop = this.run().catch((err: unknown) => {
+      this.deps.logger.error(
+        { err: describeError(err) },
+        'telemetry writer stopped by an error; the spool keeps the data',
+      );
+      this.running = false;
     });
   }
 
+  /** New records were spooled: ends an idle wait, or a filling wait once a batch is there. */
+  notify(): void {
+    const s = this.sleeping;
+    if (!s) return;
+    if (s.kind === 'idle' || (s.kind === 'filling' && this.deps.spool.depth >= this.options.batchSize))
+      s.wake();
+  }
+
+  /**
+   * Stops the writer. With `drainMs`, it first keeps writing (no waits, no retries) until the
+   * spool is drained or the time is up; what is not written stays in the spool for next time.
+   */
+  async stop(options: { drainMs?: number } = {}): Promise<void> {
+    if (!this.running) return;
+    this.stopping = true;
+    this.stopDeadline = this.now() + (options.drainMs ?? 0);
+    this.sleeping?.wake();
+    await this.loop;
+    this.running = false;
+  }
+
+  /** Resolves true once everything spooled so far is confirmed (tests, benchmarks). */
+  async drained(timeoutMs = 30_000): Promise<boolean> {
+    const deadline = this.now() + timeoutMs;
+    while (this.cursor.lsn < this.deps.spool.end.lsn) {
+      if (this.now() > deadline) return false;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    return true;
+  }
+
+  private sleep(ms: number, kind: SleepKind): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => wake(), Math.max(0, ms));
+      const wake = () => {
+        clearTimeout(timer);
+        if (this.sleeping?.wake === wake) this.sleeping = undefined;
+        resolve();
+      };
+      this.sleeping = { kind, wake };
+    });
+  }
+
+  private fill(): void {
+    while (this.pendingPoints < this.options.batchSize) {
+      const records = this.deps.spool.read(
+        this.readFrom,
+        Math.max(64, this.options.batchSize - this.pendingPoints),
+      );
+      if (records.length === 0) return;
+      for (const record of records) {
+        let message: SpooledMessage | undefined;
+        try {
+          message = decodeSpooledMessage(record.body);
+        } catch {
+          message = undefined;
+        }
+        this.pending.push({ record, message });
+        this.pendingPoints += message?.points ?? 0;
+      }
+      this.readFrom = records[records.length - 1]!.next;
+    }
+  }
+
+  /** The front of the queue, up to `batchSize` points (at least one record). */
+  private nextBatch(): Pending[] {
+    let points = 0;
+    let n = 0;
+    while (n < this.pending.length) {
+      const p = this.pending[n]!.message?.points ?? 0;
+      if (n > 0 && points + p > this.options.batchSize) break;
+      points += p;
+      n += 1;
+    }
+    return this.pending.slice(0, n);
+  }
+
   private async run(): Promise<void> {
-    let backoff = 100;
-    while (this.running) {
-      const records = this.spool.read(this.cursor, Math.max(1, Math.ceil(this.options.batchLines / 4)));
-      if (records.length === 0) {
-        await this.sleep(this.options.flushMs);
+    let backoff = BASE_BACKOFF_MS;
+    const maxBackoff = this.options.maxBackoffMs ?? 10_000;
+    while (!(this.stopping && this.now() >= this.stopDeadline)) {
+      this.fill();
+      if (this.pending.length === 0) {
+        if (this.stopping) return;
+        await this.sleep(this.options.flushMs, 'idle');
         continue;
       }
-      const lines: string[] = [];
-      const seqs = new Map<string, number>();
-      for (const record of records) {
-        const entry = JSON.parse(record.body.toString('utf8')) as SpoolEntry;
-        lines.push(...entry.l);
-        seqs.set(entry.d, Math.max(seqs.get(entry.d) ?? -1, entry.q));
+      const age = this.now() - this.pending[0]!.record.appendedAt;
+      if (!this.stopping && this.pendingPoints < this.options.batchSize && age < this.options.flushMs) {
+        await this.sleep(this.options.flushMs - age, 'filling');
+        continue;
       }
-      const stopTimer = this.metrics.writeLatency.startTimer();
+      const batch = this.nextBatch();
       try {
         if (!this.prepared) await this.prepare();
-        await this.influx.writeLines(lines, { precision: 'u' });
-        stopTimer();
-        this.deviceSeqs.record(seqs);
-        const next = records[records.length - 1]!.next;
-        this.spool.confirm(next);
-        this.cursor = next;
-        this.written += lines.length;
-        this.metrics.spoolBytes.set(this.spool.depthBytes);
-        backoff = 100;
-        if (records.length < Math.ceil(this.options.batchLines / 4)) await this.sleep(this.options.flushMs);
+        await this.send(batch);
+        await this.commit(batch);
+        backoff = BASE_BACKOFF_MS;
       } catch (err) {
-        this.metrics.writeFailures.inc();
-        this.logger.warn(
-          { err: describeError(err), retryInMs: backoff },
+        this.deps.metrics.writeFailures.inc();
+        if (isVitalGateError(err) && err.details?.status === 404) this.prepared = false; // database gone
+        if (this.stopping) return;
+        const wait = backoff * (0.5 + (this.options.random ?? Math.random)() / 2);
+        this.deps.logger.warn(
+          { err: describeError(err), retryInMs: Math.round(wait), waiting: this.deps.spool.depth },
           'InfluxDB write failed; the spool keeps the data',
         );
-        await this.sleep(backoff + Math.random() * backoff, false);
-        backoff = Math.min(backoff * 2, MAX_BACKOFF_MS);
+        await this.sleep(wait, 'backoff');
+        backoff = Math.min(backoff * 2, maxBackoff);
       }
     }
   }
 
   /** Creates the database and the default retention policy (idempotent). */
   private async prepare(): Promise<void> {
-    await this.influx.createDatabase();
-    await this.influx.ensureRetentionPolicy(RETENTION_POLICY, this.options.retentionDays, { default: true });
+    try {
+      await this.deps.influx.createDatabase();
+      await this.deps.influx.ensureRetentionPolicy(RETENTION_POLICY, this.options.retentionDays, {
+        default: true,
+      });
+    } catch (err) {
+      if (!isVitalGateError(err, 'INFLUX_QUERY_FAILED')) throw err;
+      // The server answered but refused (e.g. a v1-compatible endpoint without these statements).
+      this.deps.logger.warn(
+        { err: describeError(err) },
+        'could not create the InfluxDB database or retention policy; writing to it as it is',
+      );
+    }
     this.prepared = true;
+  }
+
+  /** Writes a batch; records InfluxDB refuses for good are found by halving and set aside. */
+  private async send(batch: Pending[]): Promise<void> {
+    const sendable = batch.filter((p) => p.message !== undefined);
+    for (const p of batch) if (!p.message) this.setAside(p, 'not a spooled message');
+    if (sendable.length === 0) return;
+    try {
+      const stop = this.deps.metrics.writeLatency.startTimer();
+      await this.deps.influx.writeLines(
+        sendable.map((p) => p.message!.lines),
+        { precision: NANOSECONDS },
+      );
+      stop();
+    } catch (err) {
+      const status = isVitalGateError(err, 'INFLUX_WRITE_FAILED') ? err.details?.status : undefined;
+      if (status !== 400 && status !== 413) throw err;
+      if (sendable.length === 1)
+        return this.setAside(sendable[0]!, `InfluxDB answered HTTP ${String(status)}`);
+      const half = Math.ceil(sendable.length / 2);
+      await this.send(sendable.slice(0, half));
+      await this.send(sendable.slice(half));
+    }
+  }
+
+  private setAside(p: Pending, why: string): void {
+    if (this.setAsideLsns.has(p.record.lsn)) return;
+    this.setAsideLsns.add(p.record.lsn);
+    const line = JSON.stringify({
+      lsn: p.record.lsn,
+      appendedAt: p.record.appendedAt,
+      deviceId: p.message?.deviceId,
+      seq: p.message?.seq,
+      why,
+      body: p.record.body.toString('base64'),
+    });
+    appendFileSync(this.options.rejectedFile, `${line}\n`, { mode: 0o600 });
+    const fd = openSync(this.options.rejectedFile, 'r');
+    try {
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    this.deps.metrics.pointsRejected.inc(p.message?.points ?? 1);
+    this.deps.logger.error(
+      { lsn: p.record.lsn, device: p.message?.deviceId, why },
+      'InfluxDB refused a spooled message for good; it is kept in rejected.log',
+    );
+  }
+
+  private async commit(batch: Pending[]): Promise<void> {
+    const seqs = new Map<string, number>();
+    let points = 0;
+    for (const { message } of batch) {
+      if (!message) continue;
+      points += message.points;
+      if (message.seq > (seqs.get(message.deviceId) ?? -1)) seqs.set(message.deviceId, message.seq);
+    }
+    this.deps.deviceSeqs.record(seqs);
+    const next = batch[batch.length - 1]!.record.next;
+    await this.deps.spool.confirm(next);
+    this.cursor = next;
+    this.pending.splice(0, batch.length);
+    this.pendingPoints -= points;
+    this.pointsWritten += points;
+    this.deps.metrics.pointsWritten.inc(points);
+    this.setAsideLsns.clear();
   }
 }

@@ -1,5 +1,6 @@
 // What ingest keeps in the control plane: dead letters, the last stored seq of each device
-// (the dedupe state for confirmed records), alerts and per-patient alert thresholds.
+// (the dedupe state for confirmed records) and alerts. Per-patient alert settings are in
+// alert-settings.ts.
 import type { Db } from './database.js';
 
 export interface DeadLetterRecord {
@@ -71,6 +72,17 @@ export class DeadLetterRepository {
     }));
   }
 
+  /** Dead letters per device since a time, most first. */
+  countByDevice(since = 0, limit = 100): { deviceId: string; count: number }[] {
+    return (
+      this.db
+        .prepare(
+          'SELECT device_id, COUNT(*) AS n FROM dead_letters WHERE received_at >= ? GROUP BY device_id ORDER BY n DESC LIMIT ?',
+        )
+        .all(since, limit) as { device_id: string; n: number }[]
+    ).map((r) => ({ deviceId: r.device_id, count: r.n }));
+  }
+
   countSince(since: number): number {
     return (
       this.db.prepare('SELECT COUNT(*) AS n FROM dead_letters WHERE received_at >= ?').get(since) as {
@@ -105,35 +117,28 @@ export class DeviceSeqRepository {
 }
 
 export class AlertRepository {
-  private readonly overrideStatement;
-
   constructor(
     private readonly db: Db,
     private readonly now: () => number = Date.now,
-  ) {
-    this.overrideStatement = db.prepare(
-      'SELECT threshold FROM alert_rule_overrides WHERE patient_id = ? AND rule = ?',
-    );
-  }
+  ) {}
 
   raise(a: { patientId: string | null; deviceId: string; rule: string; severity: string }): AlertRecord {
-    const at = this.now();
     const id = Number(
       this.db
         .prepare(
           "INSERT INTO alerts (patient_id, device_id, rule, severity, status, raised_at) VALUES (?, ?, ?, ?, 'open', ?)",
         )
-        .run(a.patientId, a.deviceId, a.rule, a.severity, at).lastInsertRowid,
+        .run(a.patientId, a.deviceId, a.rule, a.severity, this.now()).lastInsertRowid,
     );
     return this.get(id)!;
   }
 
-  clear(id: number): void {
+  /** The condition is over: the alert is cleared, whether or not it was acknowledged. */
+  clear(id: number): AlertRecord | undefined {
     this.db
-      .prepare(
-        "UPDATE alerts SET cleared_at = ?, status = CASE status WHEN 'open' THEN 'cleared' ELSE status END WHERE id = ?",
-      )
+      .prepare("UPDATE alerts SET cleared_at = ?, status = 'cleared' WHERE id = ? AND cleared_at IS NULL")
       .run(this.now(), id);
+    return this.get(id);
   }
 
   acknowledge(id: number, username: string): boolean {
@@ -149,6 +154,15 @@ export class AlertRepository {
   get(id: number): AlertRecord | undefined {
     const row = this.db.prepare('SELECT * FROM alerts WHERE id = ?').get(id) as AlertRow | undefined;
     return row && fromAlertRow(row);
+  }
+
+  /** Alerts whose condition has not cleared yet (open or acknowledged). */
+  active(): AlertRecord[] {
+    return (
+      this.db
+        .prepare("SELECT * FROM alerts WHERE status IN ('open', 'acknowledged') AND cleared_at IS NULL")
+        .all() as AlertRow[]
+    ).map(fromAlertRow);
   }
 
   list(filter: { patientId?: string; status?: AlertStatus; limit?: number } = {}): AlertRecord[] {
@@ -170,19 +184,6 @@ export class AlertRepository {
         )
         .all(...params) as AlertRow[]
     ).map(fromAlertRow);
-  }
-
-  thresholdOverride(patientId: string, rule: string): number | undefined {
-    const row = this.overrideStatement.get(patientId, rule) as { threshold: number } | undefined;
-    return row?.threshold;
-  }
-
-  setThresholdOverride(patientId: string, rule: string, threshold: number): void {
-    this.db
-      .prepare(
-        'INSERT INTO alert_rule_overrides (patient_id, rule, threshold) VALUES (?, ?, ?) ON CONFLICT (patient_id, rule) DO UPDATE SET threshold = excluded.threshold',
-      )
-      .run(patientId, rule, threshold);
   }
 }
 

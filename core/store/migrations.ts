@@ -214,4 +214,30 @@ export const MIGRATIONS: Migration[] = [
       );
     `,
   },
+  {
+    version: 201,
+    name: 'ingest: alert rule parameters per patient, sealed home points',
+    sql: `
+      CREATE TABLE alert_rule_parameters (
+        patient_id TEXT NOT NULL,
+        rule TEXT NOT NULL,
+        parameter TEXT NOT NULL,
+        value REAL NOT NULL,
+        updated_at INTEGER NOT NULL,
+        PRIMARY KEY (patient_id, rule, parameter)
+      );
+      INSERT INTO alert_rule_parameters (patient_id, rule, parameter, value, updated_at)
+        SELECT patient_id, rule, CASE rule WHEN 'geofence_exit' THEN 'radiusM' ELSE 'threshold' END, threshold, 0
+        FROM alert_rule_overrides WHERE rule <> 'blood_pressure_high';
+      DROP TABLE alert_rule_overrides;
+
+      CREATE TABLE patient_home_points (
+        patient_id TEXT PRIMARY KEY,
+        source TEXT NOT NULL,
+        key_version INTEGER NOT NULL,
+        sealed_point BLOB NOT NULL,
+        updated_at INTEGER NOT NULL
+      );
+    `,
+  },
 ];

@@ -4,7 +4,7 @@ import { appendFileSync, mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openPoint, type StoredPoint } from '../../../ingest/sealing.js';
+import { openReading, type StoredPoint } from '../../../ingest/sealing.js';
 import { connectDevice, publishQos1 } from '../../support/broker.js';
 import { createTestPki, type TestPki } from '../../support/hub-pki.js';
 import { addPatient, countPoints, envelope, openPipeline } from '../../support/ingest.js';
@@ -87,17 +87,15 @@ describe('through the broker, over mutual TLS', () => {
     expect(cli.stdout).not.toContain('71.5');
     expect(cli.stdout).not.toContain(patientId);
 
-    const [series] = await client.query("SELECT * FROM telemetry WHERE d = 'ox-enc'", undefined, {
-      epoch: 'u',
-    });
+    const [series] = await client.query("SELECT * FROM telemetry WHERE d = 'ox-enc'");
     const points = series!.rows as unknown as StoredPoint[];
     expect(Object.keys(points[0]!).sort()).toEqual(['c', 'd', 'k', 's', 't', 'time']);
-    const values = points.map((p) => openPoint(pki.keyring, patientId, p).reading);
+    const values = points.map((p) => openReading(pki.keyring, patientId, p).reading);
     expect(values.filter((r) => r.type === 'spo2').every((r) => 'value' in r && r.value === 97.3)).toBe(true);
     expect(values.filter((r) => r.type === 'heart_rate')).toHaveLength(20);
     // A ciphertext moved to another series does not open.
     expect(() =>
-      openPoint(pki.keyring, patientId, {
+      openReading(pki.keyring, patientId, {
         ...points[0]!,
         t: points[0]!.t === 'spo2' ? 'heart_rate' : 'spo2',
       }),

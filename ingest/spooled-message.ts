@@ -1,0 +1,45 @@
+// The body of one spool record: one accepted message, already sealed.
+//
+//   VG1 <device id> <seq> <point count>\n<line>\n<line>...
+//
+// Line protocol has no newlines inside a line and device ids have no spaces, so the writer
+// passes the lines on to InfluxDB as they are, without parsing or re-serialising them.
+import { VitalGateError } from '../core/errors.js';
+
+export interface SpooledMessage {
+  deviceId: string;
+  seq: number;
+  /** Number of points (lines). */
+  points: number;
+  /** The sealed line-protocol lines, joined with '\n'. */
+  lines: string;
+}
+
+const MAGIC = 'VG1';
+
+export function encodeSpooledMessage(deviceId: string, seq: number, lines: readonly string[]): Buffer {
+  return Buffer.from(`${MAGIC} ${deviceId} ${seq} ${lines.length}\n${lines.join('\n')}`, 'utf8');
+}
+
+export function decodeSpooledMessage(body: Buffer): SpooledMessage {
+  const text = body.toString('utf8');
+  const eol = text.indexOf('\n');
+  const [magic, deviceId, seq, points] = (eol < 0 ? text : text.slice(0, eol)).split(' ');
+  const message = {
+    deviceId: deviceId ?? '',
+    seq: Number(seq),
+    points: Number(points),
+    lines: text.slice(eol + 1),
+  };
+  if (
+    magic !== MAGIC ||
+    eol < 0 ||
+    !message.deviceId ||
+    !Number.isSafeInteger(message.seq) ||
+    !Number.isSafeInteger(message.points) ||
+    message.points < 1
+  ) {
+    throw new VitalGateError('SPOOL_RECORD_UNREADABLE', 'a spool record is not a spooled message');
+  }
+  return message;
+}
