@@ -215,6 +215,48 @@ export const MIGRATIONS: Migration[] = [
     `,
   },
   {
+    version: 300,
+    name: 'API: sessions, login challenges, break-glass grants',
+    sql: `
+      CREATE TABLE api_sessions (
+        token_hash TEXT PRIMARY KEY,
+        username TEXT NOT NULL REFERENCES users (username),
+        created_at INTEGER NOT NULL,
+        last_seen_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL,
+        source TEXT,
+        ended_at INTEGER,
+        end_reason TEXT
+      );
+      CREATE INDEX api_sessions_user ON api_sessions (username, ended_at);
+
+      CREATE TABLE login_challenges (
+        id_hash TEXT PRIMARY KEY,
+        username TEXT NOT NULL REFERENCES users (username),
+        stage TEXT NOT NULL,
+        sealed_pending_secret BLOB,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        source TEXT,
+        created_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL,
+        spent_at INTEGER
+      );
+      CREATE INDEX login_challenges_user ON login_challenges (username);
+
+      CREATE TABLE break_glass_grants (
+        id INTEGER PRIMARY KEY,
+        username TEXT NOT NULL REFERENCES users (username),
+        patient_id TEXT NOT NULL REFERENCES patients (id),
+        reason TEXT NOT NULL,
+        source TEXT,
+        granted_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL,
+        ended_at INTEGER
+      );
+      CREATE INDEX break_glass_grants_access ON break_glass_grants (username, patient_id, expires_at);
+    `,
+  },
+  {
     version: 201,
     name: 'ingest: alert rule parameters per patient, sealed home points',
     sql: `

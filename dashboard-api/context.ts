@@ -1,0 +1,127 @@
+// Everything the routes use, built once per server from the hub's dependencies.
+import type { Registry } from 'prom-client';
+import type { HubConfig } from '../core/config.js';
+import type { Role } from '../core/domain.js';
+import type { Keyring } from '../core/keyring.js';
+import type { Logger } from '../core/logger.js';
+import { PatientRegistry } from '../core/patient-registry.js';
+import { ApiSessionRepository } from '../core/store/api-sessions.js';
+import { BreakGlassGrantRepository } from '../core/store/break-glass-grants.js';
+import type { ControlPlane } from '../core/store/control-plane.js';
+import { LoginChallengeRepository } from '../core/store/login-challenges.js';
+import type { CertificateAuthority } from '../pki/authority.js';
+import { DeviceEnrollment } from '../pki/enrollment.js';
+import { EnrollmentTokenService } from '../pki/enrollment-tokens.js';
+import type { DeviceLifecycle } from '../pki/lifecycle.js';
+import { PhiGuard } from './access/phi-guard.js';
+import { LoginService } from './auth/login.js';
+import { SessionService } from './auth/sessions.js';
+import { TotpVerifier } from './auth/totp.js';
+import { ApiMetrics } from './metrics.js';
+import type {
+  ChecksService,
+  DeviceSessionKicker,
+  LiveFeed,
+  ReadinessProbe,
+  TelemetryReader,
+} from './ports.js';
+import { BreakGlass } from './services/break-glass.js';
+import { DeviceRegistry } from './services/device-registry.js';
+import { UserDirectory } from './services/user-directory.js';
+import { TelemetryService } from './telemetry/telemetry-service.js';
+
+export interface ApiDeps {
+  config: HubConfig;
+  store: ControlPlane;
+  keyring: Keyring;
+  authority: CertificateAuthority;
+  /** Built by the hub with the broker as its SessionKicker and the command publisher as WipeCommander. */
+  lifecycle: DeviceLifecycle;
+  /** The hub's shared registry (broker, ingest and API metrics together). */
+  registry: Registry;
+  telemetry: TelemetryReader;
+  live: LiveFeed;
+  readiness?: readonly ReadinessProbe[];
+  checks?: ChecksService;
+  /** Ends a device's live session when its patient binding changes (the broker). */
+  kicker?: DeviceSessionKicker;
+  logger?: Logger;
+  /** What enrollment replies tell devices to connect to; defaults to publicHost and mqttPort. */
+  mqttEndpoint?: { host: string; port: number };
+  /** Networks each PHI role may read PHI from; defaults to `{ clinician: config.phiNetworks }`. */
+  phiNetworks?: Partial<Record<Role, readonly string[]>>;
+  /** Networks `/metrics` answers; loopback by default. */
+  metricsNetworks?: readonly string[];
+  rateLimits?: { perMinute?: number; authPerMinute?: number };
+  /** How often live streams re-check their session (ms). */
+  liveCheckMs?: number;
+  now?: () => number;
+}
+
+export interface ApiContext {
+  deps: ApiDeps;
+  config: HubConfig;
+  store: ControlPlane;
+  now: () => number;
+  metrics: ApiMetrics;
+  sessions: SessionService;
+  login: LoginService;
+  totp: TotpVerifier;
+  guard: PhiGuard;
+  breakGlass: BreakGlass;
+  patients: PatientRegistry;
+  users: UserDirectory;
+  devices: DeviceRegistry;
+  enrollment: DeviceEnrollment;
+  telemetry: TelemetryService;
+  mqttEndpoint: { host: string; port: number };
+}
+
+export function createApiContext(deps: ApiDeps): ApiContext {
+  const { config, store, keyring } = deps;
+  const now = deps.now ?? Date.now;
+  const sessionRepo = new ApiSessionRepository(store.db);
+  const grants = new BreakGlassGrantRepository(store.db);
+  const sessions = new SessionService(sessionRepo, store.users, store.audit, config, now);
+  const metrics = new ApiMetrics(deps.registry, () => sessions.liveCount());
+  const totp = new TotpVerifier('VitalGate', now);
+  const login = new LoginService({
+    users: store.users,
+    challenges: new LoginChallengeRepository(store.db),
+    sessions,
+    totp,
+    keyring,
+    audit: store.audit,
+    securityEvents: store.securityEvents,
+    config,
+    now,
+  });
+  const guard = new PhiGuard({
+    patients: store.patients,
+    grants,
+    audit: store.audit,
+    securityEvents: store.securityEvents,
+    metrics,
+    phiNetworks: deps.phiNetworks ?? { clinician: config.phiNetworks },
+    now,
+  });
+  const tokens = new EnrollmentTokenService(store.enrollmentTokens, store.devices, store.audit, now);
+  return {
+    deps,
+    config,
+    store,
+    now,
+    metrics,
+    sessions,
+    login,
+    totp,
+    guard,
+    breakGlass: new BreakGlass(grants, store, config, now),
+    patients: new PatientRegistry(store.patients, keyring, store.audit),
+    users: new UserDirectory(store, sessions, grants, now),
+    devices: new DeviceRegistry(store, tokens, config, deps.kicker, now),
+    enrollment: new DeviceEnrollment(store, deps.authority, tokens, config, now),
+    telemetry: new TelemetryService(deps.telemetry, deps.live, now),
+    mqttEndpoint: deps.mqttEndpoint ?? { host: config.publicHost, port: config.mqttPort },
+  };
+}

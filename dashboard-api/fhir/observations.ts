@@ -1,0 +1,143 @@
+// FHIR R4 Observations from decrypted readings (SPEC §4 codes): LOINC codes and UCUM units,
+// the category of each kind of reading, `effectiveDateTime`, the device and the patient.
+// Blood pressure is one Observation with systolic and diastolic components; an ECG chunk is
+// SampledData (MDC code, period in ms). Locations are not clinical observations and are left out.
+import { createHash } from 'node:crypto';
+import { READING_DEFINITIONS, type ReadingType } from '../../core/domain.js';
+import type { TelemetryPoint } from '../ports.js';
+
+const LOINC = 'http://loinc.org';
+const UCUM = 'http://unitsofmeasure.org';
+const CATEGORY_SYSTEM = 'http://terminology.hl7.org/CodeSystem/observation-category';
+
+const CATEGORY: Partial<Record<ReadingType, { code: string; display: string }>> = {
+  heart_rate: { code: 'vital-signs', display: 'Vital Signs' },
+  spo2: { code: 'vital-signs', display: 'Vital Signs' },
+  respiratory_rate: { code: 'vital-signs', display: 'Vital Signs' },
+  body_temperature: { code: 'vital-signs', display: 'Vital Signs' },
+  blood_pressure: { code: 'vital-signs', display: 'Vital Signs' },
+  body_weight: { code: 'vital-signs', display: 'Vital Signs' },
+  blood_glucose: { code: 'laboratory', display: 'Laboratory' },
+  steps: { code: 'activity', display: 'Activity' },
+  ecg: { code: 'procedure', display: 'Procedure' },
+};
+
+export const FHIR_TYPES = Object.keys(CATEGORY) as ReadingType[];
+
+type Json = Record<string, unknown>;
+
+function quantity(value: number, unit: string): Json {
+  return { value, unit, system: UCUM, code: unit };
+}
+
+function observationId(patientId: string, p: TelemetryPoint, index: number): string {
+  return createHash('sha256')
+    .update(`${patientId}|${p.deviceId}|${p.type}|${p.ts}|${index}`)
+    .digest('hex')
+    .slice(0, 40);
+}
+
+/** One Observation, or undefined for readings that are not observations (location). */
+export function toObservation(patientId: string, p: TelemetryPoint, index: number): Json | undefined {
+  const category = CATEGORY[p.type];
+  const definition = READING_DEFINITIONS[p.type];
+  if (!category) return undefined;
+  const base: Json = {
+    resourceType: 'Observation',
+    id: observationId(patientId, p, index),
+    status: 'final',
+    category: [{ coding: [{ system: CATEGORY_SYSTEM, code: category.code, display: category.display }] }],
+    subject: { reference: `Patient/${patientId}` },
+    effectiveDateTime: new Date(p.ts).toISOString(),
+    device: { reference: `Device/${p.deviceId}` },
+  };
+  const v = p.values;
+  switch (definition.shape) {
+    case 'scalar':
+      return {
+        ...base,
+        code: {
+          coding: [{ system: LOINC, code: definition.loinc, display: definition.display }],
+          text: definition.display,
+        },
+        valueQuantity: quantity(Number(v.value), definition.unit),
+      };
+    case 'blood_pressure':
+      return {
+        ...base,
+        code: {
+          coding: [{ system: LOINC, code: definition.loinc, display: definition.display }],
+          text: 'Blood pressure',
+        },
+        component: [
+          {
+            code: {
+              coding: [
+                { system: LOINC, code: definition.systolic.loinc, display: 'Systolic blood pressure' },
+              ],
+            },
+            valueQuantity: quantity(Number(v.systolic), definition.unit),
+          },
+          {
+            code: {
+              coding: [
+                { system: LOINC, code: definition.diastolic.loinc, display: 'Diastolic blood pressure' },
+              ],
+            },
+            valueQuantity: quantity(Number(v.diastolic), definition.unit),
+          },
+        ],
+      };
+    case 'ecg': {
+      const samples = (v.samples as number[]) ?? [];
+      const rate = Number(v.sampleRateHz);
+      return {
+        ...base,
+        code: {
+          coding: [{ system: definition.mdc.system, code: definition.mdc.code, display: definition.display }],
+          text: 'ECG',
+        },
+        valueSampledData: {
+          origin: quantity(0, definition.unit),
+          period: Math.round((1000 / rate) * 1e6) / 1e6,
+          dimensions: 1,
+          data: samples.join(' '),
+        },
+      };
+    }
+    default:
+      return undefined;
+  }
+}
+
+/** A `searchset` Bundle of the patient's Observations, oldest first. */
+export function observationBundle(
+  patientId: string,
+  points: readonly TelemetryPoint[],
+  selfUrl: string,
+): Json {
+  const entry: Json[] = [];
+  points.forEach((p, i) => {
+    const resource = toObservation(patientId, p, i);
+    if (resource) {
+      entry.push({
+        fullUrl: `urn:uuid:${uuidFromId(resource.id as string)}`,
+        resource,
+        search: { mode: 'match' },
+      });
+    }
+  });
+  return {
+    resourceType: 'Bundle',
+    type: 'searchset',
+    timestamp: new Date().toISOString(),
+    total: entry.length,
+    link: [{ relation: 'self', url: selfUrl }],
+    entry,
+  };
+}
+
+function uuidFromId(id: string): string {
+  const h = id.padEnd(32, '0');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-8${h.slice(17, 20)}-${h.slice(20, 32)}`;
+}

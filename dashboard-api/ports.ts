@@ -1,0 +1,56 @@
+// What the API needs from the rest of the hub, as small ports the hub wires (ingest's reading
+// bus, the broker, the checks engine). The API never reaches into those components itself.
+import type { ReadingType } from '../core/domain.js';
+import type { AlertRecord } from '../core/store/ingest-state.js';
+
+/** One decrypted reading of a patient. `reading` is the stored reading without PHI tags. */
+export interface TelemetryPoint {
+  ts: number;
+  deviceId: string;
+  type: ReadingType;
+  /** The reading's values: `{ value, unit }`, `{ systolic, diastolic, unit }`, `{ samples, sampleRateHz, unit }`, `{ lat, lon }`. */
+  values: Record<string, unknown>;
+}
+
+export interface TelemetryQuery {
+  patientId: string;
+  /** Inclusive, epoch ms. */
+  from: number;
+  /** Inclusive, epoch ms. */
+  to: number;
+  types?: readonly ReadingType[] | undefined;
+  /** Most recent points first are not needed: points come oldest first, at most `limit`. */
+  limit?: number | undefined;
+}
+
+/** Reads and decrypts a patient's stored series (InfluxDB through the patient's data key). */
+export interface TelemetryReader {
+  read(query: TelemetryQuery): Promise<TelemetryPoint[]>;
+}
+
+export type LiveEvent =
+  | { kind: 'reading'; patientId: string | null; point: TelemetryPoint }
+  | { kind: 'alert'; patientId: string | null; change: 'raised' | 'cleared'; alert: AlertRecord };
+
+/** New readings and alert changes as ingest accepts them, in this process. */
+export interface LiveFeed {
+  subscribe(listener: (event: LiveEvent) => void): () => void;
+}
+
+/** One dependency `/readyz` reports on (InfluxDB, the spool, the broker). */
+export interface ReadinessProbe {
+  name: string;
+  /** True when ready; a short PHI-free reason otherwise. */
+  check(): Promise<true | string> | true | string;
+}
+
+/** The deployment checks (SPEC §7): the latest report and an on-demand run. */
+export interface ChecksService {
+  latest(): unknown;
+  run(actor: string): Promise<unknown>;
+}
+
+/** Ends a device's live MQTT session (the broker), so a new patient binding applies at once. */
+export interface DeviceSessionKicker {
+  kick(deviceId: string, cause: string): unknown;
+}

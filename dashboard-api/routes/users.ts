@@ -1,0 +1,128 @@
+// Staff accounts (admin): the same UserDirectory the `vitalgate user` commands use.
+import { z } from 'zod';
+import type { ApiContext } from '../context.js';
+import type { ApiApp } from '../server.js';
+import { reason, role, userParams, username } from '../schemas.js';
+
+const userView = z.object({
+  username: z.string(),
+  role: z.string(),
+  mfaEnrolled: z.boolean(),
+  mustChangePassword: z.boolean(),
+  locked: z.boolean(),
+  disabled: z.boolean(),
+  createdAt: z.string(),
+});
+
+export function registerUserRoutes(app: ApiApp, ctx: ApiContext): void {
+  const actor = (r: { principal?: { username: string } }) => `user:${r.principal!.username}`;
+  const tags = ['users'];
+
+  app.get(
+    '/users',
+    {
+      config: { access: 'users.manage' },
+      schema: { tags, summary: 'Staff accounts.', response: { 200: z.array(userView) } },
+    },
+    async () => ctx.users.list(),
+  );
+
+  app.post(
+    '/users',
+    {
+      config: { access: 'users.manage' },
+      schema: {
+        tags,
+        summary:
+          'Creates an account; its one-time password is shown once and must be changed at first login.',
+        body: z.object({ username, role }).strict(),
+        response: { 201: z.object({ username: z.string(), oneTimePassword: z.string() }) },
+      },
+    },
+    async (request, reply) => {
+      const created = await ctx.users.create(
+        request.body.username,
+        request.body.role,
+        actor(request),
+        request.ip,
+      );
+      return reply.status(201).send(created);
+    },
+  );
+
+  app.get(
+    '/users/:username',
+    {
+      config: { access: 'users.manage' },
+      schema: { tags, summary: 'One account.', params: userParams, response: { 200: userView } },
+    },
+    async (request) => ctx.users.get(request.params.username),
+  );
+
+  app.post(
+    '/users/:username/disable',
+    {
+      config: { access: 'users.manage' },
+      schema: {
+        tags,
+        summary: 'Disables an account and ends its sessions and break-glass grants at once.',
+        params: userParams,
+        body: z.object({ reason }).strict(),
+        response: { 200: userView },
+      },
+    },
+    async (request) =>
+      ctx.users.disable(request.params.username, request.body.reason, actor(request), request.ip),
+  );
+
+  app.post(
+    '/users/:username/enable',
+    {
+      config: { access: 'users.manage' },
+      schema: {
+        tags,
+        summary: 'Enables a disabled account.',
+        params: userParams,
+        response: { 200: userView },
+      },
+    },
+    async (request) => ctx.users.enable(request.params.username, actor(request), request.ip),
+  );
+
+  app.post(
+    '/users/:username/unlock',
+    {
+      config: { access: 'users.manage' },
+      schema: { tags, summary: 'Lifts a lockout.', params: userParams, response: { 200: userView } },
+    },
+    async (request) => ctx.users.unlock(request.params.username, actor(request), request.ip),
+  );
+
+  app.post(
+    '/users/:username/reset-password',
+    {
+      config: { access: 'users.manage' },
+      schema: {
+        tags,
+        summary: 'A new one-time password (shown once); ends the account’s sessions.',
+        params: userParams,
+        response: { 200: z.object({ username: z.string(), oneTimePassword: z.string() }) },
+      },
+    },
+    async (request) => ctx.users.resetPassword(request.params.username, actor(request), request.ip),
+  );
+
+  app.post(
+    '/users/:username/reset-mfa',
+    {
+      config: { access: 'users.manage' },
+      schema: {
+        tags,
+        summary: 'Forgets the TOTP secret; the next login enrolls a new one.',
+        params: userParams,
+        response: { 200: userView },
+      },
+    },
+    async (request) => ctx.users.resetMfa(request.params.username, actor(request), request.ip),
+  );
+}

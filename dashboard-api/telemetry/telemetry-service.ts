@@ -1,0 +1,155 @@
+// Decrypted telemetry for the API: raw ranges, downsampled views, and a cache of closed
+// downsampled buckets. Values are encrypted in InfluxDB, so a day view at one-minute resolution
+// has to decrypt every point of the day once; after that, only buckets that are still open (or
+// that a late, store-and-forward reading touched, as the live feed reports) are read again.
+// A bucket is cached only once it closed more than SETTLE_MS ago and no reading for it arrived
+// within SETTLE_MS (the live feed fires at intake, before the writer stores the point), and an
+// entry lives at most ENTRY_TTL_MS. The cache lives in this process only, is bounded, and is
+// dropped for an erased patient.
+import { READING_TYPES, type ReadingType } from '../../core/domain.js';
+import type { LiveEvent, LiveFeed, TelemetryPoint, TelemetryReader } from '../ports.js';
+import { downsample, type Bucket } from './downsample.js';
+
+const MAX_CACHED_SERIES = 512;
+const MAX_BUCKETS_PER_SERIES = 50_000;
+const SETTLE_MS = 2 * 60_000;
+const ENTRY_TTL_MS = 10 * 60_000;
+
+interface SeriesCache {
+  createdAt: number;
+  /** Closed buckets by start; a cached start with no data maps to null. */
+  buckets: Map<number, Bucket | null>;
+}
+
+export class TelemetryService {
+  private readonly cache = new Map<string, SeriesCache>();
+  /** Readings seen on the live feed in the last SETTLE_MS, per patient and type: [ts, seenAt]. */
+  private readonly recent = new Map<string, [number, number][]>();
+
+  constructor(
+    private readonly reader: TelemetryReader,
+    private readonly live: LiveFeed,
+    private readonly now: () => number,
+  ) {
+    live.subscribe((event) => {
+      if (event.kind === 'reading' && event.patientId) this.invalidate(event.patientId, event.point);
+    });
+  }
+
+  /** New readings and alert changes, for live streams. */
+  subscribe(listener: (event: LiveEvent) => void): () => void {
+    return this.live.subscribe(listener);
+  }
+
+  raw(patientId: string, from: number, to: number, types: readonly ReadingType[] | undefined, limit: number) {
+    return this.reader.read({ patientId, from, to, types, limit });
+  }
+
+  /** Buckets per type for [from, to]; closed buckets come from the cache when they can. */
+  async downsampled(
+    patientId: string,
+    from: number,
+    to: number,
+    types: readonly ReadingType[] | undefined,
+    resolutionMs: number,
+  ): Promise<Map<ReadingType, Bucket[]>> {
+    const wanted = types && types.length > 0 ? types : READING_TYPES.filter((t) => t !== 'location');
+    const first = Math.floor(from / resolutionMs) * resolutionMs;
+    const now = this.now();
+    const closedBefore = Math.floor(now / resolutionMs) * resolutionMs;
+    const settledBefore = Math.floor((now - SETTLE_MS) / resolutionMs) * resolutionMs;
+    const starts: number[] = [];
+    for (let s = first; s <= to; s += resolutionMs) starts.push(s);
+    const cacheable = starts.length <= MAX_BUCKETS_PER_SERIES;
+    // The span that must be read: from the first bucket any wanted type lacks to the end.
+    let missingFrom: number | undefined;
+    for (const type of wanted) {
+      const cached = cacheable ? this.lookup(key(patientId, type, resolutionMs), now) : undefined;
+      const firstMissing = starts.find((s) => s >= closedBefore || !cached?.buckets.has(s));
+      if (firstMissing !== undefined) missingFrom = Math.min(missingFrom ?? Infinity, firstMissing);
+    }
+    const fresh =
+      missingFrom === undefined
+        ? new Map<ReadingType, Bucket[]>()
+        : downsample(
+            await this.reader.read({ patientId, from: Math.max(from, missingFrom), to, types: wanted }),
+            resolutionMs,
+          );
+    const out = new Map<ReadingType, Bucket[]>();
+    for (const type of wanted) {
+      const k = key(patientId, type, resolutionMs);
+      const cached = (cacheable && this.lookup(k, now)) || { createdAt: now, buckets: new Map() };
+      const touched = this.recentTouches(patientId, type, now);
+      const freshByStart = new Map((fresh.get(type) ?? []).map((b) => [b.start, b]));
+      const series: Bucket[] = [];
+      for (const s of starts) {
+        const bucket =
+          missingFrom !== undefined && s >= missingFrom
+            ? (freshByStart.get(s) ?? null)
+            : cached.buckets.get(s);
+        if (bucket) series.push(bucket);
+        // A bucket is cached once it settled, nothing arrived for it lately, and all of it was read.
+        const settled = s < settledBefore && !touched.some((ts) => ts >= s && ts < s + resolutionMs);
+        if (cacheable && settled && s >= from && s + resolutionMs - 1 <= to)
+          cached.buckets.set(s, bucket ?? null);
+      }
+      if (cacheable) this.remember(k, cached);
+      if (series.length > 0) out.set(type, series);
+    }
+    return out;
+  }
+
+  /** Drops every cached view of a patient (erasure). */
+  forget(patientId: string): void {
+    for (const k of this.cache.keys()) if (k.startsWith(`${patientId}|`)) this.cache.delete(k);
+  }
+
+  private lookup(k: string, now: number): SeriesCache | undefined {
+    const entry = this.cache.get(k);
+    if (entry && now - entry.createdAt > ENTRY_TTL_MS) {
+      this.cache.delete(k);
+      return undefined;
+    }
+    return entry;
+  }
+
+  private recentTouches(patientId: string, type: ReadingType, now: number): number[] {
+    const list = this.recent.get(`${patientId}|${type}`);
+    if (!list) return [];
+    const live = list.filter(([, seenAt]) => now - seenAt < SETTLE_MS);
+    if (live.length === 0) this.recent.delete(`${patientId}|${type}`);
+    else if (live.length !== list.length) this.recent.set(`${patientId}|${type}`, live);
+    return live.map(([ts]) => ts);
+  }
+
+  private remember(k: string, entry: SeriesCache): void {
+    this.cache.delete(k);
+    this.cache.set(k, entry);
+    while (this.cache.size > MAX_CACHED_SERIES) this.cache.delete(this.cache.keys().next().value!);
+  }
+
+  /** A new reading invalidates the cached bucket it falls into, at every resolution. */
+  private invalidate(patientId: string, point: TelemetryPoint): void {
+    const now = this.now();
+    // On-time readings land in buckets that have not settled; only late ones are remembered.
+    if (now - point.ts > resolutionFloor) {
+      const k = `${patientId}|${point.type}`;
+      const list = this.recent.get(k) ?? [];
+      if (list.length < 10_000) list.push([point.ts, now]);
+      this.recent.set(k, list);
+    }
+    const prefix = `${patientId}|${point.type}|`;
+    for (const [k, entry] of this.cache) {
+      if (!k.startsWith(prefix)) continue;
+      const resolutionMs = Number(k.slice(prefix.length));
+      entry.buckets.delete(Math.floor(point.ts / resolutionMs) * resolutionMs);
+    }
+  }
+}
+
+/** Readings older than this on arrival are late (store-and-forward). */
+const resolutionFloor = 60_000;
+
+function key(patientId: string, type: ReadingType, resolutionMs: number): string {
+  return `${patientId}|${type}|${resolutionMs}`;
+}
