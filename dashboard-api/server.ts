@@ -11,6 +11,7 @@ import fastifySwaggerUi from '@fastify/swagger-ui';
 import { randomUUID } from 'node:crypto';
 import type { Server } from 'node:https';
 import Fastify, {
+  LogController,
   type FastifyBaseLogger,
   type FastifyInstance,
   type FastifyRequest,
@@ -77,7 +78,8 @@ export async function buildApiServer(deps: ApiDeps): Promise<ApiApp & { apiConte
       minVersion: 'TLSv1.2',
     },
     loggerInstance: (deps.logger ?? silentLogger()) as FastifyBaseLogger,
-    disableRequestLogging: true,
+    // Per-request lines would carry URLs; the API logs its own PHI-free lines instead.
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: BODY_LIMIT_BYTES,
     genReqId: () => randomUUID(),
     routerOptions: { ignoreTrailingSlash: false, maxParamLength: 200 },
