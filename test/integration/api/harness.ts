@@ -10,7 +10,7 @@ import { DeviceLifecycle } from '../../../pki/lifecycle.js';
 import { buildApiServer, type ApiDeps } from '../../../dashboard-api/server.js';
 import { InfluxTelemetryReader } from '../../../dashboard-api/telemetry/influx-reader.js';
 import { liveFeedFromBus } from '../../../dashboard-api/telemetry/live-feed.js';
-import { UserDirectory } from '../../../dashboard-api/services/user-directory.js';
+import type { UserDirectory } from '../../../dashboard-api/services/user-directory.js';
 import { createTestPki, type TestPki } from '../../support/hub-pki.js';
 import { openPipeline } from '../../support/ingest.js';
 import { testInflux, type TestInflux } from '../../support/influx.js';
