@@ -90,7 +90,7 @@ export function registerDeviceRoutes(app: ApiApp, ctx: ApiContext): void {
         body: z
           .object({ ttlHours: z.number().int().min(1).max(720).optional() })
           .strict()
-          .optional(),
+          .nullish(),
         response: { 201: z.object({ deviceId: z.string(), token: z.string(), expiresAt: z.string() }) },
       },
     },
