@@ -68,7 +68,14 @@ describe('enrollment', () => {
     const csr = opensslCsr('ox-enroll');
     const res = await hub.client.request('POST', '/api/v1/enroll', { body: { token, csr: csr.csrPem } });
     expect(res.status, res.text).toBe(201);
-    const body = res.body as Record<string, string> & { mqtt: { host: string; port: number } };
+    const body = res.body as {
+      certificate: string;
+      caBundle: string;
+      chain: string;
+      serial: string;
+      commandSigner: string;
+      mqtt: { host: string; port: number };
+    };
     expect(body.mqtt).toEqual({ host: 'localhost', port: hub.brokerPort });
     const files = writeFiles({
       'cert.pem': body.certificate,
