@@ -93,7 +93,6 @@ export class DeviceBroker extends EventEmitter<DeviceBrokerEvents> {
         limits: options.limits,
         logger: options.logger,
         now: this.now,
-        wills: this.wills,
         endSession: (session, cause) => this.endSession(session, cause),
         oversize: (session, length) => this.oversize(session.client.conn as TLSSocket, length),
         ack: (deviceId, payload) => this.emit('ack', deviceId, payload),
@@ -216,8 +215,7 @@ export class DeviceBroker extends EventEmitter<DeviceBrokerEvents> {
   private authenticate(client: Client, done: (err: AuthenticateError | null, ok: boolean | null) => void) {
     const socket = client.conn as TLSSocket;
     const address = socket.remoteAddress ?? 'unknown';
-    const peer = socket.getPeerCertificate();
-    const decision = this.gate.decide(peer?.serialNumber ? peer : undefined, client.id, address);
+    const decision = this.gate.decide(socket.getPeerX509Certificate(), client.id, address);
     const deviceId = decision.ok ? decision.identity.deviceId : decision.deviceId;
     // Only names from certificates our CA issued get per-device counters (TLS checked the chain).
     const counters = deviceId ? this.metrics.device(deviceId) : undefined;
@@ -242,6 +240,7 @@ export class DeviceBroker extends EventEmitter<DeviceBrokerEvents> {
     const now = this.now();
     const session: LiveSession = {
       identity,
+      will: this.wills.get(client),
       intakeDevice: { deviceId: identity.deviceId, kind: identity.kind, patientId: identity.patientId },
       client,
       topics,

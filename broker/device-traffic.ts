@@ -25,8 +25,6 @@ export interface DeviceTrafficDeps {
   limits: TrafficLimits;
   logger: Logger;
   now: () => number;
-  /** Each client's last will, as announced in its CONNECT (checked there). */
-  wills: WeakMap<Client, PublishPacket>;
   endSession(session: LiveSession, cause: string): void;
   oversize(session: LiveSession, length: number): void;
   ack(deviceId: string, payload: Buffer): void;
@@ -57,7 +55,7 @@ export class DeviceTraffic {
     const { sessions, limits, metrics } = this.deps;
     const session = sessions.ofClient(client);
     if (!session) return done(NOT_AUTHENTICATED);
-    if (packet === this.deps.wills.get(session.client)) return this.publishWill(session, packet, done);
+    if (packet === session.will) return this.publishWill(session, packet, done);
     if (session.ended) return done(NOT_AUTHENTICATED);
     const payload = packet.payload as Buffer | string;
     const length = typeof payload === 'string' ? Buffer.byteLength(payload) : payload.length;

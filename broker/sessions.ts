@@ -1,6 +1,6 @@
 // The live device sessions: one per device id, found by device (kick, commands) and by aedes
 // client (every hook). Everything a hook needs per message is resolved once, at connect.
-import type { Client } from 'aedes';
+import type { Client, PublishPacket } from 'aedes';
 import type { DeviceTopics } from './acl.js';
 import type { DeviceIdentity } from './identity.js';
 import type { IntakeDevice } from './intake.js';
@@ -12,6 +12,8 @@ export interface LiveSession {
   /** What the intake is told about the sender (no serial, no address). */
   intakeDevice: IntakeDevice;
   client: Client;
+  /** The last will from its CONNECT (checked there), to recognise it when Aedes publishes it. */
+  will: PublishPacket | undefined;
   topics: DeviceTopics;
   connectedAt: number;
   messages: TokenBucket;
