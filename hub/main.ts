@@ -15,9 +15,8 @@ import { RETENTION_POLICY } from '../ingest/writer.js';
 import { CertificateAuthority } from '../pki/authority.js';
 import { DeviceLifecycle } from '../pki/lifecycle.js';
 import { openContext, type HubContext } from './context.js';
-import { ALL_CHECKS } from './checks/catalogue.js';
-import { runChecks } from './checks/engine.js';
 import { HUB_STATE_FILE, liveHubInProcess } from './checks/live.js';
+import { DeploymentChecks } from './checks/service.js';
 import { startManagedInflux, type InfluxdProcess } from './influxd.js';
 import { DeviceBehaviourMonitor } from './monitoring/device-behaviour.js';
 import { StaffAccessMonitor } from './monitoring/staff-access.js';
@@ -47,12 +46,17 @@ export interface RunningHub {
   lifecycle: DeviceLifecycle;
   /** Set by the ingest plugin. */
   ingest?: IngestPipeline;
+  /** The deployment checks against this running hub. */
+  checks: DeploymentChecks;
+  /** The bound MQTT port, once the broker listens. */
+  mqttPort: number;
 }
 
 export class Hub {
   private readonly stops: (() => Promise<void> | void)[] = [];
   private running: RunningHub | undefined;
   private timers: NodeJS.Timeout[] = [];
+  private apiPort: number | null = null;
 
   constructor(
     private readonly config: HubConfig,
@@ -119,6 +123,19 @@ export class Hub {
         broker,
         commands,
         lifecycle,
+        mqttPort: 0,
+        checks: new DeploymentChecks(() => ({
+          config,
+          store: ctx.store,
+          keyring: ctx.keyring,
+          masterKey: ctx.masterKey,
+          authority,
+          influx,
+          now: Date.now(),
+          live: liveHubInProcess(config, { mqttPort: hub.mqttPort, apiPort: this.apiPort }, () =>
+            broker.liveSessions(),
+          ),
+        })),
       };
       this.running = hub;
 
@@ -129,6 +146,7 @@ export class Hub {
       }
       authority.onRevocationListChange(() => broker.updateCrl(authority.tlsRevocationPem()));
       const mqttPort = await broker.start({ host: config.bind, port: config.mqttPort });
+      hub.mqttPort = mqttPort;
       this.stops.push(async () => {
         commands.close();
         await broker.stop();
@@ -138,13 +156,14 @@ export class Hub {
       if (this.plugins.startApi) {
         const api = await this.plugins.startApi(hub);
         apiPort = api.port;
+        this.apiPort = api.port;
         this.stops.push(() => api.stop());
       }
 
       this.watchSharedState(hub);
       this.monitorBehaviour(hub);
       const ready: HubReady = { ready: true, mqttPort, apiPort, influxUrl };
-      this.scheduleChecks(hub, ready);
+      this.scheduleChecks(hub);
       const stateFile = join(config.dataDir, HUB_STATE_FILE);
       writeFileSync(
         stateFile,
@@ -213,34 +232,10 @@ export class Hub {
     }
   }
 
-  /** Runs the deployment checks on a schedule; a failing critical check raises a security event. */
-  private scheduleChecks(hub: RunningHub, ready: HubReady): void {
+  /** Runs the deployment checks on a schedule (history kept; critical failures raise events). */
+  private scheduleChecks(hub: RunningHub): void {
     if (hub.config.checksIntervalMinutes === 0) return;
-    const run = async () => {
-      const report = await runChecks(ALL_CHECKS, {
-        config: hub.config,
-        store: hub.ctx.store,
-        keyring: hub.ctx.keyring,
-        masterKey: hub.ctx.masterKey,
-        authority: hub.authority,
-        now: Date.now(),
-        live: liveHubInProcess(hub.config, ready, () => hub.broker.liveSessions()),
-        influx: hub.influx,
-      });
-      hub.ctx.store.checkRuns.add({
-        startedAt: Date.parse(report.startedAt),
-        finishedAt: Date.parse(report.finishedAt),
-        failing: report.failing,
-        report,
-      });
-      for (const r of report.results.filter((x) => x.status === 'fail' && x.severity === 'critical')) {
-        hub.ctx.store.securityEvents.add({
-          kind: 'critical_check_failed',
-          severity: 'critical',
-          details: { check: r.id },
-        });
-      }
-    };
+    const run = () => hub.checks.run('system:schedule');
     const timer = setInterval(() => {
       run().catch((err: unknown) => hub.logger.error({ err: describeError(err) }, 'scheduled checks failed'));
     }, hub.config.checksIntervalMinutes * 60_000);

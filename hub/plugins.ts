@@ -1,6 +1,9 @@
 // The layers the hub runs on top of the broker: the durable ingest pipeline behind
-// authorizePublish, and (when present) the HTTPS API. Kept here so hub/main.ts stays the same
-// when a layer is added.
+// authorizePublish, and the HTTPS API. Kept here so hub/main.ts stays the same when a layer is
+// added.
+import { buildApiServer } from '../dashboard-api/server.js';
+import { InfluxTelemetryReader } from '../dashboard-api/telemetry/influx-reader.js';
+import { liveFeedFromBus } from '../dashboard-api/telemetry/live-feed.js';
 import { IngestPipeline } from '../ingest/pipeline.js';
 import type { HubPlugins } from './main.js';
 
@@ -20,6 +23,37 @@ export const HUB_PLUGINS: HubPlugins = {
       accept: (device, payload) => pipeline.accept(device, payload),
       acceptStatus: (device, payload) => pipeline.acceptStatus(device, payload),
       stop: () => pipeline.stop(),
+    };
+  },
+
+  async startApi(hub) {
+    const api = await buildApiServer({
+      config: hub.config,
+      store: hub.ctx.store,
+      keyring: hub.ctx.keyring,
+      authority: hub.authority,
+      lifecycle: hub.lifecycle,
+      registry: hub.registry,
+      telemetry: new InfluxTelemetryReader(hub.influx, hub.ctx.keyring),
+      live: hub.ingest ? liveFeedFromBus(hub.ingest.bus) : { subscribe: () => () => {} },
+      checks: { latest: () => hub.checks.latest(), run: (actor) => hub.checks.run(actor) },
+      kicker: hub.broker,
+      logger: hub.logger,
+      mqttEndpoint: { host: hub.config.publicHost, port: hub.mqttPort },
+      readiness: [
+        { name: 'influxdb', check: async () => ((await hub.influx.ping()) ? true : 'unreachable') },
+        { name: 'broker', check: () => (hub.mqttPort > 0 ? true : 'not listening') },
+        {
+          name: 'spool',
+          check: () => (hub.ingest && hub.ingest.spool.isFull ? 'spool full' : true),
+        },
+      ],
+    });
+    await api.listen({ host: hub.config.bind, port: hub.config.apiPort });
+    const address = api.server.address();
+    return {
+      port: typeof address === 'object' && address ? address.port : hub.config.apiPort,
+      stop: () => api.close(),
     };
   },
 };

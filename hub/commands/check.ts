@@ -1,7 +1,7 @@
 import { InfluxClient } from '../../core/influx.js';
 import { CertificateAuthority } from '../../pki/authority.js';
-import { ALL_CHECKS } from '../checks/catalogue.js';
-import { runChecks, type CheckReport } from '../checks/engine.js';
+import type { CheckReport } from '../checks/engine.js';
+import { DeploymentChecks } from '../checks/service.js';
 import { liveHubFromStateFile } from '../checks/live.js';
 import { cliActor, type CommandSpec, type CliIo } from '../cli-kit.js';
 import { openContext, readConfig } from '../context.js';
@@ -45,42 +45,32 @@ export const check: CommandSpec = {
       const live = liveHubFromStateFile(ctx.config);
       const influxUrl = ctx.config.influxUrl ?? live?.influxUrl;
       const progress = io.isTTY && !args.values.json;
-      const report = await runChecks(
-        ALL_CHECKS,
-        {
-          config: ctx.config,
-          store: ctx.store,
-          keyring: ctx.keyring,
-          masterKey: ctx.masterKey,
-          authority,
-          now: Date.now(),
-          live,
-          influx: influxUrl
-            ? new InfluxClient({
-                url: influxUrl,
-                database: ctx.config.influxDb,
-                username: ctx.config.influxUsername,
-                password: ctx.config.influxPassword,
-              })
-            : undefined,
-        },
+      const influx = influxUrl
+        ? new InfluxClient({
+            url: influxUrl,
+            database: ctx.config.influxDb,
+            username: ctx.config.influxUsername,
+            password: ctx.config.influxPassword,
+          })
+        : undefined;
+      const { config, store, keyring, masterKey } = ctx;
+      const checks = new DeploymentChecks(() => ({
+        config,
+        store,
+        keyring,
+        masterKey,
+        authority,
+        now: Date.now(),
+        live,
+        influx,
+      }));
+      const report = await checks.run(
+        cliActor(),
         progress
           ? (done, total, id) => process.stderr.write(`\rchecks ${done}/${total} ${id.padEnd(12)}`)
           : undefined,
       );
       if (progress) process.stderr.write('\r\x1b[K');
-      ctx.store.checkRuns.add({
-        startedAt: Date.parse(report.startedAt),
-        finishedAt: Date.parse(report.finishedAt),
-        failing: report.failing,
-        report,
-      });
-      ctx.store.audit.append({
-        actor: cliActor(),
-        action: 'checks.run',
-        outcome: 'success',
-        details: { ...report.summary, failing: report.failing },
-      });
       if (args.values.json) io.json(report);
       else printReport(report, io);
       return report.failing ? 1 : 0;

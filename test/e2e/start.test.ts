@@ -1,6 +1,7 @@
 // `vitalgate start` end to end: a real hub process with managed InfluxDB, a device over mutual
 // TLS, and lifecycle changes made from another process (the CLI) reaching the live session.
 import { existsSync } from 'node:fs';
+import { request } from 'node:https';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InfluxClient } from '../../core/influx.js';
@@ -8,6 +9,18 @@ import { connectDevice, publishQos1 } from '../support/broker.js';
 import { runCli } from '../support/cli.js';
 import { createTestPki, type TestPki } from '../support/hub-pki.js';
 import { startHubProcess, type HubProcess } from '../support/hub-process.js';
+
+function httpsGet(port: number, path: string, ca: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, path, ca, servername: 'localhost' }, (res) => {
+      let body = '';
+      res.on('data', (d: Buffer) => (body += d.toString()));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
 
 let pki: TestPki;
 let hub: HubProcess;
@@ -26,6 +39,17 @@ describe('vitalgate start', () => {
     expect(hub.ready).toMatchObject({ ready: true, mqttPort: expect.any(Number) });
     expect(await new InfluxClient({ url: hub.ready.influxUrl, database: 'x' }).ping()).toBe(true);
     expect(existsSync(join(pki.dataDir, 'hub.json'))).toBe(true);
+  });
+
+  it('serves the HTTPS API with the hub certificate: health, readiness, OpenAPI', async () => {
+    expect(hub.ready.apiPort).toEqual(expect.any(Number));
+    const health = await httpsGet(hub.ready.apiPort!, '/healthz', pki.authority.caBundlePem());
+    expect(health.status).toBe(200);
+    const ready = await httpsGet(hub.ready.apiPort!, '/readyz', pki.authority.caBundlePem());
+    expect(ready.status).toBe(200);
+    const unauthorized = await httpsGet(hub.ready.apiPort!, '/api/v1/patients', pki.authority.caBundlePem());
+    expect(unauthorized.status).toBe(401);
+    expect(JSON.parse(unauthorized.body)).toMatchObject({ error: { code: expect.any(String) } });
   });
 
   it('accepts an enrolled device over mutual TLS', async () => {
