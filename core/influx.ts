@@ -1,18 +1,22 @@
-// A small InfluxDB 1.x client over fetch: line-protocol writes, InfluxQL queries, database and
-// retention-policy setup. Raw line protocol is about three times faster here than the npm
-// `influx` client (see docs/DEPENDENCIES.md). Errors carry codes and HTTP statuses, never data.
+// A small InfluxDB 1.x client over fetch: line-protocol writes, InfluxQL queries with bound
+// parameters, database and retention-policy setup. Raw line protocol is about three times faster
+// here than the npm `influx` client. Errors carry codes and HTTP statuses, never the data sent.
 import { VitalGateError } from './errors.js';
 
 export interface InfluxOptions {
+  /** Base URL, e.g. `http://127.0.0.1:8086`. Credentials in the URL are sent as Basic auth. */
   url: string;
   database: string;
   username?: string | undefined;
   password?: string | undefined;
+  /** Per-request timeout; 10 s by default. */
   timeoutMs?: number;
 }
 
-/** Timestamp precision: ms, or u (microseconds; still exact as a JSON number until year 2255). */
-export type Precision = 'ms' | 'u';
+/** Timestamp precision of written lines (`/write?precision=`). */
+export type Precision = 'n' | 'u' | 'ms' | 's';
+/** Timestamp unit of query results (`/query?epoch=`); numbers stay exact in JSON up to `u`. */
+export type Epoch = 'ns' | 'u' | 'ms' | 's';
 
 export interface InfluxSeries {
   name: string;
@@ -20,23 +24,48 @@ export interface InfluxSeries {
   rows: Record<string, unknown>[];
 }
 
-/** Escapes a measurement name for line protocol. */
+export type QueryParams = Record<string, string | number | boolean>;
+
+// ---- Line protocol -------------------------------------------------------------------------
+// InfluxDB 1.x unescapes only `\,`, `\ ` and `\=` in measurements, tag keys/values and field
+// keys (field keys also `\"`); any other backslash is kept as it is. A backslash right before one
+// of those characters, or at the end, therefore cannot be written faithfully: such values are
+// refused rather than stored altered. Newlines end a line and are refused everywhere.
+
+/** Escapes a measurement name for line protocol (commas and spaces). */
 export function escapeMeasurement(value: string): string {
-  rejectNewlines(value);
-  return value.replace(/[\\, ]/g, (c) => `\\${c}`);
+  checkName(value, 'measurement', /[, ]/);
+  return value.replace(/[, ]/g, (c) => `\\${c}`);
 }
 
-/** Escapes a tag key, tag value or field key for line protocol. */
+/** Escapes a tag key, tag value or field key for line protocol (commas, equals signs, spaces). */
 export function escapeKey(value: string): string {
-  rejectNewlines(value);
-  return value.replace(/[\\,= ]/g, (c) => `\\${c}`);
+  checkName(value, 'tag or field key', /[,= ]/);
+  return value.replace(/[,= ]/g, (c) => `\\${c}`);
 }
 
-/** A quoted string field value. */
+/** Alias of `escapeKey` for tag values, which follow the same rules. */
+export const escapeTagValue = escapeKey;
+
+/** A double-quoted string field value (backslashes and double quotes escaped). */
 export function stringField(value: string): string {
   rejectNewlines(value);
   return `"${value.replace(/[\\"]/g, (c) => `\\${c}`)}"`;
 }
+
+function checkName(value: string, what: string, special: RegExp): void {
+  if (value.length === 0) throw badInput(`an empty ${what} cannot be written`);
+  rejectNewlines(value);
+  for (let i = value.indexOf('\\'); i !== -1; i = value.indexOf('\\', i + 1)) {
+    const next = value[i + 1];
+    if (next === undefined || special.test(next) || next === '"')
+      throw badInput(`a ${what} with this backslash sequence cannot be written to InfluxDB 1.x`);
+  }
+}
+
+// ---- InfluxQL -------------------------------------------------------------------------------
+// Prefer bound parameters (`WHERE s = $s` with `{ s }`), which InfluxDB 1.6 supports for
+// values; identifiers and the statements that take no parameters are quoted with these.
 
 /** An InfluxQL string literal. */
 export function quoteLiteral(value: string): string {
@@ -44,39 +73,61 @@ export function quoteLiteral(value: string): string {
   return `'${value.replace(/[\\']/g, (c) => `\\${c}`)}'`;
 }
 
-/** An InfluxQL identifier. */
+/** An InfluxQL identifier (database, measurement, retention policy, tag or field name). */
 export function quoteIdentifier(value: string): string {
+  if (value.length === 0) throw badInput('an empty InfluxQL identifier');
   rejectNewlines(value);
   return `"${value.replace(/[\\"]/g, (c) => `\\${c}`)}"`;
 }
 
 function rejectNewlines(value: string): void {
-  if (/[\n\r]/.test(value))
-    throw new VitalGateError('INFLUX_BAD_INPUT', 'line protocol values cannot contain newlines');
+  if (/[\n\r]/.test(value)) throw badInput('InfluxDB names and values cannot contain newlines');
+}
+
+function badInput(message: string): VitalGateError {
+  return new VitalGateError('INFLUX_BAD_INPUT', message);
+}
+
+// ---- Client ---------------------------------------------------------------------------------
+
+/** HTTP statuses that mean "not there right now" rather than "refused". */
+const UNAVAILABLE_STATUSES = new Set([502, 503, 504]);
+
+interface QueryResponse {
+  error?: string;
+  results?: {
+    error?: string;
+    series?: { name: string; tags?: Record<string, string>; columns: string[]; values?: unknown[][] }[];
+  }[];
 }
 
 export class InfluxClient {
+  /** The base URL without credentials. */
   readonly url: string;
   readonly database: string;
-  private readonly headers: Record<string, string>;
+  private readonly headers: Record<string, string> = {};
   private readonly timeoutMs: number;
 
   constructor(options: InfluxOptions) {
-    this.url = options.url.replace(/\/+$/, '');
+    const parsed = new URL(options.url);
+    const username = options.username ?? (decodeURIComponent(parsed.username) || undefined);
+    const password = options.password ?? decodeURIComponent(parsed.password);
+    parsed.username = '';
+    parsed.password = '';
+    this.url = parsed.toString().replace(/\/+$/, '');
     this.database = options.database;
     this.timeoutMs = options.timeoutMs ?? 10_000;
-    this.headers = {};
-    if (options.username) {
-      const basic = Buffer.from(`${options.username}:${options.password ?? ''}`).toString('base64');
-      this.headers.authorization = `Basic ${basic}`;
+    if (username) {
+      this.headers.authorization = `Basic ${Buffer.from(`${username}:${password ?? ''}`).toString('base64')}`;
     }
   }
 
+  /** True when InfluxDB answers `/ping` with 204. Never throws. */
   async ping(): Promise<boolean> {
     try {
       const res = await fetch(`${this.url}/ping`, {
-        signal: AbortSignal.timeout(2_000),
         headers: this.headers,
+        signal: AbortSignal.timeout(Math.min(this.timeoutMs, 5_000)),
       });
       await res.arrayBuffer();
       return res.status === 204;
@@ -85,33 +136,41 @@ export class InfluxClient {
     }
   }
 
-  /** Writes line-protocol lines; timestamps in milliseconds unless `precision` says otherwise. */
+  /**
+   * Writes line-protocol lines (timestamps in milliseconds unless `precision` says otherwise).
+   * Throws INFLUX_UNAVAILABLE when InfluxDB cannot be reached or answers 502/503/504, and
+   * INFLUX_WRITE_FAILED with `details.status` when it refuses the write. Neither error carries
+   * the lines or InfluxDB's reply, which may quote them.
+   */
   async writeLines(
     lines: readonly string[],
     options: { precision?: Precision; retentionPolicy?: string } = {},
   ): Promise<void> {
     if (lines.length === 0) return;
-    const params = new URLSearchParams({ db: this.database, precision: options.precision ?? 'ms' });
-    if (options.retentionPolicy) params.set('rp', options.retentionPolicy);
-    const res = await this.request(`/write?${params}`, { method: 'POST', body: lines.join('\n') });
-    if (res.status !== 204) {
-      // InfluxDB's message may quote the rejected line; it is not passed on.
-      await res.arrayBuffer();
-      throw new VitalGateError('INFLUX_WRITE_FAILED', `InfluxDB refused the write (HTTP ${res.status})`, {
-        status: res.status,
-      });
-    }
+    const search = new URLSearchParams({ db: this.database, precision: options.precision ?? 'ms' });
+    if (options.retentionPolicy) search.set('rp', options.retentionPolicy);
+    const res = await this.request(`/write?${search}`, { method: 'POST', body: lines.join('\n') });
+    await res.arrayBuffer();
+    if (res.status === 204) return;
+    this.throwIfUnavailable(res.status);
+    throw new VitalGateError('INFLUX_WRITE_FAILED', `InfluxDB refused the write (HTTP ${res.status})`, {
+      status: res.status,
+    });
   }
 
-  /** Runs InfluxQL; reads use GET, statements that change state use POST. */
+  /**
+   * Runs InfluxQL and returns every series of every statement, rows keyed by column, times in
+   * `epoch` units (ms by default). `params` are bound to `$name` placeholders by InfluxDB.
+   * Reads use GET; statements that change state use POST.
+   */
   async query(
     influxql: string,
-    params?: Record<string, string | number>,
-    options: { epoch?: Precision } = {},
+    params?: QueryParams,
+    options: { epoch?: Epoch } = {},
   ): Promise<InfluxSeries[]> {
     const search = new URLSearchParams({ db: this.database, q: influxql, epoch: options.epoch ?? 'ms' });
-    if (params) search.set('params', JSON.stringify(params));
-    const isRead = /^\s*(select|show)\b/i.test(influxql);
+    if (params && Object.keys(params).length > 0) search.set('params', JSON.stringify(params));
+    const isRead = /^\s*(select|show)\b/i.test(influxql) && !/\binto\b/i.test(influxql);
     const res = isRead
       ? await this.request(`/query?${search}`, { method: 'GET' })
       : await this.request('/query', {
@@ -119,23 +178,24 @@ export class InfluxClient {
           body: search,
           headers: { 'content-type': 'application/x-www-form-urlencoded' },
         });
+    const body = await readJson(res);
     if (res.status !== 200) {
-      const detail = await errorText(res);
+      this.throwIfUnavailable(res.status);
       throw new VitalGateError('INFLUX_QUERY_FAILED', `InfluxDB refused the query (HTTP ${res.status})`, {
         status: res.status,
-        ...(detail ? { influx: detail } : {}),
+        ...(body?.error ? { influx: body.error.slice(0, 200) } : {}),
       });
     }
-    const body = (await res.json()) as {
-      results?: {
-        error?: string;
-        series?: { name: string; tags?: Record<string, string>; columns: string[]; values: unknown[][] }[];
-      }[];
-    };
+    if (!body) throw new VitalGateError('INFLUX_QUERY_FAILED', 'InfluxDB sent an unreadable query result');
+    if (body.error)
+      throw new VitalGateError('INFLUX_QUERY_FAILED', `InfluxDB query error: ${body.error.slice(0, 200)}`);
     const series: InfluxSeries[] = [];
     for (const result of body.results ?? []) {
       if (result.error)
-        throw new VitalGateError('INFLUX_QUERY_FAILED', `InfluxDB query error: ${result.error}`);
+        throw new VitalGateError(
+          'INFLUX_QUERY_FAILED',
+          `InfluxDB query error: ${result.error.slice(0, 200)}`,
+        );
       for (const s of result.series ?? []) {
         series.push({
           name: s.name,
@@ -147,22 +207,40 @@ export class InfluxClient {
     return series;
   }
 
+  /** Creates the database (a no-op when it exists). */
   async createDatabase(): Promise<void> {
     await this.query(`CREATE DATABASE ${quoteIdentifier(this.database)}`);
   }
 
-  /** Creates or alters a retention policy. */
+  /** Creates the retention policy, or alters it when it exists. `durationDays` 0 = keep forever. */
   async ensureRetentionPolicy(
     name: string,
     durationDays: number,
     options: { default?: boolean } = {},
   ): Promise<void> {
+    if (!Number.isSafeInteger(durationDays) || durationDays < 0)
+      throw badInput('a retention duration is a whole number of days');
+    const on = `${quoteIdentifier(name)} ON ${quoteIdentifier(this.database)}`;
     const existing = await this.query(`SHOW RETENTION POLICIES ON ${quoteIdentifier(this.database)}`);
     const found = existing.some((s) => s.rows.some((r) => r.name === name));
-    const verb = found ? 'ALTER' : 'CREATE';
+    const duration = durationDays === 0 ? 'INF' : `${durationDays}d`;
+    const makeDefault = options.default ? ' DEFAULT' : '';
     await this.query(
-      `${verb} RETENTION POLICY ${quoteIdentifier(name)} ON ${quoteIdentifier(this.database)} DURATION ${durationDays}d REPLICATION 1${options.default ? ' DEFAULT' : ''}`,
+      found
+        ? `ALTER RETENTION POLICY ${on} DURATION ${duration}${makeDefault}`
+        : `CREATE RETENTION POLICY ${on} DURATION ${duration} REPLICATION 1${makeDefault}`,
     );
+  }
+
+  private throwIfUnavailable(status: number): void {
+    if (UNAVAILABLE_STATUSES.has(status))
+      throw new VitalGateError(
+        'INFLUX_UNAVAILABLE',
+        `InfluxDB at ${this.url} is unavailable (HTTP ${status})`,
+        {
+          status,
+        },
+      );
   }
 
   private async request(path: string, init: RequestInit): Promise<Response> {
@@ -173,19 +251,29 @@ export class InfluxClient {
         signal: AbortSignal.timeout(this.timeoutMs),
       });
     } catch (err) {
-      throw new VitalGateError('INFLUX_UNAVAILABLE', `InfluxDB at ${this.url} is unreachable`, {
-        cause:
-          err instanceof Error ? ((err.cause as Error | undefined)?.message ?? err.message) : String(err),
-      });
+      const timedOut = err instanceof Error && err.name === 'TimeoutError';
+      throw new VitalGateError(
+        'INFLUX_UNAVAILABLE',
+        timedOut
+          ? `InfluxDB at ${this.url} did not answer within ${this.timeoutMs} ms`
+          : `InfluxDB at ${this.url} is unreachable`,
+        { reason: timedOut ? 'timeout' : networkReason(err) },
+      );
     }
   }
 }
 
-async function errorText(res: Response): Promise<string | undefined> {
+function networkReason(err: unknown): string {
+  const cause =
+    err instanceof Error ? (err.cause as { code?: unknown; message?: unknown } | undefined) : undefined;
+  if (typeof cause?.code === 'string') return cause.code;
+  if (typeof cause?.message === 'string') return cause.message;
+  return err instanceof Error ? err.message : String(err);
+}
+
+async function readJson(res: Response): Promise<QueryResponse | undefined> {
   try {
-    const text = await res.text();
-    const parsed = JSON.parse(text) as { error?: string };
-    return parsed.error?.slice(0, 200);
+    return JSON.parse(await res.text()) as QueryResponse;
   } catch {
     return undefined;
   }

@@ -1,102 +1,191 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { InfluxClient, escapeKey, escapeMeasurement, quoteLiteral, stringField } from '../../core/influx.js';
-import { INFLUXD_MISSING_MESSAGE, startManagedInflux } from '../../hub/influxd.js';
+import {
+  InfluxClient,
+  escapeKey,
+  escapeMeasurement,
+  quoteIdentifier,
+  stringField,
+} from '../../core/influx.js';
 import { startPrivateInflux, testInflux, type TestInflux } from '../support/influx.js';
 
 let influx: TestInflux;
 beforeAll(async () => {
   influx = await testInflux();
 });
-afterAll(() => influx.drop());
+afterAll(() => influx?.drop());
 
-describe('InfluxDB fixture and client', () => {
-  it('round-trips points with escaped tags and string fields', async () => {
+describe('InfluxDB client against a real InfluxDB', () => {
+  it('creates the test database', async () => {
+    const [databases] = await influx.client.query('SHOW DATABASES');
+    expect(databases!.rows.map((r) => r.name)).toContain(influx.database);
+    await influx.client.createDatabase(); // idempotent
+  });
+
+  it('round-trips points with escaped tags and string fields, times in ms', async () => {
     const t = 1_795_386_343_000;
+    const m = escapeMeasurement('tele metry');
     await influx.client.writeLines([
-      `${escapeMeasurement('tele metry')},${escapeKey('dev ice')}=${escapeKey('a,b=c')} ${escapeKey('ct')}=${stringField('x"y\\z')},kv=3i ${t}`,
-      `${escapeMeasurement('tele metry')},${escapeKey('dev ice')}=other ct=${stringField('plain')},kv=4i ${t + 1}`,
+      `${m},${escapeKey('dev ice')}=${escapeKey('a,b=c d')},k=${escapeKey('c\\d')} ${escapeKey('ct x')}=${stringField('x"y\\z, a=b')},kv=3i ${t}`,
+      `${m},${escapeKey('dev ice')}=other,k=plain ${escapeKey('ct x')}=${stringField('')},kv=4i ${t + 1}`,
+      `${m},${escapeKey('dev ice')}=other,k=plain kv=5i ${t + 2_000}`,
     ]);
     const series = await influx.client.query(
-      `SELECT * FROM "tele metry" WHERE "dev ice" = ${quoteLiteral('a,b=c')}`,
+      `SELECT * FROM ${quoteIdentifier('tele metry')} WHERE "dev ice" = $dev`,
+      { dev: 'a,b=c d' },
     );
-    expect(series).toHaveLength(1);
-    expect(series[0]!.rows).toEqual([{ time: t, ct: 'x"y\\z', 'dev ice': 'a,b=c', kv: 3 }]);
-    const all = await influx.client.query('SELECT count(kv) FROM "tele metry"');
-    expect(all[0]!.rows[0]!.count).toBe(2);
+    expect(series).toEqual([
+      {
+        name: 'tele metry',
+        tags: {},
+        rows: [{ time: t, 'ct x': 'x"y\\z, a=b', 'dev ice': 'a,b=c d', k: 'c\\d', kv: 3 }],
+      },
+    ]);
+    const grouped = await influx.client.query(
+      `SELECT kv FROM ${quoteIdentifier('tele metry')} WHERE time >= $from GROUP BY "dev ice"`,
+      { from: new Date(t + 1).toISOString() },
+    );
+    expect(grouped).toEqual([
+      {
+        name: 'tele metry',
+        tags: { 'dev ice': 'other' },
+        rows: [
+          { time: t + 1, kv: 4 },
+          { time: t + 2_000, kv: 5 },
+        ],
+      },
+    ]);
+    const inMicros = await influx.client.query(
+      `SELECT kv FROM ${quoteIdentifier('tele metry')} LIMIT 1`,
+      undefined,
+      {
+        epoch: 'u',
+      },
+    );
+    expect(inMicros[0]!.rows[0]!.time).toBe(t * 1_000);
   });
 
-  it('refuses newlines in line-protocol values', () => {
-    expect(() => escapeKey('a\nb')).toThrow(expect.objectContaining({ code: 'INFLUX_BAD_INPUT' }));
-    expect(() => stringField('a\rb')).toThrow(expect.objectContaining({ code: 'INFLUX_BAD_INPUT' }));
-  });
-
-  it('creates and alters a default retention policy', async () => {
+  it('creates a default retention policy, then alters it', async () => {
     await influx.client.ensureRetentionPolicy('raw', 90, { default: true });
+    const before = await influx.client.query(
+      `SHOW RETENTION POLICIES ON ${quoteIdentifier(influx.database)}`,
+    );
+    expect(before[0]!.rows.find((r) => r.name === 'raw')).toMatchObject({
+      duration: '2160h0m0s',
+      default: true,
+    });
     await influx.client.ensureRetentionPolicy('raw', 30, { default: true });
-    const [policies] = await influx.client.query(`SHOW RETENTION POLICIES ON "${influx.database}"`);
-    expect(policies!.rows.find((r) => r.name === 'raw')).toMatchObject({
+    const after = await influx.client.query(`SHOW RETENTION POLICIES ON ${quoteIdentifier(influx.database)}`);
+    expect(after[0]!.rows.find((r) => r.name === 'raw')).toMatchObject({
       duration: '720h0m0s',
       default: true,
     });
+    await expect(influx.client.ensureRetentionPolicy('raw', 1.5)).rejects.toMatchObject({
+      code: 'INFLUX_BAD_INPUT',
+    });
   });
 
-  it('reports a coded error, without data, when InfluxDB is down; and works again after a restart', async () => {
+  it('reports a refused write with its status and without echoing the line', async () => {
+    const err = await influx.client
+      .writeLines(['this is not line protocol secret-ish'])
+      .catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'INFLUX_WRITE_FAILED', details: { status: 400 } });
+    expect(JSON.stringify(err) + (err as Error).message).not.toContain('secret-ish');
+  });
+
+  it('reports a failed query with a code', async () => {
+    await expect(influx.client.query('SELEKT nonsense')).rejects.toMatchObject({
+      code: 'INFLUX_QUERY_FAILED',
+    });
+    const other = new InfluxClient({ url: influx.url, database: 'no_such_database_here' });
+    await expect(other.writeLines(['m v=1i 1'])).rejects.toMatchObject({
+      code: 'INFLUX_WRITE_FAILED',
+      details: { status: 404 },
+    });
+  });
+
+  it('says INFLUX_UNAVAILABLE when InfluxDB is down, and works again after a restart', async () => {
     const server = await startPrivateInflux();
     const client = new InfluxClient({ url: server.url, database: 'outage', timeoutMs: 2_000 });
     await client.createDatabase();
     await client.writeLines(['m v=1i 1000']);
     await server.stop();
     expect(await client.ping()).toBe(false);
-    await expect(client.writeLines(['m v=2i 2000'])).rejects.toMatchObject({ code: 'INFLUX_UNAVAILABLE' });
+    const err = await client.writeLines(['m v=2i 2000 secret-ish']).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'INFLUX_UNAVAILABLE', details: { reason: 'ECONNREFUSED' } });
+    expect(JSON.stringify(err) + (err as Error).message).not.toContain('secret-ish');
+    await expect(client.query('SELECT * FROM m')).rejects.toMatchObject({ code: 'INFLUX_UNAVAILABLE' });
     await server.start();
     await client.writeLines(['m v=2i 2000']);
     const [series] = await client.query('SELECT count(v) FROM m');
     expect(series!.rows[0]!.count).toBe(2);
-    await server.stop();
-  });
-
-  it('reports a refused write without echoing the line', async () => {
-    const err = await influx.client
-      .writeLines(['this is not line protocol secret-ish'])
-      .catch((e: unknown) => e);
-    expect(err).toMatchObject({ code: 'INFLUX_WRITE_FAILED', details: { status: 400 } });
-    expect(JSON.stringify(err) + String((err as Error).message)).not.toContain('secret-ish');
   });
 });
 
-describe('managed influxd', () => {
-  it('starts under the data dir on a free port, answers ping, and stops', async () => {
-    const dataDir = mkdtempSync(join(tmpdir(), 'vg-managed-'));
-    const notices: string[] = [];
-    const first = await startManagedInflux(dataDir, 0, (l) => notices.push(l));
-    expect(first.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
-    // The preferred port is taken by the first instance: the second picks a free one and says so.
-    const second = await startManagedInflux(mkdtempSync(join(tmpdir(), 'vg-managed-')), first.port, (l) =>
-      notices.push(l),
-    );
-    expect(second.port).not.toBe(first.port);
-    expect(notices[0]).toContain(`port ${first.port} is busy`);
-    expect(await new InfluxClient({ url: first.url, database: 'x' }).ping()).toBe(true);
-    await Promise.all([first.stop(), second.stop()]);
-    expect(await new InfluxClient({ url: first.url, database: 'x' }).ping()).toBe(false);
+describe('InfluxDB client against a stand-in server', () => {
+  let stub: Server;
+  let url: string;
+  let respond: (req: IncomingMessage) => { status: number; body?: string; delayMs?: number };
+  const seen: { authorization?: string | undefined; url?: string | undefined }[] = [];
+  beforeAll(async () => {
+    stub = createServer((req, res) => {
+      seen.push({ authorization: req.headers.authorization, url: req.url });
+      req.resume();
+      req.on('end', () => {
+        const answer = respond(req);
+        setTimeout(() => {
+          res.writeHead(answer.status, { 'content-type': 'application/json' });
+          res.end(answer.body ?? '');
+        }, answer.delayMs ?? 0);
+      });
+    });
+    await new Promise<void>((r) => stub.listen(0, '127.0.0.1', r));
+    url = `http://127.0.0.1:${(stub.address() as AddressInfo).port}`;
+  });
+  afterAll(() => new Promise<void>((r) => stub.close(() => r())));
+
+  it('maps 502/503/504 to INFLUX_UNAVAILABLE with the status', async () => {
+    respond = () => ({ status: 503, body: '{"error":"overloaded m v=1"}' });
+    const client = new InfluxClient({ url, database: 'db' });
+    await expect(client.writeLines(['m v=1'])).rejects.toMatchObject({
+      code: 'INFLUX_UNAVAILABLE',
+      details: { status: 503 },
+    });
+    await expect(client.query('SHOW DATABASES')).rejects.toMatchObject({
+      code: 'INFLUX_UNAVAILABLE',
+      details: { status: 503 },
+    });
   });
 
-  it('says in one line how to install InfluxDB when influxd is missing', async () => {
-    const path = process.env.PATH;
-    process.env.PATH = '/nonexistent';
-    try {
-      await expect(startManagedInflux(mkdtempSync(join(tmpdir(), 'vg-managed-')), 0)).rejects.toMatchObject({
-        code: 'INFLUXD_NOT_FOUND',
-        message: INFLUXD_MISSING_MESSAGE,
-      });
-    } finally {
-      process.env.PATH = path;
-    }
-    expect(INFLUXD_MISSING_MESSAGE).not.toContain('\n');
-    expect(INFLUXD_MISSING_MESSAGE).toContain('apt-get install influxdb');
-    expect(INFLUXD_MISSING_MESSAGE).toContain('VITALGATE_INFLUX_URL');
+  it('times out with INFLUX_UNAVAILABLE', async () => {
+    respond = () => ({ status: 204, delayMs: 1_000 });
+    const client = new InfluxClient({ url, database: 'db', timeoutMs: 100 });
+    await expect(client.writeLines(['m v=1'])).rejects.toMatchObject({
+      code: 'INFLUX_UNAVAILABLE',
+      details: { reason: 'timeout' },
+    });
+  });
+
+  it('sends credentials from the URL as Basic auth and never shows them', async () => {
+    respond = () => ({ status: 401, body: '{"error":"authorization failed"}' });
+    const client = new InfluxClient({ url: url.replace('//', '//reader:s3cr%40t@'), database: 'db' });
+    expect(client.url).toBe(url);
+    const err = await client.query('SHOW DATABASES').catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'INFLUX_QUERY_FAILED', details: { status: 401 } });
+    expect(JSON.stringify(err) + (err as Error).message).not.toContain('s3cr');
+    expect(seen.at(-1)!.authorization).toBe(`Basic ${Buffer.from('reader:s3cr@t').toString('base64')}`);
+  });
+
+  it('sends bound parameters and statements that change state by POST', async () => {
+    respond = () => ({ status: 200, body: '{"results":[{"statement_id":0}]}' });
+    const client = new InfluxClient({ url, database: 'db' });
+    await client.query('SELECT * FROM m WHERE s = $s', { s: "x' OR 1=1" });
+    const sent = new URL(seen.at(-1)!.url!, url).searchParams;
+    expect(sent.get('q')).toBe('SELECT * FROM m WHERE s = $s');
+    expect(JSON.parse(sent.get('params')!)).toEqual({ s: "x' OR 1=1" });
+    expect(sent.get('epoch')).toBe('ms');
+    await client.query('DROP DATABASE "db"');
+    expect(seen.at(-1)!.url).toBe('/query');
   });
 });

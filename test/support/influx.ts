@@ -1,17 +1,21 @@
 // The InfluxDB test fixture. In order: VITALGATE_TEST_INFLUX_URL if set; else a container
-// runtime (testcontainers with influxdb:1.8) when one exists; else the local `influxd` binary on
-// free ports with a temp dir; else a failure saying how to get one. It never skips.
-// The global setup starts one instance per run; each test file gets its own database.
+// engine (testcontainers with influxdb:1.8) when one answers; else the local `influxd` on free
+// ports with a temp dir; else a failure saying how to get one. It never skips.
+// The global setup (global-setup.ts) provisions one instance for the run and provides its URL;
+// each test file takes its own database with testInflux(). Tests that need to stop and restart
+// InfluxDB start a private instance with startPrivateInflux().
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { connect } from 'node:net';
+import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { inject } from 'vitest';
-import { InfluxClient } from '../../core/influx.js';
+import { inject, onTestFinished } from 'vitest';
+import { InfluxClient, quoteIdentifier } from '../../core/influx.js';
 import { influxdAvailable, startInfluxd, type InfluxdProcess } from '../../hub/influxd.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
+    /** The run's InfluxDB (may carry credentials: `http://user:pass@host:8086`). */
     influxUrl: string;
   }
 }
@@ -19,39 +23,76 @@ declare module 'vitest' {
 export const NO_INFLUX_MESSAGE =
   'no InfluxDB for the tests: install it (apt-get install influxdb) or set VITALGATE_TEST_INFLUX_URL to an InfluxDB 1.x URL';
 
-function containerRuntimePresent(): boolean {
-  return (
-    Boolean(process.env.DOCKER_HOST) ||
-    existsSync('/var/run/docker.sock') ||
-    existsSync('/run/podman/podman.sock')
-  );
+export const CONTAINER_ENGINE_MESSAGE =
+  'a container engine is running but testcontainers is not a dependency of VitalGate: set VITALGATE_TEST_INFLUX_URL to an InfluxDB 1.x (e.g. docker run -p 8086:8086 influxdb:1.8), or install testcontainers@11 and start influxdb:1.8 from test/support/influx.ts';
+
+/** A running InfluxDB for a test run: its URL and how to let it go. */
+export interface ProvisionedInflux {
+  url: string;
+  source: 'env' | 'local-influxd';
+  stop(): Promise<void>;
 }
 
-/** Resolves the URL of an InfluxDB for this test run; used by the global setup. */
-export async function provisionInflux(): Promise<{ url: string; stop(): Promise<void> }> {
-  const fromEnv = process.env.VITALGATE_TEST_INFLUX_URL;
-  if (fromEnv) return { url: fromEnv, stop: async () => {} };
-  if (containerRuntimePresent() && !influxdAvailable()) {
-    // testcontainers 11.14 (influxdb:1.8) is the route where a container engine exists; it is
-    // not a dependency of this project, so say how to proceed instead of skipping.
-    throw new Error(`${NO_INFLUX_MESSAGE} (a container engine is present: run influxdb:1.8 and set the URL)`);
+/** Resolves the InfluxDB for this test run; used by the global setup. Throws one-line errors. */
+export async function provisionInflux(env: NodeJS.ProcessEnv = process.env): Promise<ProvisionedInflux> {
+  const fromEnv = env.VITALGATE_TEST_INFLUX_URL;
+  if (fromEnv) {
+    const client = new InfluxClient({ url: fromEnv, database: '_internal', timeoutMs: 5_000 });
+    if (!(await client.ping()))
+      throw new Error(`VITALGATE_TEST_INFLUX_URL (${client.url}) does not answer GET /ping with 204`);
+    return { url: fromEnv, source: 'env', stop: async () => {} };
   }
+  if (await containerEngineAnswers(env)) throw new Error(CONTAINER_ENGINE_MESSAGE);
   if (!influxdAvailable()) throw new Error(NO_INFLUX_MESSAGE);
   const server = await startPrivateInflux();
-  return { url: server.url, stop: () => server.stop() };
+  return { url: server.url, source: 'local-influxd', stop: () => server.dispose() };
+}
+
+/** True when a Docker or Podman socket (DOCKER_HOST, or a default one) accepts a connection. */
+export async function containerEngineAnswers(env: NodeJS.ProcessEnv = process.env): Promise<boolean> {
+  const host = env.DOCKER_HOST;
+  if (host) {
+    if (host.startsWith('unix://')) return socketAnswers({ path: host.slice('unix://'.length) });
+    const tcp = /^tcp:\/\/([^:/]+):(\d+)/.exec(host);
+    if (tcp) return socketAnswers({ host: tcp[1]!, port: Number(tcp[2]) });
+    return true; // ssh:// or npipe://: an engine is configured, and only testcontainers could reach it
+  }
+  const runtimeDir = env.XDG_RUNTIME_DIR;
+  const candidates = [
+    '/var/run/docker.sock',
+    '/run/podman/podman.sock',
+    join(homedir(), '.docker', 'run', 'docker.sock'),
+    ...(runtimeDir ? [join(runtimeDir, 'docker.sock'), join(runtimeDir, 'podman', 'podman.sock')] : []),
+  ];
+  for (const path of candidates) if (existsSync(path) && (await socketAnswers({ path }))) return true;
+  return false;
+}
+
+function socketAnswers(target: { path: string } | { host: string; port: number }): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(target);
+    const done = (answer: boolean) => {
+      socket.destroy();
+      resolve(answer);
+    };
+    socket.setTimeout(500, () => done(false));
+    socket.once('connect', () => done(true));
+    socket.once('error', () => done(false));
+  });
 }
 
 export interface TestInflux {
   url: string;
   database: string;
   client: InfluxClient;
+  /** Drops the database. */
   drop(): Promise<void>;
 }
 
-/** A fresh, uniquely named database on the run's InfluxDB. */
+/** A fresh, uniquely named database on the run's InfluxDB (call it once per test file). */
 export async function testInflux(): Promise<TestInflux> {
   const url = inject('influxUrl');
-  if (!url) throw new Error(NO_INFLUX_MESSAGE);
+  if (!url) throw new Error(`${NO_INFLUX_MESSAGE} (is test/support/global-setup.ts in vitest.config.ts?)`);
   const database = `test_${randomBytes(6).toString('hex')}`;
   const client = new InfluxClient({ url, database });
   await client.createDatabase();
@@ -59,27 +100,71 @@ export async function testInflux(): Promise<TestInflux> {
     url,
     database,
     client,
-    drop: () => client.query(`DROP DATABASE "${database}"`).then(() => undefined),
+    drop: async () => {
+      await client.query(`DROP DATABASE ${quoteIdentifier(database)}`);
+    },
   };
 }
 
-/** A private influxd that a test may stop, kill and start again on the same port and data. */
-export async function startPrivateInflux(dir = mkdtempSync(join(tmpdir(), 'vg-influx-'))) {
-  let current: InfluxdProcess = await startInfluxd({ dir, port: 0 });
+/** A private influxd that a test stops, kills and starts again on the same port and data dir. */
+export interface PrivateInflux {
+  readonly url: string;
+  readonly port: number;
+  readonly dir: string;
+  /** Graceful stop (SIGTERM); the data stays for `start()`. */
+  stop(): Promise<void>;
+  /** SIGKILL, as a crash would; the data stays for `start()`. */
+  kill(): Promise<void>;
+  /** Starts it again on the same port and data dir. */
+  start(): Promise<void>;
+  /** Kills it and removes its dir when this fixture created it. */
+  dispose(): Promise<void>;
+}
+
+/**
+ * Starts an influxd of its own on a free loopback port, with its files in `dir` (a new temp dir
+ * by default). Started inside a test, it is disposed of when the test ends, pass or fail; started
+ * elsewhere (beforeAll), call dispose() in afterAll.
+ */
+export async function startPrivateInflux(options: { dir?: string } = {}): Promise<PrivateInflux> {
+  const ownDir = options.dir === undefined;
+  const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'vg-influx-'));
+  let current: InfluxdProcess;
+  try {
+    current = await startInfluxd({ dir, port: 0 });
+  } catch (err) {
+    if (ownDir) rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
   const port = current.port;
-  return {
+  let disposed = false;
+  const removeDir = () => {
+    if (ownDir) rmSync(dir, { recursive: true, force: true });
+  };
+  process.once('exit', removeDir);
+  const server: PrivateInflux = {
     dir,
-    get url() {
-      return current.url;
-    },
-    async stop() {
-      await current.stop();
-    },
-    async kill() {
-      await current.kill();
-    },
+    port,
+    url: current.url,
+    stop: () => current.stop(),
+    kill: () => current.kill(),
     async start() {
+      if (disposed) throw new Error('this private InfluxDB was disposed of');
+      await current.stop();
       current = await startInfluxd({ dir, port });
     },
+    async dispose() {
+      if (disposed) return;
+      disposed = true;
+      await current.kill();
+      process.off('exit', removeDir);
+      removeDir();
+    },
   };
+  try {
+    onTestFinished(() => server.dispose());
+  } catch {
+    // not inside a test: the caller disposes of it
+  }
+  return server;
 }
