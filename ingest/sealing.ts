@@ -14,7 +14,7 @@
 // different points, while a resent message (same seq) lands on exactly its own points again, so
 // writes stay idempotent. Reading back at ms or µs precision yields the reading's ms.
 import { VitalGateError } from '../core/errors.js';
-import { escapeKey, stringField } from '../core/influx.js';
+import { escapeKey } from '../core/influx.js';
 import type { Keyring } from '../core/keyring.js';
 import { patientKeySubject } from '../core/patient-registry.js';
 import type { ReadingType } from '../core/domain.js';
@@ -36,9 +36,21 @@ export function keySubjectFor(patientId: string | null): string {
   return patientId ? patientKeySubject(patientId) : QUARANTINE_SUBJECT;
 }
 
-/** The `s` tag of a patient's points (of unbound devices' points for null). */
+const pseudonyms = new WeakMap<Keyring, Map<string, string>>();
+const PSEUDONYM_CACHE_SIZE = 100_000;
+
+/** The `s` tag of a patient's points (of unbound devices' points for null). Cached: an HMAC each. */
 export function pseudonymFor(keyring: Keyring, patientId: string | null): string {
-  return keyring.pseudonym(patientId ?? QUARANTINE_SUBJECT);
+  const id = patientId ?? QUARANTINE_SUBJECT;
+  let cache = pseudonyms.get(keyring);
+  if (!cache) pseudonyms.set(keyring, (cache = new Map()));
+  let pseudonym = cache.get(id);
+  if (pseudonym === undefined) {
+    if (cache.size >= PSEUDONYM_CACHE_SIZE) cache.clear();
+    pseudonym = keyring.pseudonym(id);
+    cache.set(id, pseudonym);
+  }
+  return pseudonym;
 }
 
 function associatedData(pseudonym: string, deviceId: string, type: string, ms: number): string {
@@ -76,8 +88,9 @@ export function sealEnvelope(keyring: Keyring, target: SealingTarget, envelope: 
       Buffer.from(JSON.stringify(value)),
       associatedData(pseudonym, target.deviceId, type, ms),
     );
-    const c = stringField(sealed.ciphertext.toString('base64'));
-    return `${seriesKey}${type} c=${c},k=${sealed.keyVersion}i ${pointTime(ms, envelope.seq, j)}`;
+    // base64 has no quote, backslash or newline: the string field needs no escaping.
+    const c = sealed.ciphertext.toString('base64');
+    return `${seriesKey}${type} c="${c}",k=${sealed.keyVersion}i ${pointTime(ms, envelope.seq, j)}`;
   });
 }
 

@@ -59,6 +59,7 @@ export class TelemetryWriter {
   private stopDeadline = 0;
   private prepared = false;
   private loop: Promise<void> | undefined;
+  private confirming: Promise<void> = Promise.resolve();
   private sleeping: { kind: SleepKind; wake: () => void } | undefined;
   private pointsWritten = 0;
   /** Set aside in a batch that then failed for another reason: not set aside twice on retry. */
@@ -115,6 +116,7 @@ export class TelemetryWriter {
     this.stopDeadline = this.now() + (options.drainMs ?? 0);
     this.sleeping?.wake();
     await this.loop;
+    await this.confirming;
     this.running = false;
   }
 
@@ -193,7 +195,7 @@ export class TelemetryWriter {
       try {
         if (!this.prepared) await this.prepare();
         await this.send(batch);
-        await this.commit(batch);
+        this.commit(batch);
         backoff = BASE_BACKOFF_MS;
       } catch (err) {
         this.deps.metrics.writeFailures.inc();
@@ -276,7 +278,12 @@ export class TelemetryWriter {
     );
   }
 
-  private async commit(batch: Pending[]): Promise<void> {
+  /**
+   * The batch is stored: device_seq first, then the spool cursor. The cursor write (two fsyncs)
+   * runs while the next batch is sent; confirmations are applied in order, and a crash before
+   * one lands only means those points are written again (idempotent).
+   */
+  private commit(batch: Pending[]): void {
     const seqs = new Map<string, number>();
     let points = 0;
     for (const { message } of batch) {
@@ -286,8 +293,17 @@ export class TelemetryWriter {
     }
     this.deps.deviceSeqs.record(seqs);
     const next = batch[batch.length - 1]!.record.next;
-    await this.deps.spool.confirm(next);
-    this.cursor = next;
+    this.confirming = this.deps.spool.confirm(next).then(
+      () => {
+        this.cursor = next;
+      },
+      (err: unknown) => {
+        this.deps.logger.error(
+          { err: describeError(err) },
+          'could not move the spool cursor; it moves with the next batch',
+        );
+      },
+    );
     this.pending.splice(0, batch.length);
     this.pendingPoints -= points;
     this.pointsWritten += points;
