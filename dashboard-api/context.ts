@@ -119,7 +119,7 @@ export function createApiContext(deps: ApiDeps): ApiContext {
     breakGlass: new BreakGlass(grants, store, config, now),
     patients: new PatientRegistry(store.patients, keyring, store.audit),
     users: new UserDirectory(store, sessions, grants, now),
-    devices: new DeviceRegistry(store, tokens, config, deps.kicker, now),
+    devices: new DeviceRegistry(store, tokens, config, deps.kicker),
     enrollment: new DeviceEnrollment(store, deps.authority, tokens, config, now),
     telemetry: new TelemetryService(deps.telemetry, deps.live, now),
     mqttEndpoint: deps.mqttEndpoint ?? { host: config.publicHost, port: config.mqttPort },

@@ -54,7 +54,6 @@ export class DeviceRegistry {
     private readonly tokens: EnrollmentTokenService,
     private readonly config: Pick<HubConfig, 'enrollmentTokenTtlHours'>,
     private readonly kicker: DeviceSessionKicker | undefined,
-    private readonly now: () => number = Date.now,
   ) {}
 
   register(request: NewDeviceRequest, actor: string, source?: string): Device {

@@ -1,6 +1,10 @@
-import { DEVICE_ID_PATTERN, DEVICE_STATUSES, isDeviceKind, type DeviceStatus } from '../../core/domain.js';
+// `vitalgate device ...`: thin over the API's DeviceRegistry, so the CLI and /api/v1/devices
+// register, issue tokens and bind the same way. Lifecycle verbs are in device-lifecycle.ts.
+import type { HubConfig } from '../../core/config.js';
+import { DEVICE_STATUSES, type DeviceStatus } from '../../core/domain.js';
 import { VitalGateError } from '../../core/errors.js';
-import type { Device } from '../../core/store/devices.js';
+import type { ControlPlane } from '../../core/store/control-plane.js';
+import { DeviceRegistry, deviceView } from '../../dashboard-api/services/device-registry.js';
 import { EnrollmentTokenService } from '../../pki/enrollment-tokens.js';
 import {
   cliActor,
@@ -12,19 +16,10 @@ import {
 } from '../cli-kit.js';
 import { openContext, readConfig } from '../context.js';
 
-function deviceView(d: Device) {
-  return {
-    id: d.id,
-    kind: d.kind,
-    model: d.model,
-    patientId: d.patientId,
-    status: d.status,
-    statusReason: d.statusReason,
-    currentSerial: d.currentSerial,
-    firmware: d.firmware,
-    allowedNetworks: d.allowedNetworks,
-    createdAt: new Date(d.createdAt).toISOString(),
-  };
+/** The CLI runs without the broker: a running hub notices a new binding itself. */
+function deviceRegistry(store: ControlPlane, config: HubConfig): DeviceRegistry {
+  const tokens = new EnrollmentTokenService(store.enrollmentTokens, store.devices, store.audit);
+  return new DeviceRegistry(store, tokens, config, undefined);
 }
 
 export const deviceAdd: CommandSpec = {
@@ -38,34 +33,20 @@ export const deviceAdd: CommandSpec = {
     patient: { type: 'string' },
   },
   async run(args, io) {
-    const id = requireString(args, 'id');
-    const kind = requireString(args, 'kind');
-    if (!DEVICE_ID_PATTERN.test(id)) {
-      throw new VitalGateError('DEVICE_ID_INVALID', 'device id must be 1-64 letters, digits, . _ or -');
-    }
-    if (!isDeviceKind(kind)) {
-      throw new VitalGateError(
-        'DEVICE_KIND_INVALID',
-        'kind must be one of wearable, pulse_oximeter, bp_monitor, glucometer, weight_scale, thermometer',
-      );
-    }
-    const ctx = openContext(readConfig(args, io.env));
+    const config = readConfig(args, io.env);
+    const ctx = openContext(config);
     try {
-      const device = ctx.store.devices.add({
-        id,
-        kind,
-        model: optionalString(args, 'model'),
-        patientId: optionalString(args, 'patient'),
-      });
-      ctx.store.audit.append({
-        actor: cliActor(),
-        action: 'device.register',
-        target: `device:${id}`,
-        outcome: 'success',
-        details: { kind, model: device.model, bound: device.patientId !== null },
-      });
+      const device = deviceRegistry(ctx.store, config).register(
+        {
+          id: requireString(args, 'id'),
+          kind: requireString(args, 'kind'),
+          model: optionalString(args, 'model'),
+          patientId: optionalString(args, 'patient'),
+        },
+        cliActor(),
+      );
       if (args.values.json) io.json(deviceView(device));
-      else io.out(`device ${id} registered (${kind}, pending enrollment)`);
+      else io.out(`device ${device.id} registered (${device.kind}, pending enrollment)`);
     } finally {
       ctx.close();
     }
@@ -84,12 +65,7 @@ export const deviceToken: CommandSpec = {
     const ttlMs = ttlText ? parseDuration(ttlText, '--ttl') : config.enrollmentTokenTtlHours * 3_600_000;
     const ctx = openContext(config);
     try {
-      const service = new EnrollmentTokenService(
-        ctx.store.enrollmentTokens,
-        ctx.store.devices,
-        ctx.store.audit,
-      );
-      const issued = service.issue(id, ttlMs, cliActor());
+      const issued = deviceRegistry(ctx.store, config).issueToken(id, ttlMs, cliActor());
       const view = {
         deviceId: issued.deviceId,
         token: issued.token,
@@ -149,6 +125,46 @@ export const deviceShow: CommandSpec = {
           io.out(`${k.padEnd(16)} ${Array.isArray(v) ? v.join(', ') : (v ?? '-')}`);
         for (const c of certificates) io.out(`certificate      ${c.serial} ${c.status} until ${c.notAfter}`);
       }
+    } finally {
+      ctx.close();
+    }
+  },
+};
+
+export const deviceBind: CommandSpec = {
+  name: 'device bind',
+  summary: 'Bind a device to a patient: its readings are stored under that patient from then on.',
+  usage: 'device bind ID --patient PATIENT_ID [--json]',
+  options: { patient: { type: 'string' } },
+  details: ['A running hub ends the device’s live session, so its next connection uses the new binding.'],
+  async run(args, io) {
+    const id = requirePositional(args, 0, 'device ID');
+    const patientId = requireString(args, 'patient');
+    const config = readConfig(args, io.env);
+    const ctx = openContext(config);
+    try {
+      const device = deviceRegistry(ctx.store, config).bind(id, patientId, cliActor());
+      if (args.values.json) io.json(deviceView(device));
+      else io.out(`device ${id} bound to patient ${patientId}`);
+    } finally {
+      ctx.close();
+    }
+  },
+};
+
+export const deviceUnbind: CommandSpec = {
+  name: 'device unbind',
+  summary: 'Unbind a device from its patient: its readings are held under the quarantine key.',
+  usage: 'device unbind ID [--json]',
+  options: {},
+  async run(args, io) {
+    const id = requirePositional(args, 0, 'device ID');
+    const config = readConfig(args, io.env);
+    const ctx = openContext(config);
+    try {
+      const device = deviceRegistry(ctx.store, config).unbind(id, cliActor());
+      if (args.values.json) io.json(deviceView(device));
+      else io.out(`device ${id} unbound`);
     } finally {
       ctx.close();
     }

@@ -7,10 +7,18 @@ import { demo } from './demo.js';
 import { init } from './init.js';
 import { modelSet } from './model.js';
 import { start } from './start.js';
-import { deviceAdd, deviceList, deviceShow, deviceToken } from './device.js';
+import { deviceAdd, deviceBind, deviceList, deviceShow, deviceToken, deviceUnbind } from './device.js';
 import { deviceLifecycleCommands } from './device-lifecycle.js';
 import { patientAdd, patientAssign } from './patient.js';
-import { userAdd, userDisable, userList } from './user.js';
+import {
+  userAdd,
+  userDisable,
+  userEnable,
+  userList,
+  userResetMfa,
+  userResetPassword,
+  userUnlock,
+} from './user.js';
 
 export const COMMANDS: readonly CommandSpec[] = [
   init,
@@ -20,6 +28,8 @@ export const COMMANDS: readonly CommandSpec[] = [
   deviceToken,
   deviceList,
   deviceShow,
+  deviceBind,
+  deviceUnbind,
   ...deviceLifecycleCommands,
   modelSet,
   patientAdd,
@@ -27,6 +37,10 @@ export const COMMANDS: readonly CommandSpec[] = [
   userAdd,
   userList,
   userDisable,
+  userEnable,
+  userUnlock,
+  userResetPassword,
+  userResetMfa,
   auditVerify,
   check,
   backup,
