@@ -5,15 +5,15 @@
 // disk works. Records are framed with length, CRC-32, LSN and time (spool-segment.ts); a torn or
 // corrupt tail is repaired on open (spool-recovery.ts). The writer reads from the confirmed
 // cursor; a segment is deleted only once every record in it is confirmed as stored in InfluxDB.
-import { closeSync, fdatasync, fsyncSync, ftruncate, openSync, readSync, writeSync } from 'node:fs';
+import { closeSync, fdatasync, fsyncSync, ftruncate, openSync, rmSync, writeSync } from 'node:fs';
 import { unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { VitalGateError } from '../core/errors.js';
 import { syncDirectory, writeCursor, type SpoolCursor } from './spool-cursor.js';
 import { corruptKey, recoverSpool, type SegmentInfo, type SpoolRepair } from './spool-recovery.js';
+import { readFully, readRecords, type RecordSource, type SpoolRecord } from './spool-reader.js';
 import {
-  decodeRecord,
   encodeRecord,
   encodeSegmentHeader,
   MAX_RECORD_BODY,
@@ -24,14 +24,12 @@ import {
 
 export type { SpoolCursor } from './spool-cursor.js';
 export type { SpoolRepair } from './spool-recovery.js';
+export type { SpoolRecord } from './spool-reader.js';
 
 const fdatasyncAsync = promisify(fdatasync);
 const ftruncateAsync = promisify(ftruncate);
 /** The quota counts as cleared again below this share of it (hysteresis for the alert). */
 const QUOTA_CLEAR_RATIO = 0.9;
-const READ_CHUNK = 1024 * 1024;
-const MIN_READ = 64 * 1024;
-const clamp = (n: number, min: number, max: number) => Math.min(max, Math.max(min, n));
 
 export interface SpoolOptions {
   dir: string;
@@ -48,15 +46,6 @@ export interface SpoolOptions {
   now?: () => number;
   /** The data sync of appends (tests count or fail it). Default: fdatasync. */
   sync?: (fd: number) => Promise<void>;
-}
-
-export interface SpoolRecord {
-  lsn: number;
-  /** When the record was appended (ms). */
-  appendedAt: number;
-  body: Buffer;
-  /** The cursor just after this record: confirm() it once the record is stored. */
-  next: SpoolCursor;
 }
 
 export interface SpoolStats {
@@ -144,13 +133,17 @@ export class Spool {
 
   /** Creates a segment (header fsynced, directory fsynced) and makes it the last one. */
   private createSegment(segment: number): SegmentInfo {
-    const fd = openSync(this.path(segment), 'wx', 0o600);
+    const path = this.path(segment);
+    const fd = openSync(path, 'wx', 0o600);
     try {
       writeSync(fd, encodeSegmentHeader(this.nextLsn), 0, SEGMENT_HEADER_BYTES, 0);
       fsyncSync(fd);
-    } finally {
+    } catch (err) {
       closeSync(fd);
+      rmSync(path, { force: true }); // a half-made segment would block the next attempt
+      throw err;
     }
+    closeSync(fd);
     const dirFd = openSync(this.options.dir, 'r');
     try {
       fsyncSync(dirFd);
@@ -252,12 +245,16 @@ export class Spool {
     }
   }
 
-  /** Starts the next segment. The old one is already synced (every append is). */
+  /**
+   * Starts the next segment. The old one is already synced (every append is). If the new one
+   * cannot be made (disk full), the old one stays active and the next write tries again.
+   */
   private rotate(): void {
+    const next = this.createSegment(this.active.segment + 1);
+    const fd = openSync(this.path(next.segment), 'r+');
     closeSync(this.fd);
-    this.fd = -1;
-    this.active = this.createSegment(this.active.segment + 1);
-    this.fd = openSync(this.path(this.active.segment), 'r+');
+    this.fd = fd;
+    this.active = next;
   }
 
   /** Resolves once no write is queued or in flight. */
@@ -271,70 +268,22 @@ export class Spool {
    * and stops after `maxBytes` of bodies (at least one record is returned if there is one).
    */
   read(from: SpoolCursor, maxRecords: number, maxBytes = 8 * 1024 * 1024): SpoolRecord[] {
-    const records: SpoolRecord[] = [];
-    let pos = { ...from };
-    let bytes = 0;
-    while (records.length < maxRecords && bytes < maxBytes) {
-      const index = this.segments.findIndex((s) => s.segment >= pos.segment);
-      const seg = this.segments[index];
-      if (!seg) break;
-      if (seg.segment !== pos.segment || pos.offset < SEGMENT_HEADER_BYTES)
-        pos = { segment: seg.segment, offset: SEGMENT_HEADER_BYTES, lsn: seg.firstLsn };
-      if (pos.offset >= seg.size) {
-        const following = this.segments[index + 1];
-        if (!following) break;
-        pos = { segment: following.segment, offset: SEGMENT_HEADER_BYTES, lsn: following.firstLsn };
-        continue;
-      }
-      const left = seg.size - pos.offset;
-      let chunk = this.readAt(
-        seg.segment,
-        pos.offset,
-        Math.min(left, clamp(maxBytes - bytes, MIN_READ, READ_CHUNK)),
-      );
-      let at = 0;
-      while (records.length < maxRecords && bytes < maxBytes) {
-        const result = decodeRecord(chunk, at, pos.lsn);
-        if (result.kind === 'incomplete') {
-          if (at > 0) break; // the outer loop reads on from this record
-          if (result.needed > left) throw corruptError(pos, 'a record runs past the durable end');
-          chunk = this.readAt(seg.segment, pos.offset, result.needed);
-          continue;
-        }
-        if (result.kind === 'invalid') {
-          const skip = this.corrupt.get(corruptKey(pos.segment, pos.offset));
-          if (skip === undefined) throw corruptError(pos, `record failed its ${result.why} check`);
-          at += skip;
-          pos = { segment: pos.segment, offset: pos.offset + skip, lsn: pos.lsn + 1 };
-          continue;
-        }
-        const { record } = result;
-        at += record.size;
-        pos = { segment: pos.segment, offset: pos.offset + record.size, lsn: record.lsn + 1 };
-        bytes += record.body.length;
-        records.push({ lsn: record.lsn, appendedAt: record.appendedAt, body: record.body, next: { ...pos } });
-        if (at >= chunk.length) break;
-      }
-    }
-    return records;
+    return readRecords(this.source, from, maxRecords, maxBytes);
   }
 
-  private readAt(segment: number, offset: number, length: number): Buffer {
-    const buf = Buffer.allocUnsafe(length);
-    const isActive = segment === this.active.segment;
-    const fd = isActive ? this.fd : openSync(this.path(segment), 'r');
-    try {
-      let got = 0;
-      while (got < length) {
-        const n = readSync(fd, buf, got, length - got, offset + got);
-        if (n === 0) break;
-        got += n;
+  private readonly source: RecordSource = {
+    segments: () => this.segments,
+    corrupt: (segment, offset) => this.corrupt.get(corruptKey(segment, offset)),
+    readAt: (segment, offset, length) => {
+      const isActive = segment === this.active.segment;
+      const fd = isActive ? this.fd : openSync(this.path(segment), 'r');
+      try {
+        return readFully(fd, offset, length);
+      } finally {
+        if (!isActive) closeSync(fd);
       }
-      return got === length ? buf : buf.subarray(0, got);
-    } finally {
-      if (!isActive) closeSync(fd);
-    }
-  }
+    },
+  };
 
   /** The cursor up to which InfluxDB has confirmed every record. */
   confirmed(): SpoolCursor {
@@ -423,11 +372,4 @@ export class Spool {
       this.fd = -1;
     }
   }
-}
-
-function corruptError(pos: SpoolCursor, why: string): VitalGateError {
-  return new VitalGateError('SPOOL_CORRUPT', `spool segment ${pos.segment} at ${pos.offset}: ${why}`, {
-    segment: pos.segment,
-    offset: pos.offset,
-  });
 }

@@ -1,7 +1,7 @@
 // The spool on real files in a temp dir: append/read/confirm, segment rotation and deletion,
 // group commit, the quota, write failures. The only stand-in is the injectable `sync`, used to
 // count fsyncs, to hold one back, or to make one fail (a failing disk cannot be produced here).
-import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { fdatasync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -200,6 +200,19 @@ describe('write failures', () => {
     expect(texts(spool)).toEqual(['record-1-', 'record-3-']);
     await spool.close();
     expect(texts(openSpool(dir))).toEqual(['record-1-', 'record-3-']);
+  });
+
+  it('when the next segment cannot be created, that group is refused and the spool carries on', async () => {
+    const dir = tempDir();
+    const spool = openSpool(dir, { segmentBytes: 100 }); // every append starts a segment
+    for (let i = 0; i < 3; i++) await spool.append(body(i, 100));
+    const next = join(dir, `segment-${String(segmentFiles(dir).length + 1).padStart(12, '0')}.log`);
+    mkdirSync(next); // something in the way of the next segment file
+    await expect(spool.append(body(3, 100))).rejects.toMatchObject({ code: 'SPOOL_WRITE_FAILED' });
+    rmSync(next, { recursive: true });
+    expect(await spool.append(body(4, 100))).toBe(4);
+    await spool.close();
+    expect(texts(openSpool(dir))).toEqual(['record-0-', 'record-1-', 'record-2-', 'record-4-']);
   });
 
   it('close writes what is queued; later appends are refused', async () => {
