@@ -255,9 +255,13 @@ function lastErrorLine(logFile: string, from: number): string | undefined {
 }
 
 /**
- * An influxd still running on this dir (its command line names our config file) holds the data
- * files' locks and maybe the port: it is stopped before a new one starts.
+ * Stops an influxd still running on `dir` (its command line names our config file): it holds the
+ * data files' locks and maybe the port. startInfluxd does this before starting a new one.
  */
+export async function stopLeftoverInfluxd(dir: string): Promise<void> {
+  await stopOrphan(influxdFiles(dir));
+}
+
 async function stopOrphan(files: InfluxdFiles): Promise<void> {
   if (!existsSync(files.pid)) return;
   const pid = Number(readFileSync(files.pid, 'utf8'));

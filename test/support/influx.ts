@@ -3,20 +3,29 @@
 // ports with a temp dir; else a failure saying how to get one. It never skips.
 // The global setup (global-setup.ts) provisions one instance for the run and provides its URL;
 // each test file takes its own database with testInflux(). Tests that need to stop and restart
-// InfluxDB start a private instance with startPrivateInflux().
+// InfluxDB start a private instance with startPrivateInflux(). Every local influxd of a run keeps
+// its files under one scratch dir, which the global teardown sweeps: any influxd still running
+// there is stopped and the dir removed, even when a test worker ended without cleaning up.
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inject, onTestFinished } from 'vitest';
 import { InfluxClient, quoteIdentifier } from '../../core/influx.js';
-import { influxdAvailable, startInfluxd, type InfluxdProcess } from '../../hub/influxd.js';
+import {
+  influxdAvailable,
+  startInfluxd,
+  stopLeftoverInfluxd,
+  type InfluxdProcess,
+} from '../../hub/influxd.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
     /** The run's InfluxDB (may carry credentials: `http://user:pass@host:8086`). */
     influxUrl: string;
+    /** The run's scratch dir for private influxd instances (swept at teardown). */
+    influxScratchDir: string;
   }
 }
 
@@ -26,26 +35,44 @@ export const NO_INFLUX_MESSAGE =
 export const CONTAINER_ENGINE_MESSAGE =
   'a container engine is running but testcontainers is not a dependency of VitalGate: set VITALGATE_TEST_INFLUX_URL to an InfluxDB 1.x (e.g. docker run -p 8086:8086 influxdb:1.8), or install testcontainers@11 and start influxdb:1.8 from test/support/influx.ts';
 
-/** A running InfluxDB for a test run: its URL and how to let it go. */
+/** A running InfluxDB for a test run: its URL, the scratch dir, and how to let it all go. */
 export interface ProvisionedInflux {
   url: string;
   source: 'env' | 'local-influxd';
+  scratchDir: string;
+  /** Stops every influxd under the scratch dir and removes it. */
   stop(): Promise<void>;
 }
 
 /** Resolves the InfluxDB for this test run; used by the global setup. Throws one-line errors. */
 export async function provisionInflux(env: NodeJS.ProcessEnv = process.env): Promise<ProvisionedInflux> {
-  const fromEnv = env.VITALGATE_TEST_INFLUX_URL;
-  if (fromEnv) {
-    const client = new InfluxClient({ url: fromEnv, database: '_internal', timeoutMs: 5_000 });
-    if (!(await client.ping()))
-      throw new Error(`VITALGATE_TEST_INFLUX_URL (${client.url}) does not answer GET /ping with 204`);
-    return { url: fromEnv, source: 'env', stop: async () => {} };
+  const scratchDir = mkdtempSync(join(tmpdir(), 'vg-test-influx-'));
+  const stop = () => sweepScratch(scratchDir);
+  try {
+    const fromEnv = env.VITALGATE_TEST_INFLUX_URL;
+    if (fromEnv) {
+      const client = new InfluxClient({ url: fromEnv, database: '_internal', timeoutMs: 5_000 });
+      if (!(await client.ping()))
+        throw new Error(`VITALGATE_TEST_INFLUX_URL (${client.url}) does not answer GET /ping with 204`);
+      return { url: fromEnv, source: 'env', scratchDir, stop };
+    }
+    if (await containerEngineAnswers(env)) throw new Error(CONTAINER_ENGINE_MESSAGE);
+    if (!influxdAvailable()) throw new Error(NO_INFLUX_MESSAGE);
+    const server = await startPrivateInflux({ dir: join(scratchDir, 'shared') });
+    return { url: server.url, source: 'local-influxd', scratchDir, stop };
+  } catch (err) {
+    await stop();
+    throw err;
   }
-  if (await containerEngineAnswers(env)) throw new Error(CONTAINER_ENGINE_MESSAGE);
-  if (!influxdAvailable()) throw new Error(NO_INFLUX_MESSAGE);
-  const server = await startPrivateInflux();
-  return { url: server.url, source: 'local-influxd', stop: () => server.dispose() };
+}
+
+/** Stops any influxd left running under `scratchDir` (one level down) and removes the dir. */
+async function sweepScratch(scratchDir: string): Promise<void> {
+  const entries = existsSync(scratchDir) ? readdirSync(scratchDir, { withFileTypes: true }) : [];
+  await Promise.all(
+    entries.filter((e) => e.isDirectory()).map((e) => stopLeftoverInfluxd(join(scratchDir, e.name))),
+  );
+  rmSync(scratchDir, { recursive: true, force: true, maxRetries: 3 });
 }
 
 /** True when a Docker or Podman socket (DOCKER_HOST, or a default one) accepts a connection. */
@@ -122,13 +149,14 @@ export interface PrivateInflux {
 }
 
 /**
- * Starts an influxd of its own on a free loopback port, with its files in `dir` (a new temp dir
- * by default). Started inside a test, it is disposed of when the test ends, pass or fail; started
- * elsewhere (beforeAll), call dispose() in afterAll.
+ * Starts an influxd of its own on a free loopback port, with its files in `dir` (by default a new
+ * dir in the run's scratch dir). Started inside a test, it is disposed of when the test ends, pass
+ * or fail. Started elsewhere (beforeAll), call stop() or dispose() in afterAll; the global
+ * teardown stops and removes whatever is left in the scratch dir anyway.
  */
 export async function startPrivateInflux(options: { dir?: string } = {}): Promise<PrivateInflux> {
   const ownDir = options.dir === undefined;
-  const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'vg-influx-'));
+  const dir = options.dir ?? mkdtempSync(join(scratchRoot(), 'private-'));
   let current: InfluxdProcess;
   try {
     current = await startInfluxd({ dir, port: 0 });
@@ -138,10 +166,6 @@ export async function startPrivateInflux(options: { dir?: string } = {}): Promis
   }
   const port = current.port;
   let disposed = false;
-  const removeDir = () => {
-    if (ownDir) rmSync(dir, { recursive: true, force: true });
-  };
-  process.once('exit', removeDir);
   const server: PrivateInflux = {
     dir,
     port,
@@ -157,8 +181,7 @@ export async function startPrivateInflux(options: { dir?: string } = {}): Promis
       if (disposed) return;
       disposed = true;
       await current.kill();
-      process.off('exit', removeDir);
-      removeDir();
+      if (ownDir) rmSync(dir, { recursive: true, force: true, maxRetries: 3 });
     },
   };
   try {
@@ -167,4 +190,15 @@ export async function startPrivateInflux(options: { dir?: string } = {}): Promis
     // not inside a test: the caller disposes of it
   }
   return server;
+}
+
+/** The run's scratch dir inside a test worker; the system temp dir elsewhere. */
+function scratchRoot(): string {
+  try {
+    const dir = inject('influxScratchDir');
+    if (dir && existsSync(dir)) return dir;
+  } catch {
+    // not in a vitest worker
+  }
+  return tmpdir();
 }
