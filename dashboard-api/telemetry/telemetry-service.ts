@@ -61,20 +61,27 @@ export class TelemetryService {
     const starts: number[] = [];
     for (let s = first; s <= to; s += resolutionMs) starts.push(s);
     const cacheable = starts.length <= MAX_BUCKETS_PER_SERIES;
-    // The span that must be read: from the first bucket any wanted type lacks to the end.
-    let missingFrom: number | undefined;
+    // Buckets some wanted type lacks (not cached, or not closed yet), read as contiguous runs.
+    const missing = new Set<number>();
     for (const type of wanted) {
       const cached = cacheable ? this.lookup(key(patientId, type, resolutionMs), now) : undefined;
-      const firstMissing = starts.find((s) => s >= closedBefore || !cached?.buckets.has(s));
-      if (firstMissing !== undefined) missingFrom = Math.min(missingFrom ?? Infinity, firstMissing);
+      for (const s of starts) if (s >= closedBefore || !cached?.buckets.has(s)) missing.add(s);
     }
-    const fresh =
-      missingFrom === undefined
-        ? new Map<ReadingType, Bucket[]>()
-        : downsample(
-            await this.reader.read({ patientId, from: Math.max(from, missingFrom), to, types: wanted }),
-            resolutionMs,
-          );
+    const runs: [number, number][] = [];
+    for (const s of starts) {
+      if (!missing.has(s)) continue;
+      const last = runs[runs.length - 1];
+      if (last && last[1] === s - 1) last[1] = s + resolutionMs - 1;
+      else runs.push([s, s + resolutionMs - 1]);
+    }
+    const points = (
+      await Promise.all(
+        runs.map(([a, b]) =>
+          this.reader.read({ patientId, from: Math.max(from, a), to: Math.min(to, b), types: wanted }),
+        ),
+      )
+    ).flat();
+    const fresh = downsample(points, resolutionMs);
     const out = new Map<ReadingType, Bucket[]>();
     for (const type of wanted) {
       const k = key(patientId, type, resolutionMs);
@@ -83,10 +90,7 @@ export class TelemetryService {
       const freshByStart = new Map((fresh.get(type) ?? []).map((b) => [b.start, b]));
       const series: Bucket[] = [];
       for (const s of starts) {
-        const bucket =
-          missingFrom !== undefined && s >= missingFrom
-            ? (freshByStart.get(s) ?? null)
-            : cached.buckets.get(s);
+        const bucket = missing.has(s) ? (freshByStart.get(s) ?? null) : cached.buckets.get(s);
         if (bucket) series.push(bucket);
         // A bucket is cached once it settled, nothing arrived for it lately, and all of it was read.
         const settled = s < settledBefore && !touched.some((ts) => ts >= s && ts < s + resolutionMs);
