@@ -1,5 +1,8 @@
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer as createNetServer, type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   InfluxClient,
@@ -8,7 +11,14 @@ import {
   quoteIdentifier,
   stringField,
 } from '../../core/influx.js';
-import { startPrivateInflux, testInflux, type TestInflux } from '../support/influx.js';
+import {
+  CONTAINER_ENGINE_MESSAGE,
+  NO_INFLUX_MESSAGE,
+  provisionInflux,
+  startPrivateInflux,
+  testInflux,
+  type TestInflux,
+} from '../support/influx.js';
 
 let influx: TestInflux;
 beforeAll(async () => {
@@ -187,5 +197,58 @@ describe('InfluxDB client against a stand-in server', () => {
     expect(sent.get('epoch')).toBe('ms');
     await client.query('DROP DATABASE "db"');
     expect(seen.at(-1)!.url).toBe('/query');
+  });
+});
+
+describe('test fixture: where the InfluxDB comes from', () => {
+  const noEngine = { DOCKER_HOST: 'unix:///nonexistent/docker.sock' };
+
+  it('uses VITALGATE_TEST_INFLUX_URL first, and checks that it answers', async () => {
+    const provided = await provisionInflux({ ...noEngine, VITALGATE_TEST_INFLUX_URL: influx.url });
+    expect(provided).toMatchObject({ url: influx.url, source: 'env' });
+    await provided.stop();
+    expect(existsSync(provided.scratchDir)).toBe(false);
+    await expect(provisionInflux({ VITALGATE_TEST_INFLUX_URL: 'http://127.0.0.1:9/' })).rejects.toThrow(
+      'VITALGATE_TEST_INFLUX_URL (http://127.0.0.1:9) does not answer GET /ping with 204',
+    );
+  });
+
+  it('fails with one line when a container engine answers (testcontainers is not a dependency)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'vg-engine-'));
+    const engine = createNetServer((socket) => socket.end());
+    await new Promise<void>((r) => engine.listen(join(dir, 'docker.sock'), r));
+    try {
+      const err = await provisionInflux({ DOCKER_HOST: `unix://${join(dir, 'docker.sock')}` }).catch(
+        (e: unknown) => e,
+      );
+      expect((err as Error).message).toBe(CONTAINER_ENGINE_MESSAGE);
+      expect(CONTAINER_ENGINE_MESSAGE).toContain('VITALGATE_TEST_INFLUX_URL');
+      expect(CONTAINER_ENGINE_MESSAGE).not.toContain('\n');
+    } finally {
+      await new Promise((r) => engine.close(r));
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('fails with one line saying how to get one when there is no influxd either', async () => {
+    const path = process.env.PATH;
+    process.env.PATH = '/nonexistent';
+    try {
+      await expect(provisionInflux(noEngine)).rejects.toThrow(NO_INFLUX_MESSAGE);
+    } finally {
+      process.env.PATH = path;
+    }
+    expect(NO_INFLUX_MESSAGE).toContain('apt-get install influxdb');
+    expect(NO_INFLUX_MESSAGE).not.toContain('\n');
+  });
+
+  it('starts the local influxd otherwise, and sweeps it away at teardown', async () => {
+    const provided = await provisionInflux(noEngine);
+    expect(provided.source).toBe('local-influxd');
+    const client = new InfluxClient({ url: provided.url, database: 'x' });
+    expect(await client.ping()).toBe(true);
+    await provided.stop();
+    expect(await client.ping()).toBe(false);
+    expect(existsSync(provided.scratchDir)).toBe(false);
   });
 });
