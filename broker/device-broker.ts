@@ -153,6 +153,7 @@ export class DeviceBroker extends EventEmitter<DeviceBrokerEvents> {
     this.aedes = undefined;
     const closed = listener?.close();
     await this.traffic.drain(this.options.drainTimeoutMs ?? 5_000);
+    await new Promise((resolve) => setImmediate(resolve)); // let the last PUBACKs reach the sockets
     for (const session of [...this.sessions.all()]) this.endSession(session, 'hub_stopping');
     listener?.closeConnections();
     await closed;

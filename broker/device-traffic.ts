@@ -129,17 +129,17 @@ export class DeviceTraffic {
     this.inFlight += 1;
     intake.accept(session.intakeDevice, payload).then(
       () => {
-        this.settled();
         done();
+        this.settled();
       },
       (err: unknown) => {
-        this.settled();
         session.endCause ??= 'intake_refused';
         this.deps.logger.warn(
           { code: (err as { code?: string }).code, device: session.identity.deviceId },
           'intake refused a message: not acknowledged',
         );
         done(err instanceof Error ? err : new Error('intake refused'));
+        this.settled();
       },
     );
   }
