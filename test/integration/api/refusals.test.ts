@@ -290,6 +290,25 @@ describe('hostile input', () => {
       headers: { 'content-type': 'application/json' },
     });
     expectError(garbage, 400, 'BODY_INVALID');
+    const ready = await hub.client.request('GET', '/readyz');
+    expect(ready.status).toBe(200);
+    expect(ready.body).toEqual({ status: 'ready', checks: { influxdb: { ready: true } } });
+    const metrics = await hub.client.request('GET', '/metrics');
+    expect(metrics.text).toContain('vitalgate_api_phi_refusals_total{reason="role"}');
+    expect(metrics.text).toContain('vitalgate_api_requests_total');
+    expect(metrics.text).not.toMatch(/pat_|dr\.ref|Grace/);
+    const docs = await hub.client.request('GET', '/docs/json');
+    expect((docs.body as { paths: Record<string, unknown> }).paths).toHaveProperty([
+      '/api/v1/patients/{id}/telemetry',
+    ]);
+    const aud = await enrolledUser(hub, 'aud.ops', 'auditor');
+    const events = await hub.client.request('GET', '/api/v1/security/events?kind=break_glass', {
+      token: aud.token,
+    });
+    expect(events.status).toBe(200);
+    expect((events.body as unknown[]).length).toBeGreaterThan(0);
+    const verify = await hub.client.request('GET', '/api/v1/audit/verify', { token: aud.token });
+    expect(verify.body).toMatchObject({ ok: true });
     const healthz = await hub.client.request('GET', '/healthz');
     expect(healthz.headers['strict-transport-security']).toContain('max-age=');
     expect(healthz.headers['x-content-type-options']).toBe('nosniff');
