@@ -75,6 +75,8 @@ export interface ApiContext {
   enrollment: DeviceEnrollment;
   telemetry: TelemetryService;
   mqttEndpoint: { host: string; port: number };
+  /** Closers of the open live streams, ended when the server closes. */
+  liveStreams: Set<(reason: string) => void>;
 }
 
 export function createApiContext(deps: ApiDeps): ApiContext {
@@ -123,5 +125,6 @@ export function createApiContext(deps: ApiDeps): ApiContext {
     enrollment: new DeviceEnrollment(store, deps.authority, tokens, config, now),
     telemetry: new TelemetryService(deps.telemetry, deps.live, now),
     mqttEndpoint: deps.mqttEndpoint ?? { host: config.publicHost, port: config.mqttPort },
+    liveStreams: new Set(),
   };
 }

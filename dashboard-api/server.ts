@@ -145,6 +145,10 @@ export async function buildApiServer(deps: ApiDeps): Promise<ApiApp & { apiConte
   await app.register(fastifySwaggerUi, { routePrefix: '/docs', staticCSP: true });
 
   app.addHook('onRequest', async (request) => authenticate(ctx, request));
+  // Live streams never end on their own: close them so the server can stop.
+  app.addHook('preClose', async () => {
+    for (const close of [...ctx.liveStreams]) close('server_closing');
+  });
   app.addHook('onResponse', async (request, reply) => {
     const route = request.routeOptions.url ?? 'unmatched';
     ctx.metrics.requests.inc({ method: request.method, route, status: String(reply.statusCode) });

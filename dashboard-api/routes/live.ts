@@ -56,6 +56,7 @@ export function openLiveStream(
   const close = (reason: string) => {
     if (closed) return;
     closed = true;
+    ctx.liveStreams.delete(close);
     unsubscribe();
     clearInterval(timer);
     ctx.sessions.off('ended', onEnded);
@@ -77,6 +78,7 @@ export function openLiveStream(
     if (hash === principal.sessionHash) close('session_ended');
   };
   ctx.sessions.on('ended', onEnded);
+  ctx.liveStreams.add(close);
   const timer = setInterval(() => {
     if (!ctx.sessions.isLive(principal.sessionHash)) return close('session_expired');
     if (!ctx.guard.basis(principal.username, patientId)) return close('access_ended');

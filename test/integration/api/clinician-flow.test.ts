@@ -6,12 +6,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectDevice, publishQos1 } from '../../support/broker.js';
 import { addPatient, envelope } from '../../support/ingest.js';
 import { fhirBundleValidator } from './fhir-schema.js';
-import { enrolledUser, startTestHub, waitFor, type TestHub } from './harness.js';
+import { enrolledUser, login, startTestHub, waitFor, type TestHub } from './harness.js';
 
 let hub: TestHub;
 let patientId: string;
 let wearable: MqttClient;
 let bp: MqttClient;
+let lingering: ReturnType<TestHub['client']['stream']> | undefined;
 const t0 = Date.now() - 10 * 60_000;
 
 beforeAll(async () => {
@@ -55,6 +56,7 @@ afterAll(async () => {
   await wearable?.endAsync();
   await bp?.endAsync();
   await hub?.close();
+  expect(lingering?.events.at(-1)).toEqual({ event: 'end', data: { reason: 'server_closing' } });
 });
 
 describe('a clinician, end to end over HTTPS', () => {
@@ -175,6 +177,9 @@ describe('a clinician, end to end over HTTPS', () => {
       change: 'raised',
     });
 
+    // A second stream stays open until the server closes (the hub's shutdown must not hang on it).
+    lingering = client.stream(`/api/v1/patients/${patientId}/live`, await login(hub, dr));
+    await lingering.opened;
     const logout = await client.request('POST', '/api/v1/auth/logout', auth);
     expect(logout.status).toBe(204);
     await waitFor(() => stream.ended);
@@ -190,5 +195,6 @@ describe('a clinician, end to end over HTTPS', () => {
     );
     expect(reads.every((r) => r.target === `patient:${patientId}` && r.source === '127.0.0.1')).toBe(true);
     expect(hub.pki.store.audit.verify().ok).toBe(true);
+    expect(lingering.ended).toBe(false);
   });
 });
