@@ -64,7 +64,7 @@ export class InfluxTelemetryReader implements TelemetryReader {
     }
     // from/to are integers checked by the caller; everything else is a bound parameter.
     const series = await this.influx.query(
-      `SELECT c, k FROM ${TELEMETRY_MEASUREMENT} WHERE s = $s${typeFilter} AND time >= ${Math.trunc(from)}ms AND time <= ${Math.trunc(to)}ms GROUP BY d, t`,
+      `SELECT c, k FROM ${TELEMETRY_MEASUREMENT} WHERE s = $s${typeFilter} AND time >= ${Math.trunc(from)}ms AND time < ${Math.trunc(to) + 1}ms GROUP BY d, t`,
       params,
       { epoch: 'ms' },
     );
