@@ -40,7 +40,6 @@ const { values } = parseArgs({
   },
 });
 
-
 type ServeRequest = 'gc' | 'stop' | 'profile:connect' | 'profile:publish' | 'profile:stop';
 interface ServeReply {
   port?: number;
@@ -88,7 +87,7 @@ async function main(): Promise<void> {
       const broker =
         name === 'mosquitto'
           ? await startMosquitto(work, material)
-          : await startNodeBroker(name, materialFile, name === 'vitalgate' ? values.profile : undefined);
+          : await startNodeBroker(name, materialFile, values.profile);
       try {
         results[name] = await drive(broker, creds, perClient, rounds);
       } finally {
@@ -152,14 +151,23 @@ async function drive(
   await Promise.all(warm.map((c) => c.endAsync()));
   await sleep(300);
 
-  const baseline = await settle(broker);
+  // Memory: the steady-state cost of one more idle connection. The first half of the fleet
+  // connects, the broker settles (GC for Node), then the second half connects; the RSS growth
+  // over the second half is what a connection costs once heaps and allocator arenas are warm.
+  const half = Math.floor(creds.length / 2);
   await broker.request('profile:connect');
   const cpuBeforeConnect = cpuNs(broker.pid);
-  const clients = await connectAll(broker.port, creds);
-  const cpuConnect = cpuNs(broker.pid) - cpuBeforeConnect;
+  const clients = await connectAll(broker.port, creds.slice(0, half));
+  let cpuConnect = cpuNs(broker.pid) - cpuBeforeConnect;
+  await sleep(300);
+  const baseline = await settle(broker);
+  const cpuBeforeSecond = cpuNs(broker.pid);
+  clients.push(...(await connectAll(broker.port, creds.slice(half), half)));
+  cpuConnect += cpuNs(broker.pid) - cpuBeforeSecond;
   await broker.request('profile:stop');
   await sleep(500);
   const connected = await settle(broker);
+  const added = creds.length - half;
 
   let cpuPublish = 0;
   let wall = 0;
@@ -179,9 +187,9 @@ async function drive(
   return {
     cpuUsPerMessage: round1(cpuPublish / 1000 / messages),
     cpuMsPerConnect: round2(cpuConnect / 1e6 / n),
-    rssKbPerConnection: round1((connected.rssKb - baseline.rssKb) / n),
+    rssKbPerConnection: round1((connected.rssKb - baseline.rssKb) / added),
     ...(connected.heapKb !== undefined && baseline.heapKb !== undefined
-      ? { heapKbPerConnection: round1((connected.heapKb - baseline.heapKb) / n) }
+      ? { heapKbPerConnection: round1((connected.heapKb - baseline.heapKb) / added) }
       : {}),
     messagesPerSecond: Math.round(messages / (wall / 1000)),
   };
@@ -194,7 +202,7 @@ async function settle(broker: BrokerUnderTest): Promise<{ rssKb: number; heapKb?
 }
 
 /** Connects 16 at a time, each from one of several loopback addresses (as a fleet would). */
-async function connectAll(port: number, creds: DeviceCredentials[]): Promise<MqttClient[]> {
+async function connectAll(port: number, creds: DeviceCredentials[], offset = 0): Promise<MqttClient[]> {
   const clients: MqttClient[] = new Array(creds.length);
   let next = 0;
   const worker = async () => {
@@ -211,7 +219,7 @@ async function connectAll(port: number, creds: DeviceCredentials[]): Promise<Mqt
         cert: c.certPem,
         ca: c.caPem,
         servername: 'localhost',
-        localAddress: `127.0.${1 + Math.floor(i / 200)}.${2 + (i % 200)}`,
+        localAddress: `127.0.${1 + Math.floor((offset + i) / 200)}.${2 + ((offset + i) % 200)}`,
         reconnectPeriod: 0,
         connectTimeout: 20_000,
         keepalive: 600,

@@ -216,7 +216,8 @@ export class DeviceBroker extends EventEmitter<DeviceBrokerEvents> {
   private authenticate(client: Client, done: (err: AuthenticateError | null, ok: boolean | null) => void) {
     const socket = client.conn as TLSSocket;
     const address = socket.remoteAddress ?? 'unknown';
-    const decision = this.gate.decide(socket.getPeerX509Certificate(), client.id, address);
+    const peer = socket.getPeerCertificate();
+    const decision = this.gate.decide(peer.serialNumber ? peer : undefined, client.id, address);
     const deviceId = decision.ok ? decision.identity.deviceId : decision.deviceId;
     // Only names from certificates our CA issued get per-device counters (TLS checked the chain).
     const counters = deviceId ? this.metrics.device(deviceId) : undefined;

@@ -1,7 +1,7 @@
 // The identity gate: every coded refusal, the renewal grace and allowed networks, on a fake
 // control plane (the real one is exercised over TLS in test/integration/broker).
 import { describe, expect, it } from 'vitest';
-import { commonName, DeviceIdentityGate } from '../../../broker/identity.js';
+import { DeviceIdentityGate } from '../../../broker/identity.js';
 import type { CertificateRecord } from '../../../core/store/certificates.js';
 import type { ControlPlane } from '../../../core/store/control-plane.js';
 import type { Device } from '../../../core/store/devices.js';
@@ -33,7 +33,7 @@ function gate(devices: Device[], certificates: Partial<CertificateRecord>[] = []
   return new DeviceIdentityGate(store, () => NOW);
 }
 
-const cert = (cn: string, serialNumber = 'ABC123') => ({ subject: `O=VitalGate\nCN=${cn}`, serialNumber });
+const cert = (cn: string, serialNumber = 'ABC123') => ({ subject: { O: 'VitalGate', CN: cn }, serialNumber });
 
 describe('DeviceIdentityGate', () => {
   it('admits an active device with its current certificate, client id = CN', () => {
@@ -53,12 +53,18 @@ describe('DeviceIdentityGate', () => {
     ['no certificate', undefined, 'ox-1', 'NO_CLIENT_CERTIFICATE', 5],
     [
       'two CNs',
-      { subject: 'CN=ox-1\nCN=ox-2', serialNumber: 'ABC123' },
+      { subject: { CN: ['ox-1', 'ox-2'] }, serialNumber: 'ABC123' },
       'ox-1',
       'CERTIFICATE_SUBJECT_INVALID',
       5,
     ],
-    ['no CN', { subject: 'O=VitalGate', serialNumber: 'ABC123' }, 'ox-1', 'CERTIFICATE_SUBJECT_INVALID', 5],
+    [
+      'no CN',
+      { subject: { O: 'VitalGate' }, serialNumber: 'ABC123' },
+      'ox-1',
+      'CERTIFICATE_SUBJECT_INVALID',
+      5,
+    ],
     ['a CN that is no device id', cert('ox 1/#'), 'ox 1/#', 'CERTIFICATE_SUBJECT_INVALID', 5],
     ['client id ≠ CN', cert('ox-1'), 'ox-2', 'CLIENT_ID_MISMATCH', 2],
     ['an unknown device', cert('ox-9'), 'ox-9', 'DEVICE_UNKNOWN', 5],
@@ -114,13 +120,5 @@ describe('DeviceIdentityGate', () => {
       ok: false,
       code: 'SOURCE_NOT_ALLOWED',
     });
-  });
-});
-
-describe('commonName', () => {
-  it('reads the single CN line of a printed subject', () => {
-    expect(commonName('C=NL\nO=VitalGate\nCN=wear-1')).toBe('wear-1');
-    expect(commonName('O=VitalGate')).toBeUndefined();
-    expect(commonName('CN=a\nCN=b')).toBeUndefined();
   });
 });
