@@ -1,5 +1,6 @@
 // Every deployment check, in report order, and the docs/CHECKS.md catalogue generated from them.
 import type { DeploymentCheck } from './check.js';
+import { API_CHECKS } from './api.js';
 import { aclLint, revocationCanary } from './canary.js';
 import { DATA_CHECKS } from './data.js';
 import { DEVICE_CHECKS } from './devices.js';
@@ -15,6 +16,7 @@ export const ALL_CHECKS: readonly DeploymentCheck[] = [
   aclLint,
   ...DATA_CHECKS,
   ...PEOPLE_CHECKS,
+  ...API_CHECKS,
   ...DEVICE_CHECKS,
   ...FLEET_CHECKS,
 ];

@@ -111,6 +111,8 @@ describe('vitalgate start', () => {
       'VG-DATA-001',
       'VG-DATA-002',
       'VG-AUD-001',
+      'VG-API-006',
+      'VG-API-007',
     ]) {
       expect(status(id), `${id}: ${report.results.find((r) => r.id === id)?.evidence}`).toBe('pass');
     }
