@@ -127,6 +127,7 @@ const OPTION_HELP: Record<string, string> = {
   scenario: 'clinical scenario to play',
   fault: 'fault or attack to inject',
   to: 'directory to write to',
+  note: 'what the review found',
   evaluated: 'date of the security evaluation, YYYY-MM-DD',
   mds2: "the vendor's MDS2 form is on file",
   'end-of-support': "the vendor's end-of-support date, YYYY-MM-DD",

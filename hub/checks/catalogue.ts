@@ -6,7 +6,7 @@ import { DATA_CHECKS } from './data.js';
 import { DEVICE_CHECKS } from './devices.js';
 import { FLEET_CHECKS } from './fleet.js';
 import { NETWORK_CHECKS } from './network.js';
-import { PEOPLE_CHECKS } from './people.js';
+import { PEOPLE_CHECKS, breakGlassReviewed } from './people.js';
 import { PKI_CHECKS } from './pki.js';
 
 export const ALL_CHECKS: readonly DeploymentCheck[] = [
@@ -16,6 +16,7 @@ export const ALL_CHECKS: readonly DeploymentCheck[] = [
   aclLint,
   ...DATA_CHECKS,
   ...PEOPLE_CHECKS,
+  breakGlassReviewed,
   ...API_CHECKS,
   ...DEVICE_CHECKS,
   ...FLEET_CHECKS,

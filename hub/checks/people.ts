@@ -1,5 +1,6 @@
 // API and people checks that read the control plane and configuration: MFA, session timeout,
 // the first admin's password, lockout, the audit chain and the PHI network policy.
+import { BreakGlassGrantRepository } from '../../core/store/break-glass-grants.js';
 import { fail, listIds, pass, warn, type DeploymentCheck } from './check.js';
 
 const DAY = 86_400_000;
@@ -176,3 +177,31 @@ export const PEOPLE_CHECKS: DeploymentCheck[] = [
   phiNetworkPolicy,
   backupsVerified,
 ];
+
+export const breakGlassReviewed: DeploymentCheck = {
+  id: 'VG-API-005',
+  title: 'Break-glass grants are reviewed',
+  severity: 'medium',
+  verifies:
+    'Every break-glass grant of the last 90 days older than a day has an auditor review in the audit log.',
+  how: 'Lists break-glass grants and looks for a break_glass.review audit entry for each (vitalgate break-glass review).',
+  references: { owasp: 'Incident response', hipaa: '164.312(a)(2)(ii) Emergency access procedure' },
+  run({ store, now }) {
+    const grants = new BreakGlassGrantRepository(store.db)
+      .list({ limit: 1000 })
+      .filter((g) => g.grantedAt < now - DAY && g.grantedAt > now - 90 * DAY);
+    const unreviewed = grants
+      .filter(
+        (g) =>
+          store.audit.list({ action: 'break_glass.review', target: `break-glass:${g.id}`, limit: 1 })
+            .length === 0,
+      )
+      .map((g) => `#${g.id} (${g.username})`);
+    return unreviewed.length
+      ? warn(
+          `unreviewed break-glass grants: ${listIds(unreviewed)}`,
+          'Review each grant and record it: vitalgate break-glass review ID --note TEXT.',
+        )
+      : pass(`${grants.length} break-glass grant(s) older than a day, all reviewed`);
+  },
+};

@@ -2,6 +2,7 @@
 import type { CommandSpec } from '../cli-kit.js';
 import { auditVerify } from './audit.js';
 import { backup } from './backup.js';
+import { breakGlassReview } from './break-glass.js';
 import { check } from './check.js';
 import { demo } from './demo.js';
 import { init } from './init.js';
@@ -44,4 +45,5 @@ export const COMMANDS: readonly CommandSpec[] = [
   auditVerify,
   check,
   backup,
+  breakGlassReview,
 ];

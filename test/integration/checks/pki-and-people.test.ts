@@ -239,3 +239,40 @@ describe('the engine', () => {
     expect(doc).toBe(checksCatalogue());
   });
 });
+
+describe('break-glass review', () => {
+  it('VG-API-005 warns about an unreviewed grant until an auditor records the review', async () => {
+    const { BreakGlassGrantRepository } = await import('../../../core/store/break-glass-grants.js');
+    const { PatientRegistry } = await import('../../../core/patient-registry.js');
+    const { runCli } = await import('../../support/cli.js');
+    pki.store.users.add({
+      username: 'dr.bg',
+      role: 'clinician',
+      passwordHash: 'x',
+      mustChangePassword: false,
+    });
+    const { id: patientId } = new PatientRegistry(pki.store.patients, pki.keyring, pki.store.audit).add(
+      { name: 'Grace H.', birthDate: '1906-12-09' },
+      'test',
+    );
+    expect((await run(people.breakGlassReviewed)).status).toBe('pass');
+    const grantedAt = Date.now() - 2 * DAY;
+    const grant = new BreakGlassGrantRepository(pki.store.db).add({
+      username: 'dr.bg',
+      patientId,
+      reason: 'ED admission, patient unconscious',
+      source: '10.0.0.7',
+      grantedAt,
+      expiresAt: grantedAt + 3_600_000,
+    });
+    expect(await run(people.breakGlassReviewed)).toMatchObject({
+      status: 'warn',
+      evidence: expect.stringContaining(`#${grant.id} (dr.bg)`),
+    });
+    const review = await runCli(['break-glass', 'review', String(grant.id), '--note', 'justified'], {
+      VITALGATE_DATA_DIR: pki.dataDir,
+    });
+    expect(review.stderr).toBe('');
+    expect((await run(people.breakGlassReviewed)).status).toBe('pass');
+  });
+});
