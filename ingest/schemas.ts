@@ -1,59 +1,151 @@
-// Telemetry envelope, status and command-ack schemas (SPEC §4), with zod. Strict objects:
-// unknown fields are refused. Units and ranges are checked per reading type in validation.ts,
-// so each failure gets its own reason code.
+// The device payloads of SPEC §4 as zod schemas: the telemetry envelope, one strict schema per
+// reading type, the status message and the command ack. Strict objects everywhere (an unknown
+// field, `__proto__` included, is refused) and finite numbers only (zod 4's number refuses NaN
+// and ±Infinity, which is what `1e999` parses to).
+//
+// Each reading schema is the whole contract for its type: the unit must be the UCUM unit of
+// READING_DEFINITIONS, and each value must lie in its physically possible range. Those two kinds
+// of check carry their own messages (UNIT_MISMATCH_MESSAGE, IMPOSSIBLE_VALUE_MESSAGE) so that
+// validation.ts can give each failure its dead-letter reason; every other issue is structural.
+// Which device kind may send which type is not a schema matter: see validateTelemetry.
 import { z } from 'zod';
+import { READING_DEFINITIONS, type ReadingType } from '../core/domain.js';
 
-const finite = z.number().refine(Number.isFinite, 'must be a finite number');
-const epochMs = z.number().int().min(0).max(8_640_000_000_000);
+/** Readings per telemetry message unless configured otherwise (`maxReadingsPerMessage`). */
+export const DEFAULT_MAX_READINGS = 500;
 
-export const envelopeShell = z
-  .object({
-    v: z.literal(1),
-    seq: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
-    ts: epochMs,
-    readings: z.array(z.record(z.string(), z.unknown())).min(1),
-  })
-  .strict();
+/** Message of every issue raised by a unit that is a string but not the type's UCUM unit. */
+export const UNIT_MISMATCH_MESSAGE = 'not the UCUM unit of this reading type';
+/** Message of every issue raised by a value outside its physically possible range. */
+export const IMPOSSIBLE_VALUE_MESSAGE = 'outside the physically possible range';
 
-export const scalarReading = z
-  .object({ type: z.string(), value: finite, unit: z.string(), ts: epochMs.optional() })
-  .strict();
+/** Epoch milliseconds, up to the largest instant a JavaScript Date can hold. */
+export const epochMs = z.number().int().min(0).max(8_640_000_000_000_000);
+const readingTs = epochMs.optional();
 
+const impossible = { error: IMPOSSIBLE_VALUE_MESSAGE };
+const possible = (range: { min: number; max: number }, base = z.number()) =>
+  base.min(range.min, impossible).max(range.max, impossible);
+const unitOf = <U extends string>(unit: U) =>
+  z.literal(unit, {
+    // A string that is not the unit is a mismatch; a number or a missing unit is a schema error.
+    error: (issue) => (typeof issue.input === 'string' ? UNIT_MISMATCH_MESSAGE : undefined),
+  });
+
+function definition<S extends 'scalar' | 'blood_pressure' | 'ecg' | 'location'>(type: ReadingType, shape: S) {
+  const def = READING_DEFINITIONS[type];
+  if (def.shape !== shape) throw new Error(`${type} is not a ${shape} reading`);
+  return def as Extract<typeof def, { shape: S }>;
+}
+
+function scalar<T extends ReadingType>(type: T, integer = false) {
+  const def = definition(type, 'scalar');
+  return z.strictObject({
+    type: z.literal(type),
+    value: possible(def.possible, integer ? z.number().int() : z.number()),
+    unit: unitOf(def.unit),
+    ts: readingTs,
+  });
+}
+
+const bp = definition('blood_pressure', 'blood_pressure');
 export const bloodPressureReading = z
-  .object({
+  .strictObject({
     type: z.literal('blood_pressure'),
-    systolic: finite,
-    diastolic: finite,
-    unit: z.string(),
-    ts: epochMs.optional(),
+    systolic: possible(bp.systolic.possible),
+    diastolic: possible(bp.diastolic.possible),
+    unit: unitOf(bp.unit),
+    ts: readingTs,
   })
-  .strict();
+  // Systolic is the peak pressure of the cycle: a diastolic at or above it cannot be measured.
+  .refine((r) => r.diastolic < r.systolic, { error: IMPOSSIBLE_VALUE_MESSAGE, path: ['diastolic'] });
 
-export const ecgReading = z
-  .object({
-    type: z.literal('ecg'),
-    sampleRateHz: finite,
-    samples: z.array(finite).min(1),
-    unit: z.string(),
-    ts: epochMs.optional(),
-  })
-  .strict();
+const ecg = definition('ecg', 'ecg');
+export const ecgReading = z.strictObject({
+  type: z.literal('ecg'),
+  sampleRateHz: possible(ecg.sampleRateHz),
+  samples: z.array(possible(ecg.possible)).min(1).max(ecg.maxSamples),
+  unit: unitOf(ecg.unit),
+  ts: readingTs,
+});
 
-export const locationReading = z
-  .object({
-    type: z.literal('location'),
-    lat: finite.min(-90).max(90),
-    lon: finite.min(-180).max(180),
-    accuracyM: finite.min(0).max(100_000).optional(),
-    ts: epochMs.optional(),
-  })
-  .strict();
+export const locationReading = z.strictObject({
+  type: z.literal('location'),
+  lat: z.number().min(-90).max(90),
+  lon: z.number().min(-180).max(180),
+  /** Radius of the 68% confidence circle, in metres. */
+  accuracyM: z.number().min(0).max(100_000).optional(),
+  ts: readingTs,
+});
 
-export type ScalarReading = z.infer<typeof scalarReading>;
+export const heartRateReading = scalar('heart_rate');
+export const spo2Reading = scalar('spo2');
+export const respiratoryRateReading = scalar('respiratory_rate');
+export const bodyTemperatureReading = scalar('body_temperature');
+export const bloodGlucoseReading = scalar('blood_glucose');
+export const bodyWeightReading = scalar('body_weight');
+export const stepsReading = scalar('steps', true);
+
+/** The schema of each reading type, for validating a reading whose type is already known. */
+export const READING_SCHEMAS = {
+  heart_rate: heartRateReading,
+  spo2: spo2Reading,
+  respiratory_rate: respiratoryRateReading,
+  body_temperature: bodyTemperatureReading,
+  blood_pressure: bloodPressureReading,
+  blood_glucose: bloodGlucoseReading,
+  body_weight: bodyWeightReading,
+  steps: stepsReading,
+  ecg: ecgReading,
+  location: locationReading,
+} as const satisfies Record<ReadingType, z.ZodType>;
+
+/** Any reading, discriminated on `type`. */
+export const readingSchema = z.discriminatedUnion('type', [
+  heartRateReading,
+  spo2Reading,
+  respiratoryRateReading,
+  bodyTemperatureReading,
+  bloodPressureReading,
+  bloodGlucoseReading,
+  bodyWeightReading,
+  stepsReading,
+  ecgReading,
+  locationReading,
+]);
+
+export const seqSchema = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+
+/**
+ * The envelope with its readings left unparsed, for validating in stages: validateTelemetry checks
+ * the shell, then each reading's type against the device kind, then each reading by its type.
+ * Reading count bounds are checked by the caller, before any parsing.
+ */
+export const envelopeShell = z.strictObject({
+  v: z.literal(1),
+  seq: seqSchema,
+  ts: epochMs,
+  readings: z.array(z.unknown()),
+});
+
+/** The whole envelope for any device kind; `maxReadings` bounds the readings array. */
+export function telemetryEnvelopeSchema(maxReadings: number = DEFAULT_MAX_READINGS) {
+  return z.strictObject({
+    v: z.literal(1),
+    seq: seqSchema,
+    ts: epochMs,
+    readings: z.array(readingSchema).min(1).max(maxReadings),
+  });
+}
+
+export type Reading = z.infer<typeof readingSchema>;
+export type ReadingOf<T extends ReadingType> = Extract<Reading, { type: T }>;
+export type ScalarReading = ReadingOf<
+  'heart_rate' | 'spo2' | 'respiratory_rate' | 'body_temperature' | 'blood_glucose' | 'body_weight' | 'steps'
+>;
 export type BloodPressureReading = z.infer<typeof bloodPressureReading>;
 export type EcgReading = z.infer<typeof ecgReading>;
 export type LocationReading = z.infer<typeof locationReading>;
-export type Reading = ScalarReading | BloodPressureReading | EcgReading | LocationReading;
 
 export interface TelemetryEnvelope {
   v: 1;
@@ -62,20 +154,20 @@ export interface TelemetryEnvelope {
   readings: Reading[];
 }
 
-export const statusMessage = z
-  .object({
-    v: z.literal(1),
-    firmware: z.string().regex(/^[A-Za-z0-9._+-]{1,32}$/),
-    battery: finite.min(0).max(1).optional(),
-    uptimeS: z.number().int().min(0).optional(),
-  })
-  .strict();
+/** `devices/{id}/status`. */
+export const statusMessage = z.strictObject({
+  v: z.literal(1),
+  firmware: z.string().regex(/^[A-Za-z0-9._+-]{1,32}$/),
+  battery: z.number().min(0).max(1),
+  uptimeS: z.number().int().min(0),
+});
+export type StatusMessage = z.infer<typeof statusMessage>;
 
-export const commandAck = z
-  .object({
-    v: z.literal(1),
-    id: z.string().min(1).max(128),
-    status: z.enum(['done', 'rejected']),
-    detail: z.string().max(500).optional(),
-  })
-  .strict();
+/** `devices/{id}/commands/ack`. */
+export const commandAck = z.strictObject({
+  v: z.literal(1),
+  id: z.string().min(1).max(128),
+  status: z.enum(['done', 'rejected']),
+  detail: z.string().max(500).optional(),
+});
+export type CommandAck = z.infer<typeof commandAck>;

@@ -1,19 +1,35 @@
-// The validation stage of the durable intake. It runs for every message before the PUBACK, so
-// it is ordered cheapest first and never throws: it returns the envelope or a coded reason.
-// Details name paths and limits, never values (they could be PHI).
+// The validation stage of the durable intake. It runs for every message inside the broker's
+// authorizePublish, before the PUBACK, so it never throws and does the cheap checks first. A
+// message is accepted, or refused with one dead-letter reason: the first check it fails, in
+// this order, whichever reading fails it (so the reason does not depend on reading order):
+//
+//   PAYLOAD_TOO_LARGE          byte length, before anything is parsed
+//   MALFORMED_JSON             not UTF-8, or not JSON
+//   TOO_MANY_READINGS          more readings than allowed, before they are parsed
+//   SCHEMA_INVALID             the envelope shell; a reading that is not an object with a string type
+//   UNKNOWN_READING_TYPE       a type outside SPEC §4
+//   TYPE_NOT_ALLOWED_FOR_KIND  a type the device's kind does not send
+//   SCHEMA_INVALID             a reading against its type's schema (fields, types, integers)
+//   UNIT_MISMATCH              a unit that is not the type's UCUM unit
+//   VALUE_OUT_OF_RANGE         a value that is physically impossible (alarming values pass)
+//   CLOCK_SKEW                 the envelope's or a reading's ts too far ahead of `now`
+//   TIMESTAMP_TOO_OLD          ... or older than `maxAgeMs` (when given)
+//
+// Details name paths and our own limits, never a value from the payload, nor an unknown key's
+// name: the payload is PHI, and a detail goes to logs and the dead-letter table.
+import { isUtf8 } from 'node:buffer';
 import {
+  DEVICE_KINDS,
   KIND_READING_TYPES,
   READING_DEFINITIONS,
-  isReadingType,
   type DeviceKind,
-  type Range,
+  type ReadingType,
 } from '../core/domain.js';
 import {
-  bloodPressureReading,
-  ecgReading,
+  IMPOSSIBLE_VALUE_MESSAGE,
+  READING_SCHEMAS,
+  UNIT_MISMATCH_MESSAGE,
   envelopeShell,
-  locationReading,
-  scalarReading,
   type Reading,
   type TelemetryEnvelope,
 } from './schemas.js';
@@ -21,8 +37,8 @@ import {
 export const DEAD_LETTER_REASONS = [
   'PAYLOAD_TOO_LARGE',
   'MALFORMED_JSON',
-  'SCHEMA_INVALID',
   'TOO_MANY_READINGS',
+  'SCHEMA_INVALID',
   'UNKNOWN_READING_TYPE',
   'TYPE_NOT_ALLOWED_FOR_KIND',
   'UNIT_MISMATCH',
@@ -33,119 +49,179 @@ export const DEAD_LETTER_REASONS = [
 export type DeadLetterReason = (typeof DEAD_LETTER_REASONS)[number];
 
 export interface ValidationContext {
+  /** The sending device's kind, from the registry (never from the payload). */
   kind: DeviceKind;
+  /** The hub's clock, epoch ms. */
   now: number;
   maxPayloadBytes: number;
   maxReadings: number;
+  /** How far ahead of `now` a timestamp may be. */
   maxClockSkewMs: number;
-  maxAgeMs: number;
+  /** How far behind `now` a timestamp may be; no limit when absent. */
+  maxAgeMs?: number;
 }
 
 export type ValidationResult =
   { ok: true; envelope: TelemetryEnvelope } | { ok: false; reason: DeadLetterReason; detail: string };
 
-const decoder = new TextDecoder('utf-8', { fatal: true });
+type Refusal = Extract<ValidationResult, { ok: false }>;
 
-function refuse(reason: DeadLetterReason, detail: string): ValidationResult {
-  return { ok: false, reason, detail };
+const refuse = (reason: DeadLetterReason, detail: string): Refusal => ({ ok: false, reason, detail });
+
+const TYPE_SCHEMAS: ReadonlyMap<string, (typeof READING_SCHEMAS)[ReadingType]> = new Map(
+  Object.entries(READING_SCHEMAS),
+);
+const KIND_TYPES: ReadonlyMap<DeviceKind, ReadonlySet<string>> = new Map(
+  DEVICE_KINDS.map((kind) => [kind, new Set<string>(KIND_READING_TYPES[kind])]),
+);
+
+interface Issue {
+  code: string;
+  path: PropertyKey[];
+  message: string;
+  expected?: unknown;
+  origin?: unknown;
+  minimum?: unknown;
+  maximum?: unknown;
+  keys?: unknown[];
 }
 
-function issuePath(error: { issues: { path: PropertyKey[]; message: string }[] }): string {
-  const issue = error.issues[0];
-  return issue ? `${issue.path.map(String).join('.') || '(root)'}: ${issue.message}` : 'invalid';
+const isObject = (x: unknown): x is Record<string, unknown> =>
+  typeof x === 'object' && x !== null && !Array.isArray(x);
+
+function pathOf(prefix: string, path: PropertyKey[]): string {
+  let out = prefix;
+  for (const key of path) out = out ? `${out}.${String(key)}` : String(key);
+  return out || '(root)';
 }
 
-const inRange = (v: number, r: Range) => v >= r.min && v <= r.max;
+/** What went wrong, in our words: zod's messages can quote the payload (unknown keys do). */
+function describeIssue(prefix: string, issue: Issue): string {
+  const at = pathOf(prefix, issue.path);
+  switch (issue.code) {
+    case 'invalid_type':
+      return `${at}: expected ${String(issue.expected)}`;
+    case 'unrecognized_keys':
+      return `${at}: ${issue.keys?.length ?? 1} unknown field(s)`;
+    case 'too_small':
+      return issue.origin === 'array'
+        ? `${at}: fewer than ${String(issue.minimum)} items`
+        : `${at}: below ${String(issue.minimum)}`;
+    case 'too_big':
+      return issue.origin === 'array'
+        ? `${at}: more than ${String(issue.maximum)} items`
+        : `${at}: above ${String(issue.maximum)}`;
+    case 'invalid_value':
+      return `${at}: not an allowed value`;
+    default:
+      return `${at}: invalid (${issue.code})`;
+  }
+}
+
+/** The reason for a reading's failed parse: a structural issue outranks a unit, a unit a range. */
+function classifyReading(i: number, issues: readonly Issue[], unit: string): Refusal {
+  let unitIssue: Issue | undefined;
+  let rangeIssue: Issue | undefined;
+  for (const issue of issues) {
+    if (issue.message === UNIT_MISMATCH_MESSAGE) unitIssue ??= issue;
+    else if (issue.message === IMPOSSIBLE_VALUE_MESSAGE) rangeIssue ??= issue;
+    else return refuse('SCHEMA_INVALID', describeIssue(`readings.${i}`, issue));
+  }
+  if (unitIssue) return refuse('UNIT_MISMATCH', `readings.${i}.unit: must be ${unit}`);
+  return refuse('VALUE_OUT_OF_RANGE', `${pathOf(`readings.${i}`, rangeIssue!.path)}: physically impossible`);
+}
+
+/** The UCUM unit each reading type must carry (location carries none). */
+const UNITS: Readonly<Record<string, string>> = Object.fromEntries(
+  Object.entries(READING_DEFINITIONS).map(([type, def]) => [type, def.shape === 'location' ? '' : def.unit]),
+);
 
 export function validateTelemetry(payload: Buffer, ctx: ValidationContext): ValidationResult {
   if (payload.length > ctx.maxPayloadBytes)
-    return refuse('PAYLOAD_TOO_LARGE', `over ${ctx.maxPayloadBytes} bytes`);
+    return refuse('PAYLOAD_TOO_LARGE', `payload over ${ctx.maxPayloadBytes} bytes`);
+  if (!isUtf8(payload)) return refuse('MALFORMED_JSON', 'payload is not UTF-8');
   let json: unknown;
   try {
-    json = JSON.parse(decoder.decode(payload));
+    json = JSON.parse(payload.toString('utf8'));
   } catch {
-    return refuse('MALFORMED_JSON', 'not UTF-8 JSON');
+    return refuse('MALFORMED_JSON', 'payload is not JSON');
   }
+
+  // The count before any parsing, so an oversized batch costs one property read.
+  if (isObject(json) && Array.isArray(json.readings) && json.readings.length > ctx.maxReadings)
+    return refuse('TOO_MANY_READINGS', `readings: more than ${ctx.maxReadings}`);
+
   const shell = envelopeShell.safeParse(json);
-  if (!shell.success) {
-    const tooMany =
-      typeof json === 'object' && json !== null && Array.isArray((json as { readings?: unknown }).readings)
-        ? (json as { readings: unknown[] }).readings.length > ctx.maxReadings
-        : false;
-    return tooMany
-      ? refuse('TOO_MANY_READINGS', `over ${ctx.maxReadings}`)
-      : refuse('SCHEMA_INVALID', issuePath(shell.error));
+  if (!shell.success) return refuse('SCHEMA_INVALID', describeIssue('', shell.error.issues[0] as Issue));
+  const { seq, ts, readings: raw } = shell.data;
+  const n = raw.length;
+  if (n === 0) return refuse('SCHEMA_INVALID', 'readings: fewer than 1 items');
+
+  // Each stage runs over every reading before the next, so the reason is the earliest stage failed.
+  const types: string[] = new Array<string>(n);
+  for (let i = 0; i < n; i++) {
+    const reading = raw[i];
+    if (!isObject(reading)) return refuse('SCHEMA_INVALID', `readings.${i}: expected object`);
+    const type = reading.type;
+    if (typeof type !== 'string') return refuse('SCHEMA_INVALID', `readings.${i}.type: expected string`);
+    types[i] = type;
   }
-  const envelope = shell.data;
-  if (envelope.readings.length > ctx.maxReadings)
-    return refuse('TOO_MANY_READINGS', `over ${ctx.maxReadings}`);
-  const allowed = KIND_READING_TYPES[ctx.kind];
-  const readings: Reading[] = [];
-  for (const [i, raw] of envelope.readings.entries()) {
-    const type = raw.type;
-    if (typeof type !== 'string' || !isReadingType(type))
-      return refuse('UNKNOWN_READING_TYPE', `readings.${i}.type`);
-    if (!allowed.includes(type))
-      return refuse('TYPE_NOT_ALLOWED_FOR_KIND', `readings.${i}: ${type} from a ${ctx.kind}`);
-    const def = READING_DEFINITIONS[type];
-    switch (def.shape) {
-      case 'scalar': {
-        const r = scalarReading.safeParse(raw);
-        if (!r.success) return refuse('SCHEMA_INVALID', `readings.${i}.${issuePath(r.error)}`);
-        if (r.data.unit !== def.unit)
-          return refuse('UNIT_MISMATCH', `readings.${i}.unit must be ${def.unit}`);
-        if (!inRange(r.data.value, def.possible))
-          return refuse('VALUE_OUT_OF_RANGE', `readings.${i}.value (${type})`);
-        if (type === 'steps' && !Number.isInteger(r.data.value))
-          return refuse('SCHEMA_INVALID', `readings.${i}.value must be whole`);
-        readings.push(r.data);
-        break;
-      }
-      case 'blood_pressure': {
-        const r = bloodPressureReading.safeParse(raw);
-        if (!r.success) return refuse('SCHEMA_INVALID', `readings.${i}.${issuePath(r.error)}`);
-        if (r.data.unit !== def.unit)
-          return refuse('UNIT_MISMATCH', `readings.${i}.unit must be ${def.unit}`);
-        if (
-          !inRange(r.data.systolic, def.systolic.possible) ||
-          !inRange(r.data.diastolic, def.diastolic.possible)
-        ) {
-          return refuse('VALUE_OUT_OF_RANGE', `readings.${i} (blood_pressure)`);
-        }
-        if (r.data.diastolic >= r.data.systolic)
-          return refuse('VALUE_OUT_OF_RANGE', `readings.${i}: diastolic ≥ systolic`);
-        readings.push(r.data);
-        break;
-      }
-      case 'ecg': {
-        const r = ecgReading.safeParse(raw);
-        if (!r.success) return refuse('SCHEMA_INVALID', `readings.${i}.${issuePath(r.error)}`);
-        if (r.data.unit !== def.unit)
-          return refuse('UNIT_MISMATCH', `readings.${i}.unit must be ${def.unit}`);
-        if (!inRange(r.data.sampleRateHz, def.sampleRateHz) || r.data.samples.length > def.maxSamples) {
-          return refuse('VALUE_OUT_OF_RANGE', `readings.${i} (ecg rate or length)`);
-        }
-        if (!r.data.samples.every((v) => inRange(v, def.possible)))
-          return refuse('VALUE_OUT_OF_RANGE', `readings.${i}.samples`);
-        readings.push(r.data);
-        break;
-      }
-      case 'location': {
-        const r = locationReading.safeParse(raw);
-        if (!r.success) return refuse('SCHEMA_INVALID', `readings.${i}.${issuePath(r.error)}`);
-        readings.push(r.data);
-        break;
-      }
+  for (let i = 0; i < n; i++)
+    if (!TYPE_SCHEMAS.has(types[i]!)) return refuse('UNKNOWN_READING_TYPE', `readings.${i}.type: unknown`);
+  const allowed = KIND_TYPES.get(ctx.kind);
+  for (let i = 0; i < n; i++) {
+    if (!allowed?.has(types[i]!))
+      return refuse('TYPE_NOT_ALLOWED_FOR_KIND', `readings.${i}.type: not sent by a ${ctx.kind}`);
+  }
+
+  const readings: Reading[] = new Array<Reading>(n);
+  let firstValueRefusal: Refusal | undefined;
+  for (let i = 0; i < n; i++) {
+    const parsed = TYPE_SCHEMAS.get(types[i]!)!.safeParse(raw[i]);
+    if (parsed.success) {
+      readings[i] = parsed.data;
+      continue;
     }
-    const ts = readings[readings.length - 1]!.ts ?? envelope.ts;
-    if (ts > ctx.now + ctx.maxClockSkewMs) return refuse('CLOCK_SKEW', `readings.${i} is in the future`);
-    if (ts < ctx.now - ctx.maxAgeMs) return refuse('TIMESTAMP_TOO_OLD', `readings.${i} is too old`);
+    const refusal = classifyReading(i, parsed.error.issues as Issue[], UNITS[types[i]!]!);
+    if (refusal.reason === 'SCHEMA_INVALID') return refusal;
+    // A unit mismatch in any reading outranks an impossible value in an earlier one.
+    if (
+      !firstValueRefusal ||
+      (refusal.reason === 'UNIT_MISMATCH' && firstValueRefusal.reason === 'VALUE_OUT_OF_RANGE')
+    )
+      firstValueRefusal = refusal;
   }
-  if (envelope.ts > ctx.now + ctx.maxClockSkewMs) return refuse('CLOCK_SKEW', 'ts is in the future');
-  return { ok: true, envelope: { v: 1, seq: envelope.seq, ts: envelope.ts, readings } };
+  if (firstValueRefusal) return firstValueRefusal;
+
+  const latest = ctx.now + ctx.maxClockSkewMs;
+  if (ts > latest)
+    return refuse('CLOCK_SKEW', `ts: more than ${ctx.maxClockSkewMs} ms ahead of the hub clock`);
+  for (let i = 0; i < n; i++) {
+    const at = readings[i]!.ts;
+    if (at !== undefined && at > latest)
+      return refuse(
+        'CLOCK_SKEW',
+        `readings.${i}.ts: more than ${ctx.maxClockSkewMs} ms ahead of the hub clock`,
+      );
+  }
+  if (ctx.maxAgeMs !== undefined) {
+    const earliest = ctx.now - ctx.maxAgeMs;
+    if (ts < earliest) return refuse('TIMESTAMP_TOO_OLD', `ts: older than ${ctx.maxAgeMs} ms`);
+    for (let i = 0; i < n; i++) {
+      const at = readings[i]!.ts;
+      if (at !== undefined && at < earliest)
+        return refuse('TIMESTAMP_TOO_OLD', `readings.${i}.ts: older than ${ctx.maxAgeMs} ms`);
+    }
+  }
+
+  return { ok: true, envelope: { v: 1, seq, ts, readings } };
 }
 
-/** A repeat of the last seq is a duplicate; a lower one is a replay. */
+/**
+ * Where `seq` stands against the last one accepted from the same device: above it is new, equal
+ * is a duplicate (a resend after a lost PUBACK), below it is a replay. Pure: the intake keeps the
+ * per-device state.
+ */
 export function classifySeq(lastSeq: number | undefined, seq: number): 'new' | 'duplicate' | 'replay' {
   if (lastSeq === undefined || seq > lastSeq) return 'new';
   return seq === lastSeq ? 'duplicate' : 'replay';
