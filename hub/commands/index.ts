@@ -8,6 +8,7 @@ import { demo } from './demo.js';
 import { init } from './init.js';
 import { modelSet } from './model.js';
 import { start } from './start.js';
+import { simulate } from './simulate.js';
 import { deviceAdd, deviceBind, deviceList, deviceShow, deviceToken, deviceUnbind } from './device.js';
 import { deviceLifecycleCommands } from './device-lifecycle.js';
 import { patientAdd, patientAssign } from './patient.js';
@@ -44,6 +45,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   userResetMfa,
   auditVerify,
   check,
+  simulate,
   backup,
   breakGlassReview,
 ];

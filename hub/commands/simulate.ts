@@ -1,0 +1,347 @@
+// `vitalgate simulate`: a fleet of simulated devices against a running hub. The devices make their
+// own keys, enroll with one-time tokens over HTTPS and publish over mutual-TLS MQTT. Who registers
+// them and hands out the tokens:
+//   local   (default) the data dir of the hub on this machine, with the CLI's authority;
+//   api     an admin or engineer account (VG_SIMULATE_USERNAME, _PASSWORD, _TOTP_SECRET);
+//   tokens  pre-made tokens from --tokens FILE.
+// `demoFleet` runs the same fleet inside `vitalgate demo`, on the hub's own objects.
+import { existsSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { HubConfig } from '../../core/config.js';
+import { DEVICE_KINDS, isDeviceKind, type DeviceKind } from '../../core/domain.js';
+import { VitalGateError } from '../../core/errors.js';
+import type { ControlPlane } from '../../core/store/control-plane.js';
+import type { Keyring } from '../../core/keyring.js';
+import { DeviceRegistry } from '../../dashboard-api/services/device-registry.js';
+import { CertificateAuthority } from '../../pki/authority.js';
+import { DeviceEnrollment } from '../../pki/enrollment.js';
+import { EnrollmentTokenService } from '../../pki/enrollment-tokens.js';
+import { HttpsEnrollment, InProcessEnrollment } from '../../simulators/enrollment-transport.js';
+import { FAULT_NAMES, isFaultName, type FaultName } from '../../simulators/faults.js';
+import { Fleet, fleetStateDir, runFleet, type FleetOptions } from '../../simulators/fleet.js';
+import {
+  ApiProvisioner,
+  TokenFileProvisioner,
+  apiCredentialsFrom,
+  readTokenFile,
+  type FleetProvisioner,
+} from '../../simulators/fleet-provisioning.js';
+import { renderProgress, renderSummary } from '../../simulators/fleet-summary.js';
+import { HubApi } from '../../simulators/hub-api.js';
+import { CombinedReadback, MetricsReadback } from '../../simulators/hub-readback.js';
+import { LocalHubProvisioner } from '../../simulators/local-hub.js';
+import { SCENARIO_NAMES, isScenarioName, type ScenarioName } from '../../simulators/scenarios.js';
+import { cliActor, optionalString, usageError, type CommandSpec, type ParsedArgs } from '../cli-kit.js';
+import { openContext, readConfig } from '../context.js';
+import { liveHubFromStateFile } from '../checks/live.js';
+import type { HubReady, RunningHub } from '../main.js';
+
+export const DEFAULT_STATE_DIR = './.vitalgate-sim';
+
+function number(args: ParsedArgs, name: string, fallback: number | undefined): number | undefined {
+  const text = optionalString(args, name);
+  if (text === undefined) return fallback;
+  const value = Number(text);
+  if (text.trim() === '' || !Number.isFinite(value))
+    throw usageError(`--${name} must be a number (got "${text}")`);
+  return value;
+}
+
+function kindsOf(args: ParsedArgs): DeviceKind[] {
+  const text = optionalString(args, 'kinds');
+  if (text === undefined) return [...DEVICE_KINDS];
+  const kinds = text.split(',').map((k) => k.trim());
+  const bad = kinds.find((k) => !isDeviceKind(k));
+  if (bad !== undefined) throw usageError(`unknown kind "${bad}" (one of ${DEVICE_KINDS.join(', ')})`);
+  return kinds as DeviceKind[];
+}
+
+function faultsOf(args: ParsedArgs): FaultName[] {
+  const text = optionalString(args, 'fault');
+  if (text === undefined) return [];
+  if (text === 'all') return [...FAULT_NAMES];
+  const faults = text.split(',').map((f) => f.trim());
+  const bad = faults.find((f) => !isFaultName(f));
+  if (bad !== undefined)
+    throw usageError(`unknown fault "${bad}" (one of ${FAULT_NAMES.join(', ')}, or all)`);
+  return faults as FaultName[];
+}
+
+function scenarioOf(args: ParsedArgs): ScenarioName | undefined {
+  const name = optionalString(args, 'scenario');
+  if (name !== undefined && !isScenarioName(name)) {
+    throw usageError(`unknown scenario "${name}" (one of ${SCENARIO_NAMES.join(', ')})`);
+  }
+  return name;
+}
+
+/** The host devices and this process reach a hub bound to `bind` at (its certificate names both). */
+function reachableHost(bind: string): string {
+  return ['127.0.0.1', '0.0.0.0', '::', '::1'].includes(bind) ? 'localhost' : bind;
+}
+
+interface LocalParts {
+  config: HubConfig;
+  store: ControlPlane;
+  keyring: Keyring;
+  authority: () => Promise<CertificateAuthority>;
+}
+
+/** Local provisioning on a hub's control plane (its data dir, or the running hub's own objects). */
+function localProvisioner(parts: LocalParts): LocalHubProvisioner {
+  const tokens = new EnrollmentTokenService(
+    parts.store.enrollmentTokens,
+    parts.store.devices,
+    parts.store.audit,
+  );
+  return new LocalHubProvisioner({
+    config: parts.config,
+    store: parts.store,
+    keyring: parts.keyring,
+    registrar: new DeviceRegistry(parts.store, tokens, parts.config, undefined),
+    authority: parts.authority,
+    actor: cliActor(),
+  });
+}
+
+function readCa(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    throw new VitalGateError('USAGE', `cannot read the hub CA bundle ${path} (--ca FILE)`);
+  }
+}
+
+interface Setup {
+  options: Omit<FleetOptions, 'devices' | 'kinds' | 'rateHz' | 'stateDir'> & { caBundle: string };
+  close(): void;
+}
+
+async function localSetup(args: ParsedArgs, env: NodeJS.ProcessEnv): Promise<Setup> {
+  const config = readConfig(args, env);
+  const live = liveHubFromStateFile(config);
+  if (!live) {
+    throw new VitalGateError(
+      'HUB_NOT_RUNNING',
+      `no hub is running on ${config.dataDir}: start it with "vitalgate start"`,
+    );
+  }
+  const ctx = openContext(config);
+  let authority: Promise<CertificateAuthority> | undefined;
+  const loadAuthority = () =>
+    (authority ??= CertificateAuthority.load({ store: ctx.store, keyring: ctx.keyring, config }));
+  const caFile = resolve(config.dataDir, 'ca.pem');
+  const caBundle = existsSync(caFile) ? readCa(caFile) : (await loadAuthority()).caBundlePem();
+  const host = reachableHost(config.bind);
+  const broker = { host, port: live.mqtt.port };
+  const api = live.api
+    ? new HubApi({ baseUrl: `https://${host}:${live.api.port}`, ca: caBundle })
+    : undefined;
+  const provisioner = localProvisioner({
+    config,
+    store: ctx.store,
+    keyring: ctx.keyring,
+    authority: loadAuthority,
+  });
+  let inProcess: InProcessEnrollment | undefined;
+  if (!api) {
+    const a = await loadAuthority();
+    const tokens = new EnrollmentTokenService(ctx.store.enrollmentTokens, ctx.store.devices, ctx.store.audit);
+    inProcess = new InProcessEnrollment({
+      enrollment: new DeviceEnrollment(ctx.store, a, tokens, config),
+      authority: a,
+      mqtt: broker,
+    });
+  }
+  return {
+    options: {
+      caBundle,
+      provisioner,
+      broker,
+      enrollment: (localAddress) => (api ? new HttpsEnrollment(api.from(localAddress)) : inProcess!),
+      readback: new CombinedReadback(
+        api ? new MetricsReadback(api) : { source: 'none', metrics: async () => undefined },
+        provisioner.records,
+      ),
+      behaviourWindowS: config.behaviourWindowSeconds,
+    },
+    close: () => ctx.close(),
+  };
+}
+
+async function remoteSetup(args: ParsedArgs, env: NodeJS.ProcessEnv, mode: 'api' | 'tokens'): Promise<Setup> {
+  const caPath = optionalString(args, 'ca') ?? resolve(env.VITALGATE_DATA_DIR ?? './.vitalgate', 'ca.pem');
+  const caBundle = readCa(caPath);
+  const api = new HubApi({ baseUrl: optionalString(args, 'api') ?? 'https://localhost:8443', ca: caBundle });
+  let provisioner: FleetProvisioner;
+  let premade: FleetOptions['premade'];
+  if (mode === 'tokens') {
+    const file = optionalString(args, 'tokens');
+    if (!file) throw usageError('--enroll tokens needs --tokens FILE');
+    const tokens = readTokenFile(file);
+    provisioner = new TokenFileProvisioner(tokens);
+    premade = tokens;
+  } else {
+    const credentials = apiCredentialsFrom(env);
+    if (!credentials)
+      throw usageError(
+        '--enroll api needs VG_SIMULATE_USERNAME, VG_SIMULATE_PASSWORD and VG_SIMULATE_TOTP_SECRET',
+      );
+    provisioner = await ApiProvisioner.login(api, credentials);
+  }
+  return {
+    options: {
+      caBundle,
+      provisioner,
+      premade,
+      enrollment: (localAddress) => new HttpsEnrollment(api.from(localAddress)),
+      readback: new CombinedReadback(new MetricsReadback(api), provisioner.records),
+    },
+    close: () => {},
+  };
+}
+
+function modeOf(args: ParsedArgs, env: NodeJS.ProcessEnv): 'local' | 'api' | 'tokens' {
+  const explicit = optionalString(args, 'enroll');
+  if (explicit !== undefined) {
+    if (explicit !== 'local' && explicit !== 'api' && explicit !== 'tokens') {
+      throw usageError('--enroll must be local, api or tokens');
+    }
+    return explicit;
+  }
+  if (optionalString(args, 'tokens')) return 'tokens';
+  return apiCredentialsFrom(env) ? 'api' : 'local';
+}
+
+export const simulate: CommandSpec = {
+  name: 'simulate',
+  summary: 'Run a fleet of simulated devices against the running hub: signals, scenarios and faults.',
+  usage:
+    'simulate [--devices N] [--kinds k1,k2] [--rate HZ] [--duration S] [--scenario NAME] [--fault NAME[,NAME]|all] [--json]',
+  options: {
+    devices: { type: 'string' },
+    kinds: { type: 'string' },
+    rate: { type: 'string' },
+    duration: { type: 'string' },
+    scenario: { type: 'string' },
+    fault: { type: 'string' },
+    seed: { type: 'string' },
+    prefix: { type: 'string' },
+    enroll: { type: 'string' },
+    tokens: { type: 'string' },
+    api: { type: 'string' },
+    ca: { type: 'string' },
+    state: { type: 'string' },
+    'measure-every': { type: 'string' },
+  },
+  details: [
+    `Defaults: 10 devices of every kind, 1 message/s each, until Ctrl-C. Scenarios: ${SCENARIO_NAMES.join(', ')}.`,
+    `Faults: ${FAULT_NAMES.join(', ')}.`,
+    'Enrollment (--enroll): local (default; registers devices in the data dir of the hub running here),',
+    '  api (admin/engineer from VG_SIMULATE_USERNAME, VG_SIMULATE_PASSWORD, VG_SIMULATE_TOTP_SECRET; --api URL --ca FILE),',
+    '  tokens (--tokens FILE of {deviceId, token, kind} JSON lines; --api URL --ca FILE).',
+    `Other options: --seed S (signals), --prefix P (device ids), --state DIR (device keys; default ${DEFAULT_STATE_DIR}),`,
+    '  --measure-every S (BP, glucose, scale, thermometer measure every S seconds; 0 = daily schedule; default 10).',
+    'Exit 1 when a fault was not met the way the spec says. See docs/SIMULATORS.md.',
+  ],
+  async run(args, io) {
+    const kinds = kindsOf(args);
+    const faults = faultsOf(args);
+    const scenario = scenarioOf(args);
+    const devices = number(args, 'devices', 10)!;
+    const rateHz = number(args, 'rate', 1)!;
+    const durationS = number(args, 'duration', undefined);
+    const measureEveryS = number(args, 'measure-every', 10)!;
+    const setup = await (async () => {
+      const mode = modeOf(args, io.env);
+      return mode === 'local' ? localSetup(args, io.env) : remoteSetup(args, io.env, mode);
+    })();
+    const progress = io.isTTY && !args.values.json;
+    try {
+      const abort = new AbortController();
+      const onSignal = () => abort.abort();
+      process.once('SIGINT', onSignal);
+      process.once('SIGTERM', onSignal);
+      const { caBundle, ...options } = setup.options;
+      const summary = await runFleet(
+        {
+          ...options,
+          devices,
+          kinds,
+          rateHz,
+          durationS,
+          scenario,
+          faults,
+          measureEveryS,
+          seed: optionalString(args, 'seed') ?? 1,
+          prefix: optionalString(args, 'prefix') ?? 'sim',
+          stateDir: fleetStateDir(resolve(optionalString(args, 'state') ?? DEFAULT_STATE_DIR), caBundle),
+          ...(progress ? { onProgress: (p) => process.stderr.write(`\r${renderProgress(p)}\u001b[K`) } : {}),
+        },
+        abort.signal,
+      );
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+      if (progress) process.stderr.write('\n');
+      if (summary.devices.enrolled === 0) {
+        throw new VitalGateError(
+          'FLEET_EMPTY',
+          `no device could enroll: ${summary.devices.failed[0]?.code ?? 'unknown'}`,
+        );
+      }
+      if (args.values.json) io.json(summary);
+      else for (const line of renderSummary(summary)) io.out(line);
+      return summary.faults.some((f) => f.asExpected === false) ? 1 : 0;
+    } finally {
+      setup.close();
+    }
+  },
+};
+
+/**
+ * The demo's fleet (`vitalgate demo`): `devices` mixed devices on the running hub, registered in
+ * its own control plane and enrolled over its API, publishing until `stop()` (which returns the
+ * summary). Device keys live in `stateRoot` (default ./.vitalgate-sim).
+ */
+export async function demoFleet(
+  hub: RunningHub,
+  ready: HubReady,
+  options: { devices?: number; stateRoot?: string; scenario?: ScenarioName } = {},
+): Promise<Fleet> {
+  const { config, ctx, authority } = hub;
+  const host = reachableHost(config.bind);
+  const caBundle = authority.caBundlePem();
+  const broker = { host, port: ready.mqttPort };
+  const api = ready.apiPort
+    ? new HubApi({ baseUrl: `https://${host}:${ready.apiPort}`, ca: caBundle })
+    : undefined;
+  const provisioner = localProvisioner({
+    config,
+    store: ctx.store,
+    keyring: ctx.keyring,
+    authority: async () => authority,
+  });
+  const tokens = new EnrollmentTokenService(ctx.store.enrollmentTokens, ctx.store.devices, ctx.store.audit);
+  const inProcess = new InProcessEnrollment({
+    enrollment: new DeviceEnrollment(ctx.store, authority, tokens, config),
+    authority,
+    mqtt: broker,
+  });
+  const fleet = await Fleet.prepare({
+    devices: options.devices ?? 20,
+    kinds: [...DEVICE_KINDS],
+    rateHz: 1,
+    scenario: options.scenario,
+    prefix: 'demo',
+    provisioner,
+    broker,
+    enrollment: (localAddress) => (api ? new HttpsEnrollment(api.from(localAddress)) : inProcess),
+    readback: new CombinedReadback(
+      api ? new MetricsReadback(api) : { source: 'none', metrics: async () => undefined },
+      provisioner.records,
+    ),
+    stateDir: fleetStateDir(resolve(options.stateRoot ?? DEFAULT_STATE_DIR), caBundle),
+  });
+  fleet.start();
+  return fleet;
+}

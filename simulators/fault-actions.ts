@@ -1,0 +1,220 @@
+// What a misbehaving or stolen device does on the wire, one function per fault. Each uses the
+// fault device's real credentials (or a copy of them, or a back-dated certificate for its key)
+// over raw MQTT, and returns what the device itself saw. What the hub did is read back elsewhere.
+import type { MqttClient } from 'mqtt';
+import {
+  openConnection,
+  publishAcked,
+  type ConnectFailure,
+  type ConnectionTarget,
+} from './device-connection.js';
+import type { DeviceCredentials } from './device-state.js';
+
+export interface FaultDevice {
+  deviceId: string;
+  credentials: DeviceCredentials;
+  /** Its usual source address, if the fleet gives it one. */
+  localAddress?: string | undefined;
+}
+
+type Outcome = { client: MqttClient } | { failure: ConnectFailure };
+
+export async function tryConnect(
+  target: ConnectionTarget,
+  device: FaultDevice,
+  overrides: { clientId?: string; certPem?: string; localAddress?: string | undefined } = {},
+): Promise<Outcome> {
+  try {
+    const client = await openConnection(
+      { ...target, localAddress: 'localAddress' in overrides ? overrides.localAddress : device.localAddress },
+      {
+        ...device.credentials,
+        deviceId: overrides.clientId ?? device.deviceId,
+        certPem: overrides.certPem ?? device.credentials.certPem,
+      },
+    );
+    return { client };
+  } catch (err) {
+    return { failure: err as ConnectFailure };
+  }
+}
+
+export function describeConnect(outcome: Outcome): string {
+  return 'client' in outcome
+    ? 'connected (CONNACK accepted)'
+    : `connection ${outcome.failure.refused ? 'refused' : 'failed'}: ${outcome.failure.code}`;
+}
+
+export async function end(client: MqttClient): Promise<void> {
+  await new Promise<void>((resolve) => {
+    const timer = setTimeout(() => {
+      client.end(true);
+      resolve();
+    }, 1_000);
+    client.end(false, {}, () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}
+
+export function envelope(seq: number, readings: unknown[], ts = Date.now()): string {
+  return JSON.stringify({ v: 1, seq, ts, readings });
+}
+
+export const pulse = (hr = 72, spo2 = 97) => [
+  { type: 'spo2', value: spo2, unit: '%' },
+  { type: 'heart_rate', value: hr, unit: '/min' },
+];
+
+const telemetry = (deviceId: string) => `devices/${deviceId}/telemetry`;
+
+/** Publishes each payload QoS 1 in turn; reports how many were acknowledged before a close. */
+async function publishAll(
+  client: MqttClient,
+  items: { topic: string; payload: string; retain?: boolean }[],
+): Promise<string> {
+  let acked = 0;
+  for (const item of items) {
+    if (!(await publishAcked(client, item.topic, item.payload, { retain: item.retain ?? false }))) break;
+    acked += 1;
+  }
+  const closed = !client.connected;
+  return `${acked} of ${items.length} publishes acknowledged${closed ? '; the hub closed the connection' : ''}`;
+}
+
+async function session(
+  target: ConnectionTarget,
+  device: FaultDevice,
+  work: (client: MqttClient) => Promise<string[]>,
+): Promise<string[]> {
+  const outcome = await tryConnect(target, device);
+  if (!('client' in outcome)) return [describeConnect(outcome)];
+  try {
+    return await work(outcome.client);
+  } finally {
+    await end(outcome.client);
+  }
+}
+
+export function sendGarbage(target: ConnectionTarget, device: FaultDevice): Promise<string[]> {
+  return session(target, device, async (client) => [
+    await publishAll(client, [
+      { topic: telemetry(device.deviceId), payload: 'this is not JSON {' },
+      { topic: telemetry(device.deviceId), payload: JSON.stringify({ v: 1, seq: 1 }) },
+      { topic: telemetry(device.deviceId), payload: envelope(2, pulse(999)) },
+    ]),
+  ]);
+}
+
+export function publishWrongTopics(
+  target: ConnectionTarget,
+  device: FaultDevice,
+  otherDeviceId: string,
+): Promise<string[]> {
+  const payload = envelope(1, pulse());
+  return session(target, device, async (client) => [
+    await publishAll(client, [
+      { topic: telemetry(otherDeviceId), payload },
+      { topic: `devices/${device.deviceId}/firmware`, payload },
+      { topic: 'vitalgate/broadcast', payload },
+    ]),
+  ]);
+}
+
+export function subscribeWildcard(target: ConnectionTarget, device: FaultDevice): Promise<string[]> {
+  return session(target, device, async (client) => {
+    const lines: string[] = [];
+    for (const filter of ['devices/#', 'devices/+/telemetry']) {
+      try {
+        const granted = await client.subscribeAsync(filter, { qos: 1 });
+        const qos = granted[0]?.qos;
+        lines.push(`SUBSCRIBE ${filter}: ${qos === 128 ? 'SUBACK failure (0x80)' : `granted QoS ${qos}`}`);
+      } catch (err) {
+        // mqtt.js turns a SUBACK failure (0x80) into an error.
+        const message = (err as Error).message;
+        lines.push(
+          `SUBSCRIBE ${filter}: ${/subscribe error/i.test(message) ? 'SUBACK failure (0x80)' : message}`,
+        );
+      }
+    }
+    return lines;
+  });
+}
+
+export function replaySeq(target: ConnectionTarget, device: FaultDevice): Promise<string[]> {
+  const t = Date.now();
+  return session(target, device, async (client) => [
+    await publishAll(client, [
+      { topic: telemetry(device.deviceId), payload: envelope(1, pulse(72), t) },
+      { topic: telemetry(device.deviceId), payload: envelope(1, pulse(72), t) }, // the same again
+      { topic: telemetry(device.deviceId), payload: envelope(2, pulse(73), t + 1000) },
+      { topic: telemetry(device.deviceId), payload: envelope(1, pulse(190, 80), t + 2000) }, // an old seq, new values
+    ]),
+  ]);
+}
+
+export function skewClock(target: ConnectionTarget, device: FaultDevice): Promise<string[]> {
+  const future = Date.now() + 2 * 3_600_000;
+  return session(target, device, async (client) => [
+    `envelope stamped 2 h ahead; ${await publishAll(client, [
+      { topic: telemetry(device.deviceId), payload: envelope(1, pulse(), future) },
+    ])}`,
+  ]);
+}
+
+export function publishRetained(target: ConnectionTarget, device: FaultDevice): Promise<string[]> {
+  return session(target, device, async (client) => [
+    `retain flag set; ${await publishAll(client, [
+      { topic: telemetry(device.deviceId), payload: envelope(1, pulse()), retain: true },
+    ])}`,
+  ]);
+}
+
+/**
+ * A flood: the device first behaves (quietly connected for `idleMs`, so the hub's behaviour
+ * monitor learns its normal rate), then bursts far above the per-device rate limit, then, on a
+ * new session, streams just under it for `sustainMs` (what the behaviour monitor looks for).
+ * Status messages, so no telemetry is stored.
+ */
+export async function flood(
+  target: ConnectionTarget,
+  device: FaultDevice,
+  timing: { idleMs: number; sustainMs: number },
+  ratePerSecond = 40,
+): Promise<string[]> {
+  const lines: string[] = [];
+  const status = JSON.stringify({ v: 1, firmware: '6.6.6', battery: 0.5, uptimeS: 1 });
+  const topic = `devices/${device.deviceId}/status`;
+  const first = await tryConnect(target, device);
+  if (!('client' in first)) return [describeConnect(first)];
+  const burst = first.client;
+  burst.publish(topic, status, { qos: 1 });
+  await sleep(timing.idleMs);
+  if (!burst.connected) return [...lines, 'the hub closed the quiet session before the flood'];
+  const closed = new Promise<void>((resolve) => burst.once('close', () => resolve()));
+  for (let i = 0; i < 400 && burst.connected; i++) burst.publish(topic, status, { qos: 0 });
+  const cut = await Promise.race([closed.then(() => true), sleep(3_000).then(() => false)]);
+  lines.push(`burst of 400 messages: ${cut ? 'the hub closed the connection' : 'still connected after 3 s'}`);
+  await end(burst);
+
+  const second = await tryConnect(target, device);
+  if (!('client' in second)) return [...lines, `steady stream: ${describeConnect(second)}`];
+  const steady = second.client;
+  let sent = 0;
+  const deadline = Date.now() + timing.sustainMs;
+  while (Date.now() < deadline && steady.connected) {
+    steady.publish(topic, status, { qos: 0 });
+    sent += 1;
+    await sleep(1000 / ratePerSecond);
+  }
+  lines.push(
+    `steady ${ratePerSecond} msg/s: ${sent} sent, ${steady.connected ? 'still connected' : 'the hub closed the connection'}`,
+  );
+  await end(steady);
+  return lines;
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
