@@ -71,10 +71,10 @@ export const ecgReading = z.strictObject({
 
 export const locationReading = z.strictObject({
   type: z.literal('location'),
-  lat: z.number().min(-90).max(90),
-  lon: z.number().min(-180).max(180),
-  /** Radius of the 68% confidence circle, in metres. */
-  accuracyM: z.number().min(0).max(100_000).optional(),
+  lat: possible({ min: -90, max: 90 }),
+  lon: possible({ min: -180, max: 180 }),
+  /** Radius of the 68% confidence circle, in metres (a negative one is impossible, a huge one useless). */
+  accuracyM: z.number().min(0, impossible).max(100_000).optional(),
   ts: readingTs,
 });
 

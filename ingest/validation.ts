@@ -84,6 +84,7 @@ interface Issue {
   minimum?: unknown;
   maximum?: unknown;
   keys?: unknown[];
+  values?: unknown[];
 }
 
 const isObject = (x: unknown): x is Record<string, unknown> =>
@@ -100,7 +101,7 @@ function describeIssue(prefix: string, issue: Issue): string {
   const at = pathOf(prefix, issue.path);
   switch (issue.code) {
     case 'invalid_type':
-      return `${at}: expected ${String(issue.expected)}`;
+      return `${at}: expected ${issue.expected === 'int' ? 'integer' : String(issue.expected)}`;
     case 'unrecognized_keys':
       return `${at}: ${issue.keys?.length ?? 1} unknown field(s)`;
     case 'too_small':
@@ -111,8 +112,10 @@ function describeIssue(prefix: string, issue: Issue): string {
       return issue.origin === 'array'
         ? `${at}: more than ${String(issue.maximum)} items`
         : `${at}: above ${String(issue.maximum)}`;
-    case 'invalid_value':
-      return `${at}: not an allowed value`;
+    case 'invalid_value': // `values` are the schema's own literals, not the input
+      return Array.isArray(issue.values) && issue.values.length > 0
+        ? `${at}: must be ${issue.values.map(String).join(' or ')}`
+        : `${at}: not an allowed value`;
     default:
       return `${at}: invalid (${issue.code})`;
   }
