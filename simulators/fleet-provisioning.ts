@@ -112,10 +112,19 @@ export class ApiProvisioner implements FleetProvisioner {
         `the account must finish its first login first (next step: ${step.next})`,
       );
     }
-    const code = otplib.authenticator.generate(credentials.totpSecret);
-    const session = await api.json<{ token: string }>('POST', '/api/v1/auth/mfa', {
-      body: { challengeId: step.challengeId, code },
-    });
+    const mfa = () =>
+      api.json<{ token: string }>('POST', '/api/v1/auth/mfa', {
+        body: { challengeId: step.challengeId, code: otplib.authenticator.generate(credentials.totpSecret) },
+      });
+    let session: { token: string };
+    try {
+      session = await mfa();
+    } catch (err) {
+      // The account logged in within this 30-second step already: each code is good once.
+      if (!isVitalGateError(err, 'MFA_CODE_REUSED')) throw err;
+      await new Promise((r) => setTimeout(r, 30_000 - (Date.now() % 30_000) + 500));
+      session = await mfa();
+    }
     return new ApiProvisioner(api, session.token);
   }
 

@@ -95,7 +95,8 @@ export interface FleetSummary {
   /** Publish to PUBACK, per message. */
   latencyMs: LatencySummary | null;
   commands: { done: number; rejected: number; ignored: number };
-  alerts: { scenario: string | null; expected: string | null; seen: Record<string, number>; source: string };
+  /** Alerts the hub raised for the fleet's devices during the run, by rule; what the scenario expects. */
+  alerts: { scenario: string | null; expected: string[]; seen: Record<string, number>; source: string };
   /** What the hub's metrics say happened during the run (growth of each family), if reachable. */
   hub: {
     source: string;
@@ -140,7 +141,9 @@ export function renderSummary(s: FleetSummary): string[] {
       ? `latency    PUBACK p50 ${s.latencyMs.p50} ms, p90 ${s.latencyMs.p90} ms, p99 ${s.latencyMs.p99} ms, max ${s.latencyMs.max} ms (${fmt(s.latencyMs.count)} messages)`
       : 'latency    no PUBACK received',
     `alerts     ${pairs(s.alerts.seen)}` +
-      (s.alerts.expected ? ` (scenario ${s.alerts.scenario} expects ${s.alerts.expected})` : '') +
+      (s.alerts.expected.length
+        ? ` (scenario ${s.alerts.scenario} expects ${s.alerts.expected.join(', ')})`
+        : '') +
       ` [${s.alerts.source}]`,
   ];
   if (s.commands.done + s.commands.rejected + s.commands.ignored > 0) {

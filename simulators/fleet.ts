@@ -18,7 +18,7 @@ import type { FleetProvisioner } from './fleet-provisioning.js';
 import { LatencySample, type FleetProgress, type FleetSummary } from './fleet-summary.js';
 import { fleetHubSection, fleetAlerts } from './fleet-readback.js';
 import { NO_READBACK, type HubReadback, type MetricSamples } from './hub-readback.js';
-import { SCENARIOS, type ScenarioName } from './scenarios.js';
+import { SCENARIO_NAMES, SCENARIOS, type ScenarioName } from './scenarios.js';
 import { createSignalModel, type SignalModel } from './signals/index.js';
 
 export interface FleetOptions {
@@ -28,7 +28,8 @@ export interface FleetOptions {
   rateHz: number;
   /** Seconds of publishing; without it the fleet runs until stop(). */
   durationS?: number | undefined;
-  scenario?: ScenarioName | undefined;
+  /** A scenario for every device it fits, or `mix`: patient k plays the k-th scenario (in turn). */
+  scenario?: ScenarioName | 'mix' | undefined;
   /** Seconds after the start when the scenario takes hold. Default 5. */
   scenarioDelayS?: number;
   faults?: readonly FaultName[];
@@ -93,6 +94,8 @@ interface Member {
   deviceId: string;
   kind: DeviceKind;
   patientLabel: string;
+  /** The patient's place in the fleet (0, 1, ...). */
+  patientIndex: number;
   localAddress: string | undefined;
   client?: DeviceClient;
   model?: SignalModel;
@@ -243,7 +246,7 @@ export class Fleet {
         ...(options.scenario
           ? {
               scenario: {
-                name: options.scenario,
+                name: scenarioOf(options.scenario, m.patientIndex),
                 startT: this.startedAt + (options.scenarioDelayS ?? 5) * 1000,
               },
             }
@@ -368,13 +371,29 @@ export class Fleet {
       },
       alerts: {
         scenario: scenario ?? null,
-        expected: scenario ? SCENARIOS[scenario].expectedAlert : null,
+        expected: expectedAlerts(scenario, this.members),
         ...alerts,
       },
       hub,
       faults: this.reports,
     };
   }
+}
+
+/** The scenario patient `index` plays. */
+export function scenarioOf(scenario: ScenarioName | 'mix', index: number): ScenarioName {
+  return scenario === 'mix' ? SCENARIO_NAMES[index % SCENARIO_NAMES.length]! : scenario;
+}
+
+/** The alert rules the scenario should make the hub raise, given the devices that play it. */
+function expectedAlerts(scenario: ScenarioName | 'mix' | undefined, members: readonly Member[]): string[] {
+  if (!scenario) return [];
+  const rules = new Set<string>();
+  for (const m of members) {
+    const s = SCENARIOS[scenarioOf(scenario, m.patientIndex)];
+    if (m.client && s.appliesTo.includes(m.kind)) rules.add(s.expectedAlert);
+  }
+  return [...rules].sort();
 }
 
 /** Prepares, runs until the duration passes (or `signal` aborts), stops and summarises. */
@@ -416,11 +435,13 @@ function plan(options: FleetOptions): Member[] {
     const kind = item.kind ?? kinds[i % kinds.length]!;
     const n = (perKind.get(kind) ?? 0) + 1;
     perKind.set(kind, n);
+    // One patient per group of kinds: each patient wears one device of each kind.
+    const patientIndex = Math.floor(i / kinds.length);
     return {
       deviceId: item.deviceId ?? `${prefix}-${KIND_TAG[kind]}-${String(n).padStart(3, '0')}`,
       kind,
-      // One patient per group of kinds: each patient wears one device of each kind.
-      patientLabel: `p${String(Math.floor(i / kinds.length) + 1).padStart(3, '0')}`,
+      patientLabel: `p${String(patientIndex + 1).padStart(3, '0')}`,
+      patientIndex,
       localAddress: sourceAddress.device(i),
     };
   });

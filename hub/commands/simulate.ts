@@ -67,10 +67,10 @@ function faultsOf(args: ParsedArgs): FaultName[] {
   return faults as FaultName[];
 }
 
-function scenarioOf(args: ParsedArgs): ScenarioName | undefined {
+function scenarioOf(args: ParsedArgs): ScenarioName | 'mix' | undefined {
   const name = optionalString(args, 'scenario');
-  if (name !== undefined && !isScenarioName(name)) {
-    throw usageError(`unknown scenario "${name}" (one of ${SCENARIO_NAMES.join(', ')})`);
+  if (name !== undefined && name !== 'mix' && !isScenarioName(name)) {
+    throw usageError(`unknown scenario "${name}" (one of ${SCENARIO_NAMES.join(', ')}, or mix)`);
   }
   return name;
 }
@@ -235,7 +235,8 @@ export const simulate: CommandSpec = {
     'measure-every': { type: 'string' },
   },
   details: [
-    `Defaults: 10 devices of every kind, 1 message/s each, until Ctrl-C. Scenarios: ${SCENARIO_NAMES.join(', ')}.`,
+    `Defaults: 10 devices of every kind, 1 message/s each, until Ctrl-C. Scenarios: ${SCENARIO_NAMES.join(', ')};`,
+    '  mix gives each patient (one device of each kind) the next scenario in turn.',
     `Faults: ${FAULT_NAMES.join(', ')}.`,
     'Enrollment (--enroll): local (default; registers devices in the data dir of the hub running here),',
     '  api (admin/engineer from VG_SIMULATE_USERNAME, VG_SIMULATE_PASSWORD, VG_SIMULATE_TOTP_SECRET; --api URL --ca FILE),',
@@ -306,7 +307,7 @@ export const simulate: CommandSpec = {
 export async function demoFleet(
   hub: RunningHub,
   ready: HubReady,
-  options: { devices?: number; stateRoot?: string; scenario?: ScenarioName } = {},
+  options: { devices?: number; stateRoot?: string; scenario?: ScenarioName | 'mix' } = {},
 ): Promise<Fleet> {
   const { config, ctx, authority } = hub;
   const host = reachableHost(config.bind);
