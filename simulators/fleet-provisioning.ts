@@ -89,6 +89,7 @@ export class ApiProvisioner implements FleetProvisioner {
   readonly name = 'api';
   readonly canRegister = true;
   readonly records: Omit<HubReadback, 'metrics'>;
+  private patientsForbidden = false;
 
   private constructor(
     private readonly api: HubApi,
@@ -128,12 +129,20 @@ export class ApiProvisioner implements FleetProvisioner {
     return new ApiProvisioner(api, session.token);
   }
 
+  /** Undefined when the account may not create patients (an engineer): the devices stay unbound. */
   async createPatient(label: string): Promise<string | undefined> {
-    const created = await this.api.json<{ id: string }>('POST', '/api/v1/patients', {
-      token: this.session,
-      body: simulatedPatient(label),
-    });
-    return created.id;
+    if (this.patientsForbidden) return undefined;
+    try {
+      const created = await this.api.json<{ id: string }>('POST', '/api/v1/patients', {
+        token: this.session,
+        body: simulatedPatient(label),
+      });
+      return created.id;
+    } catch (err) {
+      if (!isVitalGateError(err) || err.details?.status !== 403) throw err;
+      this.patientsForbidden = true;
+      return undefined;
+    }
   }
 
   async token(device: DeviceRegistration): Promise<string> {

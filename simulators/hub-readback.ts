@@ -61,9 +61,16 @@ export function series(name: string, labels: Record<string, string> = {}): strin
   );
 }
 
-/** How much one series grew between two scrapes (a series that appeared counts from 0). */
+/**
+ * How much one counter grew between two scrapes. A series that appeared counts from 0; one that
+ * went down was reset (the hub restarted), so all of its value is growth since.
+ */
 export function growth(before: MetricSamples, after: MetricSamples, key: string): number {
-  return (after.get(key) ?? 0) - (before.get(key) ?? 0);
+  return counterGrowth(before.get(key), after.get(key) ?? 0);
+}
+
+function counterGrowth(before: number | undefined, after: number): number {
+  return before === undefined || after < before ? after : after - before;
 }
 
 /** The series of `name` that grew, by the value of `label`: e.g. dead letters by reason. */
@@ -78,7 +85,7 @@ export function growthBy(
   for (const [key, value] of after) {
     const match = pattern.exec(key);
     if (!match) continue;
-    const delta = value - (before.get(key) ?? 0);
+    const delta = counterGrowth(before.get(key), value);
     if (delta > 0) out[match[1]!] = (out[match[1]!] ?? 0) + delta;
   }
   return out;
