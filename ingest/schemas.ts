@@ -61,10 +61,48 @@ export const bloodPressureReading = z
   .refine((r) => r.diastolic < r.systolic, { error: IMPOSSIBLE_VALUE_MESSAGE, path: ['diastolic'] });
 
 const ecg = definition('ecg', 'ecg');
+
+/**
+ * An ECG chunk's samples: 1 to maxSamples finite numbers, each physically possible. One plain loop
+ * raising the issues zod's own array would: a zod array costs about 0.15 µs an element, so 40 µs
+ * for one second at 250 Hz, against 0.5 µs here.
+ */
+export const ecgSamples = z.custom<number[]>().superRefine((samples, ctx) => {
+  if (!Array.isArray(samples)) {
+    ctx.addIssue({ code: 'invalid_type', expected: 'array', input: samples });
+    return;
+  }
+  const n: number = samples.length;
+  if (n < 1)
+    ctx.addIssue({ code: 'too_small', origin: 'array', minimum: 1, inclusive: true, input: samples });
+  if (n > ecg.maxSamples) {
+    ctx.addIssue({
+      code: 'too_big',
+      origin: 'array',
+      maximum: ecg.maxSamples,
+      inclusive: true,
+      input: samples,
+    });
+    return;
+  }
+  const { min, max } = ecg.possible;
+  for (let i = 0; i < n; i++) {
+    const v: unknown = samples[i];
+    if (typeof v !== 'number' || !Number.isFinite(v)) {
+      ctx.addIssue({ code: 'invalid_type', expected: 'number', path: [i], input: v });
+      return;
+    }
+    if (v < min || v > max) {
+      ctx.addIssue({ code: 'custom', message: IMPOSSIBLE_VALUE_MESSAGE, path: [i], input: v });
+      return;
+    }
+  }
+});
+
 export const ecgReading = z.strictObject({
   type: z.literal('ecg'),
   sampleRateHz: possible(ecg.sampleRateHz),
-  samples: z.array(possible(ecg.possible)).min(1).max(ecg.maxSamples),
+  samples: ecgSamples,
   unit: unitOf(ecg.unit),
   ts: readingTs,
 });

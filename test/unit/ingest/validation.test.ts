@@ -203,6 +203,18 @@ const CASES: Case[] = [
     payload: bytes(`{"v":1,"seq":1,"ts":${now},"readings":[{"type":"spo2","value":NaN,"unit":"%"}]}`),
     reason: 'MALFORMED_JSON',
   },
+  {
+    name: 'a deeply nested array',
+    payload: bytes('['.repeat(30_000) + ']'.repeat(30_000)),
+    reason: 'SCHEMA_INVALID',
+  },
+  {
+    name: 'a deeply nested value',
+    payload: bytes(
+      `{"v":1,"seq":1,"ts":${now},"readings":[{"type":"spo2","value":${'['.repeat(20_000)}${']'.repeat(20_000)},"unit":"%"}]}`,
+    ),
+    reason: 'SCHEMA_INVALID',
+  },
   // Reading count, before the readings are parsed.
   { name: 'too many readings', payload: env(big(501)), reason: 'TOO_MANY_READINGS', kind: 'glucometer' },
   {
@@ -422,6 +434,23 @@ const CASES: Case[] = [
     name: 'an ECG chunk without samples',
     payload: env([{ type: 'ecg', sampleRateHz: 250, samples: [], unit: 'mV' }]),
     reason: 'SCHEMA_INVALID',
+  },
+  {
+    name: 'an ECG chunk with no samples field',
+    payload: env([{ type: 'ecg', sampleRateHz: 250, unit: 'mV' }]),
+    reason: 'SCHEMA_INVALID',
+  },
+  {
+    name: 'ECG samples as a string',
+    payload: env([{ type: 'ecg', sampleRateHz: 250, samples: '0.125,0.25', unit: 'mV' }]),
+    reason: 'SCHEMA_INVALID',
+    secret: ['0.125'],
+  },
+  {
+    name: 'an ECG sample that is a string',
+    payload: env([{ type: 'ecg', sampleRateHz: 250, samples: [0.125, '0.25'], unit: 'mV' }]),
+    reason: 'SCHEMA_INVALID',
+    secret: ['0.125', '0.25'],
   },
   {
     name: 'an ECG chunk over maxSamples',
