@@ -10,11 +10,16 @@ import type { DeviceKind } from '../core/domain.js';
 import { VitalGateError } from '../core/errors.js';
 import type { SignedCommand } from '../pki/command-signature.js';
 import { ReconnectBackoff, type BackoffPolicy } from './backoff.js';
-import { CommandInbox, commandAck } from './device-commands.js';
-import { openConnection, publishAcked, type ConnectFailure } from './device-connection.js';
-import { certificateFacts, createDeviceKeyRequest } from './device-keys.js';
+import { CommandInbox, carryOut, commandAck } from './device-commands.js';
+import { closeConnection, openConnection, publishAcked, type ConnectFailure } from './device-connection.js';
+import { createDeviceKeyRequest } from './device-keys.js';
+import { newCounters, type DeviceCounters } from './device-counters.js';
 import { DeviceStateDir, type DeviceCredentials } from './device-state.js';
-import type { EnrollmentReply, EnrollmentTransport } from './enrollment-transport.js';
+import {
+  credentialsFromReply,
+  type EnrollmentReply,
+  type EnrollmentTransport,
+} from './enrollment-transport.js';
 import { Outbox } from './outbox.js';
 import type { Reading } from './signals/index.js';
 
@@ -44,29 +49,7 @@ export interface DeviceClientOptions {
 
 export type DeviceState = 'stopped' | 'connecting' | 'online' | 'offline' | 'wiped';
 
-export interface DeviceCounters {
-  /** Messages and readings put into the outbox. */
-  recorded: number;
-  recordedReadings: number;
-  /** Messages and readings the hub acknowledged (each seq once). */
-  acked: number;
-  ackedReadings: number;
-  /** Publishes of a message that had been published before without a PUBACK. */
-  resent: number;
-  /** Messages dropped from a full outbox. */
-  dropped: number;
-  droppedReadings: number;
-  connectAttempts: number;
-  connects: number;
-  disconnects: number;
-  /** Connects the hub refused (TLS alert or CONNACK code). */
-  refused: number;
-  renewals: number;
-  commandsDone: number;
-  commandsRejected: number;
-  /** Commands that did not verify (ignored, not answered). */
-  commandsIgnored: number;
-}
+export type { DeviceCounters };
 
 export interface DeviceClientEvents {
   online: [];
@@ -83,23 +66,7 @@ const FIRMWARE = '1.4.2';
 const STATUS_EVERY_MS = 300_000;
 
 export class DeviceClient extends EventEmitter<DeviceClientEvents> {
-  readonly counters: DeviceCounters = {
-    recorded: 0,
-    recordedReadings: 0,
-    acked: 0,
-    ackedReadings: 0,
-    resent: 0,
-    dropped: 0,
-    droppedReadings: 0,
-    connectAttempts: 0,
-    connects: 0,
-    disconnects: 0,
-    refused: 0,
-    renewals: 0,
-    commandsDone: 0,
-    commandsRejected: 0,
-    commandsIgnored: 0,
-  };
+  readonly counters: DeviceCounters = newCounters();
   /** The last refusal code the hub gave (or why it could not be reached). */
   lastFailure: ConnectFailure | undefined;
   private creds: DeviceCredentials | undefined;
@@ -116,7 +83,7 @@ export class DeviceClient extends EventEmitter<DeviceClientEvents> {
   private timers: NodeJS.Timeout[] = [];
   private retry: NodeJS.Timeout | undefined;
   private startedAt = 0;
-  private statusEveryMs = STATUS_EVERY_MS;
+  private statusTimer: NodeJS.Timeout | undefined;
   private current: DeviceState = 'stopped';
 
   private constructor(
@@ -228,21 +195,18 @@ export class DeviceClient extends EventEmitter<DeviceClientEvents> {
     this.startedAt = this.now();
     const check = setInterval(() => void this.renewIfDue(), this.options.renewCheckMs ?? 3_600_000);
     check.unref();
-    const status = setInterval(() => this.publishStatus(), this.statusEveryMs);
-    status.unref();
-    this.timers.push(check, status);
+    this.timers.push(check);
+    this.armStatus(STATUS_EVERY_MS);
     void this.connect();
   }
 
   /** Disconnects (the outbox stays on disk for the next start). */
   async stop(): Promise<void> {
     this.running = false;
-    for (const t of this.timers) clearInterval(t);
-    this.timers = [];
-    if (this.retry) clearTimeout(this.retry);
+    this.clearTimers();
     const client = this.client;
     this.client = undefined;
-    if (client) await endClient(client);
+    if (client) await closeConnection(client);
     if (this.current !== 'wiped') this.current = 'stopped';
   }
 
@@ -277,17 +241,7 @@ export class DeviceClient extends EventEmitter<DeviceClientEvents> {
   }
 
   private save(reply: EnrollmentReply, keyPem: string): void {
-    const facts = certificateFacts(reply.certificate);
-    const creds: DeviceCredentials = {
-      keyPem,
-      certPem: reply.certificate,
-      caBundlePem: reply.caBundle,
-      signerPem: reply.commandSigner,
-      serial: reply.serial,
-      notAfter: Date.parse(reply.notAfter) || facts.notAfter,
-      issuedAt: facts.notBefore,
-      mqtt: reply.mqtt,
-    };
+    const creds = credentialsFromReply(reply, keyPem);
     const wasWiped = this.state.wiped;
     this.state.saveCredentials(creds);
     this.creds = creds;
@@ -295,6 +249,13 @@ export class DeviceClient extends EventEmitter<DeviceClientEvents> {
       this.outbox = Outbox.open(this.state.outboxDir, this.options.outboxCapacity);
       this.current = 'stopped';
     }
+  }
+
+  private clearTimers(): void {
+    for (const t of this.timers) clearInterval(t);
+    this.timers = [];
+    if (this.statusTimer) clearInterval(this.statusTimer);
+    if (this.retry) clearTimeout(this.retry);
   }
 
   private schedule(delayMs: number): void {
@@ -384,6 +345,13 @@ export class DeviceClient extends EventEmitter<DeviceClientEvents> {
     }
   }
 
+  /** Publishes the status message every `everyMs` (the config command can change it). */
+  private armStatus(everyMs: number): void {
+    if (this.statusTimer) clearInterval(this.statusTimer);
+    this.statusTimer = setInterval(() => this.publishStatus(), everyMs);
+    this.statusTimer.unref();
+  }
+
   private publishStatus(): void {
     const client = this.client;
     if (!client?.connected) return;
@@ -411,44 +379,16 @@ export class DeviceClient extends EventEmitter<DeviceClientEvents> {
     }
     const { command } = decision;
     if (command.type === 'wipe') return this.wipe(client, command);
-    let outcome: 'done' | 'rejected' = 'done';
-    let detail: string | undefined;
-    switch (command.type) {
-      case 'ping':
-        break;
-      case 'disable':
-        this.state.setDisabled(true);
-        break;
-      case 'config':
-        ({ outcome, detail } = this.configure(command.params));
-        break;
-      case 'rotate-cert':
-        try {
-          await this.renew({ reconnect: false });
-        } catch (err) {
-          outcome = 'rejected';
-          detail = (err as { code?: string }).code ?? 'RENEWAL_FAILED';
-        }
-        break;
-    }
+    const { outcome, detail } = await carryOut(command, {
+      disable: () => this.state.setDisabled(true),
+      renew: () => this.renew({ reconnect: false }),
+      setStatusInterval: (seconds) => this.armStatus(seconds * 1000),
+    });
     await this.answer(client, command, outcome, detail);
     this.counters[outcome === 'done' ? 'commandsDone' : 'commandsRejected'] += 1;
     this.emit('command', command.type, outcome, detail);
     // A new certificate is used from the next session on, once the ack went out on this one.
     if (command.type === 'rotate-cert' && outcome === 'done') this.reconnectWithNewCertificate();
-  }
-
-  private configure(params: Record<string, unknown>): { outcome: 'done' | 'rejected'; detail?: string } {
-    const unknown = Object.keys(params).filter((k) => k !== 'statusIntervalS');
-    const interval = params.statusIntervalS;
-    if (unknown.length > 0) return { outcome: 'rejected', detail: 'UNSUPPORTED_SETTING' };
-    if (interval !== undefined) {
-      if (typeof interval !== 'number' || !(interval >= 10 && interval <= 86_400)) {
-        return { outcome: 'rejected', detail: 'INVALID_SETTING' };
-      }
-      this.statusEveryMs = interval * 1000;
-    }
-    return { outcome: 'done' };
   }
 
   /** Wipe: key, certificate and buffer are deleted first, then the ack goes out, then it stops. */
@@ -461,10 +401,9 @@ export class DeviceClient extends EventEmitter<DeviceClientEvents> {
     await this.answer(client, command, 'done');
     this.counters.commandsDone += 1;
     this.running = false;
-    for (const t of this.timers) clearInterval(t);
-    this.timers = [];
+    this.clearTimers();
     this.client = undefined;
-    await endClient(client);
+    await closeConnection(client);
     this.emit('command', 'wipe', 'done', undefined);
     this.emit('wiped');
   }
@@ -481,12 +420,4 @@ export class DeviceClient extends EventEmitter<DeviceClientEvents> {
       new Promise((r) => setTimeout(r, 5_000)),
     ]);
   }
-}
-
-async function endClient(client: MqttClient): Promise<void> {
-  await Promise.race([
-    new Promise<void>((resolve) => client.end(false, {}, () => resolve())),
-    new Promise<void>((resolve) => setTimeout(resolve, 2_000)),
-  ]);
-  if (!client.disconnected) client.end(true);
 }

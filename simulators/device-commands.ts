@@ -43,6 +43,57 @@ export class CommandInbox {
   }
 }
 
+/** What a command can make the device do (the device client implements it). */
+export interface CommandActions {
+  disable(): void;
+  /** Renews the certificate (the new one is used from the next session on). */
+  renew(): Promise<void>;
+  setStatusInterval(seconds: number): void;
+}
+
+export interface CommandResult {
+  outcome: 'done' | 'rejected';
+  detail?: string | undefined;
+}
+
+/** Settings a `config` command may change, with their allowed ranges. */
+const SETTINGS: Record<string, { min: number; max: number; apply(a: CommandActions, v: number): void }> = {
+  statusIntervalS: { min: 10, max: 86_400, apply: (a, v) => a.setStatusInterval(v) },
+};
+
+/** Carries out a verified command other than wipe (the device client wipes itself). */
+export async function carryOut(command: SignedCommand, actions: CommandActions): Promise<CommandResult> {
+  switch (command.type) {
+    case 'ping':
+      return { outcome: 'done' };
+    case 'disable':
+      actions.disable();
+      return { outcome: 'done' };
+    case 'rotate-cert':
+      try {
+        await actions.renew();
+        return { outcome: 'done' };
+      } catch (err) {
+        return { outcome: 'rejected', detail: (err as { code?: string }).code ?? 'RENEWAL_FAILED' };
+      }
+    case 'config': {
+      const entries = Object.entries(command.params);
+      if (entries.some(([key]) => !SETTINGS[key]))
+        return { outcome: 'rejected', detail: 'UNSUPPORTED_SETTING' };
+      for (const [key, value] of entries) {
+        const setting = SETTINGS[key]!;
+        if (typeof value !== 'number' || !(value >= setting.min && value <= setting.max)) {
+          return { outcome: 'rejected', detail: 'INVALID_SETTING' };
+        }
+      }
+      for (const [key, value] of entries) SETTINGS[key]!.apply(actions, value as number);
+      return { outcome: 'done' };
+    }
+    default:
+      return { outcome: 'rejected', detail: 'UNSUPPORTED_COMMAND' };
+  }
+}
+
 export function commandAck(id: string, status: 'done' | 'rejected', detail?: string): CommandAck {
   return detail === undefined ? { v: 1, id, status } : { v: 1, id, status, detail: detail.slice(0, 500) };
 }

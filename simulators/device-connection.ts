@@ -156,3 +156,12 @@ export function publishAcked(
     client.publish(topic, payload, { qos: 1, retain: options.retain ?? false }, (err) => settle(!err));
   });
 }
+
+/** Ends a connection gracefully (DISCONNECT), or by force after 2 s. */
+export async function closeConnection(client: MqttClient): Promise<void> {
+  await Promise.race([
+    new Promise<void>((resolve) => client.end(false, {}, () => resolve())),
+    new Promise<void>((resolve) => setTimeout(resolve, 2_000)),
+  ]);
+  if (!client.disconnected) client.end(true);
+}

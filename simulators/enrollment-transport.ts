@@ -5,6 +5,7 @@
 import type { CertificateAuthority } from '../pki/authority.js';
 import type { DeviceEnrollment, EnrollmentResult } from '../pki/enrollment.js';
 import { certificateFacts } from './device-keys.js';
+import type { DeviceCredentials } from './device-state.js';
 import type { HubApi } from './hub-api.js';
 
 /** The API's enrollment reply (`POST /api/v1/enroll` and `/enroll/renew`). */
@@ -26,6 +27,21 @@ export interface EnrollmentTransport {
   enroll(token: string, csrPem: string): Promise<EnrollmentReply>;
   /** Renews, authenticated by the device's current certificate and key. */
   renew(csrPem: string, current: { certPem: string; keyPem: string }): Promise<EnrollmentReply>;
+}
+
+/** What the device keeps of an enrollment reply, with the key it generated for the request. */
+export function credentialsFromReply(reply: EnrollmentReply, keyPem: string): DeviceCredentials {
+  const facts = certificateFacts(reply.certificate);
+  return {
+    keyPem,
+    certPem: reply.certificate,
+    caBundlePem: reply.caBundle,
+    signerPem: reply.commandSigner,
+    serial: reply.serial,
+    notAfter: Date.parse(reply.notAfter) || facts.notAfter,
+    issuedAt: facts.notBefore,
+    mqtt: reply.mqtt,
+  };
 }
 
 export class HttpsEnrollment implements EnrollmentTransport {

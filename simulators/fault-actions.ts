@@ -3,6 +3,7 @@
 // over raw MQTT, and returns what the device itself saw. What the hub did is read back elsewhere.
 import type { MqttClient } from 'mqtt';
 import {
+  closeConnection,
   openConnection,
   publishAcked,
   type ConnectFailure,
@@ -45,18 +46,8 @@ export function describeConnect(outcome: Outcome): string {
     : `connection ${outcome.failure.refused ? 'refused' : 'failed'}: ${outcome.failure.code}`;
 }
 
-export async function end(client: MqttClient): Promise<void> {
-  await new Promise<void>((resolve) => {
-    const timer = setTimeout(() => {
-      client.end(true);
-      resolve();
-    }, 1_000);
-    client.end(false, {}, () => {
-      clearTimeout(timer);
-      resolve();
-    });
-  });
-}
+/** Ends a fault session (DISCONNECT, or by force). */
+export const end = closeConnection;
 
 export function envelope(seq: number, readings: unknown[], ts = Date.now()): string {
   return JSON.stringify({ v: 1, seq, ts, readings });

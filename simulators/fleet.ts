@@ -3,12 +3,10 @@
 // models measure at the chosen rate, optionally playing a clinical scenario and injecting faults.
 // It ends with a summary: sent, acked, buffered and refused counts, PUBACK latency percentiles,
 // the alerts the hub raised and what the hub did with each fault, read back from the hub.
-import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { DEVICE_KINDS, type DeviceKind } from '../core/domain.js';
-import { VitalGateError, describeError } from '../core/errors.js';
+import type { DeviceKind } from '../core/domain.js';
+import { describeError } from '../core/errors.js';
 import type { BackoffPolicy } from './backoff.js';
 import { DeviceClient } from './device-client.js';
 import { DeviceStateDir } from './device-state.js';
@@ -18,7 +16,16 @@ import type { FleetProvisioner } from './fleet-provisioning.js';
 import { LatencySample, type FleetProgress, type FleetSummary } from './fleet-summary.js';
 import { fleetHubSection, fleetAlerts } from './fleet-readback.js';
 import { NO_READBACK, type HubReadback, type MetricSamples } from './hub-readback.js';
-import { SCENARIO_NAMES, SCENARIOS, type ScenarioName } from './scenarios.js';
+import {
+  expectedAlerts,
+  plan,
+  scenarioOf,
+  sourceAddress,
+  canUseAddress,
+  validate,
+  type PlannedDevice,
+} from './fleet-plan.js';
+import type { ScenarioName } from './scenarios.js';
 import { createSignalModel, type SignalModel } from './signals/index.js';
 
 export interface FleetOptions {
@@ -60,43 +67,7 @@ export interface FleetOptions {
   onProgress?(progress: FleetProgress): void;
 }
 
-const KIND_TAG: Record<DeviceKind, string> = {
-  wearable: 'wear',
-  pulse_oximeter: 'ox',
-  bp_monitor: 'bp',
-  glucometer: 'glu',
-  weight_scale: 'scale',
-  thermometer: 'therm',
-};
-
-/** Devices' state for one hub: keyed by its CA bundle, so another hub never sees these keys. */
-export function fleetStateDir(root: string, caBundlePem: string): string {
-  return join(root, createHash('sha256').update(caBundlePem.trim()).digest('hex').slice(0, 16));
-}
-
-/** Loopback source addresses: the fleet on 127.64/16, fault devices on 127.65/16, elsewhere 127.66. */
-export const sourceAddress = {
-  device: (i: number) => `127.64.${Math.floor(i / 250) % 256}.${(i % 250) + 1}`,
-  fault: (i: number) => `127.65.0.${(i % 250) + 1}`,
-  foreign: (i: number) => `127.66.0.${(i % 250) + 1}`,
-};
-
-/** Whether this host can use `address` as a source (Linux routes all of 127/8 to lo). */
-export function canUseAddress(address: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.once('error', () => resolve(false));
-    server.listen(0, address, () => server.close(() => resolve(true)));
-  });
-}
-
-interface Member {
-  deviceId: string;
-  kind: DeviceKind;
-  patientLabel: string;
-  /** The patient's place in the fleet (0, 1, ...). */
-  patientIndex: number;
-  localAddress: string | undefined;
+interface Member extends PlannedDevice {
   client?: DeviceClient;
   model?: SignalModel;
   timer?: NodeJS.Timeout;
@@ -371,29 +342,16 @@ export class Fleet {
       },
       alerts: {
         scenario: scenario ?? null,
-        expected: expectedAlerts(scenario, this.members),
+        expected: expectedAlerts(
+          scenario,
+          this.members.map((m) => ({ ...m, enrolled: m.client !== undefined })),
+        ),
         ...alerts,
       },
       hub,
       faults: this.reports,
     };
   }
-}
-
-/** The scenario patient `index` plays. */
-export function scenarioOf(scenario: ScenarioName | 'mix', index: number): ScenarioName {
-  return scenario === 'mix' ? SCENARIO_NAMES[index % SCENARIO_NAMES.length]! : scenario;
-}
-
-/** The alert rules the scenario should make the hub raise, given the devices that play it. */
-function expectedAlerts(scenario: ScenarioName | 'mix' | undefined, members: readonly Member[]): string[] {
-  if (!scenario) return [];
-  const rules = new Set<string>();
-  for (const m of members) {
-    const s = SCENARIOS[scenarioOf(scenario, m.patientIndex)];
-    if (m.client && s.appliesTo.includes(m.kind)) rules.add(s.expectedAlert);
-  }
-  return [...rules].sort();
 }
 
 /** Prepares, runs until the duration passes (or `signal` aborts), stops and summarises. */
@@ -407,42 +365,4 @@ export async function runFleet(options: FleetOptions, signal?: AbortSignal): Pro
   return fleet.stop();
 }
 
-function validate(options: FleetOptions): void {
-  const usage = (message: string) => new VitalGateError('USAGE', message);
-  if (
-    !options.premade &&
-    !(Number.isInteger(options.devices) && options.devices >= 1 && options.devices <= 10_000)
-  )
-    throw usage('--devices must be a whole number from 1 to 10000');
-  if (options.kinds.length === 0 || options.kinds.some((k) => !DEVICE_KINDS.includes(k)))
-    throw usage(`--kinds takes ${DEVICE_KINDS.join(', ')}`);
-  if (!(options.rateHz >= 0.05 && options.rateHz <= 50))
-    throw usage('--rate must be 0.05 to 50 messages per second');
-  if (options.durationS !== undefined && !(options.durationS > 0)) throw usage('--duration must be positive');
-  if (options.prefix !== undefined && !/^[A-Za-z0-9][A-Za-z0-9_-]{0,20}$/.test(options.prefix))
-    throw usage('--prefix takes 1-21 letters, digits, _ or -');
-}
-
-/** Device ids, kinds, patients and source addresses of the fleet. */
-function plan(options: FleetOptions): Member[] {
-  const { kinds } = options;
-  const prefix = options.prefix ?? 'sim';
-  const perKind = new Map<DeviceKind, number>();
-  const source = options.premade
-    ? options.premade.slice(0, options.devices || undefined)
-    : Array.from({ length: options.devices }, () => ({ deviceId: undefined, kind: undefined }));
-  return source.map((item, i) => {
-    const kind = item.kind ?? kinds[i % kinds.length]!;
-    const n = (perKind.get(kind) ?? 0) + 1;
-    perKind.set(kind, n);
-    // One patient per group of kinds: each patient wears one device of each kind.
-    const patientIndex = Math.floor(i / kinds.length);
-    return {
-      deviceId: item.deviceId ?? `${prefix}-${KIND_TAG[kind]}-${String(n).padStart(3, '0')}`,
-      kind,
-      patientLabel: `p${String(patientIndex + 1).padStart(3, '0')}`,
-      patientIndex,
-      localAddress: sourceAddress.device(i),
-    };
-  });
-}
+export { fleetStateDir, scenarioOf, sourceAddress } from './fleet-plan.js';

@@ -90,6 +90,12 @@ describe('vitalgate simulate', () => {
     expect(summary.readings.acked).toBe(summary.readings.sent);
     expect(summary.hub?.readingsAccepted).toBe(summary.readings.acked);
     expect(summary.latencyMs).toMatchObject({ count: summary.messages.acked });
+    let stored = 0;
+    for (let i = 0; i < 50 && stored < summary.readings.acked; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      stored = [...(await storedByDevice('cli')).values()].reduce((a, b) => a + b, 0);
+    }
+    expect(stored).toBe(summary.readings.acked);
   }, 60_000);
 
   it('answers a wrong option with one line and exit 2', async () => {
