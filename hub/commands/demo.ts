@@ -1,21 +1,40 @@
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { type CommandSpec } from '../cli-kit.js';
 import { init } from './init.js';
-import { start } from './start.js';
+import { serve } from './start.js';
+
+const BIN = fileURLToPath(new URL('../../bin/vitalgate.mjs', import.meta.url));
+const DEMO_FLEET_DEVICES = '20';
 
 /**
- * The README's first quick-start command: initialise the hub (idempotent) and run it until
- * Ctrl-C, printing where devices and browsers connect.
+ * The README's first quick-start command: initialise the hub (idempotent), run it, and stream a
+ * small simulated fleet of mixed devices into it until Ctrl-C.
  */
 export const demo: CommandSpec = {
   name: 'demo',
-  summary: 'Quick start: initialise the hub in the data dir (if needed) and run it until Ctrl-C.',
+  summary:
+    'Quick start: initialise the hub, run it, and stream a fleet of 20 simulated devices until Ctrl-C.',
   usage: 'demo [--json]',
   options: {},
-  details: ['The same as "vitalgate init" followed by "vitalgate start".'],
+  details: [
+    'The same as "vitalgate init", "vitalgate start" and, once it is ready, "vitalgate simulate --devices 20".',
+  ],
   async run(args, io) {
     const code = await init.run(args, io);
     if (code) return code;
     if (!args.values.json) io.out('');
-    return start.run(args, io);
+    return serve(args, io, () => {
+      const fleet = spawn(process.execPath, [BIN, 'simulate', '--devices', DEMO_FLEET_DEVICES], {
+        env: io.env,
+        stdio: ['ignore', 'inherit', 'inherit'],
+      });
+      return () =>
+        new Promise<void>((resolve) => {
+          if (fleet.exitCode !== null) return resolve();
+          fleet.once('exit', () => resolve());
+          fleet.kill('SIGINT');
+        });
+    });
   },
 };

@@ -1,7 +1,7 @@
 import { describeError } from '../../core/errors.js';
-import { type CommandSpec } from '../cli-kit.js';
+import { type CliIo, type CommandSpec, type ParsedArgs } from '../cli-kit.js';
 import { readConfig } from '../context.js';
-import { Hub } from '../main.js';
+import { Hub, type HubReady } from '../main.js';
 import { HUB_PLUGINS } from '../plugins.js';
 
 export const start: CommandSpec = {
@@ -13,7 +13,19 @@ export const start: CommandSpec = {
     'Prints one line once ready (with --json: {"ready":true,"mqttPort","apiPort","influxUrl"}).',
     'Stops gracefully on SIGTERM or SIGINT. Port 0 in VITALGATE_MQTT_PORT/API_PORT means any free port.',
   ],
-  async run(args, io) {
+  run: (args, io) => serve(args, io),
+};
+
+/**
+ * Runs the hub until SIGTERM/SIGINT. `onReady` may start companions (the demo's fleet) and
+ * returns how to stop them; they are stopped before the hub.
+ */
+export async function serve(
+  args: ParsedArgs,
+  io: CliIo,
+  onReady?: (ready: HubReady) => (() => Promise<void> | void) | void,
+): Promise<number> {
+  {
     const config = readConfig(args, io.env);
     const hub = new Hub(config, HUB_PLUGINS);
     const ready = await hub.start();
@@ -24,15 +36,18 @@ export const start: CommandSpec = {
           (ready.apiPort ? `, https://${config.publicHost}:${ready.apiPort}` : '') +
           ` (InfluxDB ${ready.influxUrl})`,
       );
+    const stopCompanions = onReady?.(ready);
     await new Promise<void>((resolve) => {
       const shutdown = (signal: string) => {
         process.off('SIGINT', onInt);
         process.off('SIGTERM', onTerm);
         if (!args.values.json) io.err(`${signal}: stopping`);
-        hub.stop().then(resolve, (err: unknown) => {
-          io.err(`vitalgate start: error while stopping: ${describeError(err)}`);
-          resolve();
-        });
+        Promise.resolve(stopCompanions?.())
+          .then(() => hub.stop())
+          .then(resolve, (err: unknown) => {
+            io.err(`vitalgate start: error while stopping: ${describeError(err)}`);
+            resolve();
+          });
       };
       const onInt = () => shutdown('SIGINT');
       const onTerm = () => shutdown('SIGTERM');
@@ -40,5 +55,5 @@ export const start: CommandSpec = {
       process.on('SIGTERM', onTerm);
     });
     return 0;
-  },
-};
+  }
+}
