@@ -85,6 +85,7 @@ export class Fleet {
   private endTimer: NodeJS.Timeout | undefined;
   private startedAt = 0;
   private bufferedPeak = 0;
+  private readonly refusedByCode: Record<string, number> = {};
   private metricsBefore: MetricSamples | undefined;
   private spread = false;
   private ended!: () => void;
@@ -224,6 +225,7 @@ export class Fleet {
           : {}),
       });
       m.client!.on('acked', (_seq, latencyMs) => this.latency.add(latencyMs));
+      m.client!.on('refused', (code) => (this.refusedByCode[code] = (this.refusedByCode[code] ?? 0) + 1));
       m.client!.start();
       const tick = () => {
         const t = Date.now();
@@ -288,21 +290,19 @@ export class Fleet {
     const deviceIds = new Set(this.members.map((m) => m.deviceId));
     const alerts = await fleetAlerts(this.readback, this.startedAt, deviceIds, this.metricsBefore);
     const hub = await fleetHubSection(this.readback, this.metricsBefore);
+    const online = this.devices.filter((d) => d.status === 'online').length;
     await Promise.all(this.devices.map((d) => d.stop()));
-    return this.summary(durationS, alerts, hub);
+    return this.summary(durationS, online, alerts, hub);
   }
 
   private summary(
     durationS: number,
+    online: number,
     alerts: { seen: Record<string, number>; source: string },
     hub: FleetSummary['hub'],
   ): FleetSummary {
     const devices = this.devices;
     const sum = (f: (d: DeviceClient) => number) => devices.reduce((n, d) => n + f(d), 0);
-    const byCode: Record<string, number> = {};
-    for (const d of devices) {
-      if (d.lastFailure?.refused) byCode[d.lastFailure.code] = (byCode[d.lastFailure.code] ?? 0) + 1;
-    }
     const byKind: Record<string, number> = {};
     for (const d of devices) byKind[d.kind] = (byKind[d.kind] ?? 0) + 1;
     const scenario = this.options.scenario;
@@ -312,8 +312,7 @@ export class Fleet {
         enrolled: devices.length,
         failed: this.failed,
         byKind,
-        online: devices.filter((d) => d.counters.connects > 0 && d.status !== 'wiped' && !d.lastFailure)
-          .length,
+        online,
         disabled: devices.filter((d) => d.disabled).length,
         wiped: devices.filter((d) => d.status === 'wiped').length,
       },
@@ -332,7 +331,7 @@ export class Fleet {
         buffered: sum((d) => d.bufferedReadings),
         dropped: sum((d) => d.counters.droppedReadings),
       },
-      refused: { connects: sum((d) => d.counters.refused), byCode },
+      refused: { connects: sum((d) => d.counters.refused), byCode: { ...this.refusedByCode } },
       reconnects: sum((d) => Math.max(0, d.counters.connects - 1)),
       latencyMs: this.latency.summary(),
       commands: {

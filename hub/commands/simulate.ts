@@ -258,6 +258,7 @@ export const simulate: CommandSpec = {
       return mode === 'local' ? localSetup(args, io.env) : remoteSetup(args, io.env, mode);
     })();
     const progress = io.isTTY && !args.values.json;
+    if (progress) io.err(`preparing ${devices} devices (devices without a certificate enroll first)...`);
     try {
       const abort = new AbortController();
       const onSignal = () => abort.abort();
