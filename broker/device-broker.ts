@@ -165,15 +165,29 @@ export class DeviceBroker extends EventEmitter<DeviceBrokerEvents> {
     this.traffic.intake = intake;
   }
 
-  /** Swaps TLS material in place; new handshakes use it at once, live sessions are untouched. */
-  updateTls(material: Partial<BrokerTlsMaterial>): void {
+  /**
+   * Swaps TLS material in place; new handshakes use it at once, live sessions are untouched.
+   * Material OpenSSL refuses leaves the previous context in force and raises a critical
+   * `tls_update_failed` event (the identity gate still refuses revoked devices by their status).
+   */
+  updateTls(material: Partial<BrokerTlsMaterial>): boolean {
+    try {
+      this.listener?.updateTls(material);
+    } catch (err) {
+      this.options.logger.error(
+        { err: (err as Error).message },
+        'TLS material refused; previous context kept',
+      );
+      this.trail.event('tls_update_failed', 'critical', { details: { crl: material.crl !== undefined } });
+      return false;
+    }
     this.tls = { ...this.tls, ...material };
-    this.listener?.updateTls(material);
+    return true;
   }
 
   /** Swaps the CRLs (issuing and root, PEM) in the TLS context. Call on every CRL change. */
-  updateCrl(crlPem: string | string[]): void {
-    this.updateTls({ crl: crlPem });
+  updateCrl(crlPem: string | string[]): boolean {
+    return this.updateTls({ crl: crlPem });
   }
 
   /**

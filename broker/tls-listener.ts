@@ -186,8 +186,9 @@ export class DeviceTlsListener {
    * TLS session that was established before its certificate was revoked.
    */
   updateTls(material: Partial<BrokerTlsMaterial>): void {
-    this.material = { ...this.material, ...material };
-    this.server.setSecureContext(secureContextOptions(this.material));
+    const next = { ...this.material, ...material };
+    this.server.setSecureContext(secureContextOptions(next)); // throws on material OpenSSL refuses
+    this.material = next;
     if (material.crl !== undefined) this.server.setTicketKeys(randomBytes(48));
   }
 

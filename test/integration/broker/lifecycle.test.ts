@@ -119,6 +119,19 @@ describe('revocation of a connected device', () => {
     await back.endAsync();
   });
 
+  it('a CRL that OpenSSL refuses leaves the previous context in force and raises a critical event', async () => {
+    const dev = await pki.issueDevice('ox-crl', 'pulse_oximeter');
+    expect(broker.broker.updateCrl('-----BEGIN X509 CRL-----\nnot a crl\n-----END X509 CRL-----\n')).toBe(
+      false,
+    );
+    expect(pki.store.securityEvents.list({ kind: 'tls_update_failed' })[0]).toMatchObject({
+      severity: 'critical',
+    });
+    const client = await connectDevice(broker.port, dev, 'ox-crl');
+    await client.endAsync();
+    expect(broker.broker.updateCrl(pki.authority.tlsRevocationPem())).toBe(true);
+  });
+
   it('kick() of a device without a session is a no-op', () => {
     expect(broker.broker.kick('nobody', 'revoke')).toBe(false);
   });
