@@ -134,8 +134,10 @@ export class DeviceBroker extends EventEmitter<DeviceBrokerEvents> {
       maxConnections: limits.maxConnections,
       connectsPerSourcePerMinute: limits.connectsPerSourcePerMinute,
       onConnection: (socket) => {
-        guardPacketSize(socket, packetLimit, (announced) => this.oversize(socket, announced));
         aedes.handle(socket);
+        // After Aedes' 'readable' listener, so the socket stays in paused mode: this 'data'
+        // listener sees each chunk inside Aedes' read(), before the MQTT parser does.
+        guardPacketSize(socket, packetLimit, (announced) => this.oversize(socket, announced));
       },
       onRefusal: (refusal) => this.transportRefused(refusal),
     });
