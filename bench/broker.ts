@@ -7,7 +7,7 @@
 // broker CPU µs per QoS-1 message, CPU ms per mutual-TLS connect, RSS KB per idle connection.
 //
 //   npx tsx bench/broker.ts [--clients 300] [--messages 100] [--rounds 2] [--brokers vitalgate,mosquitto,aedes]
-//   npx tsx bench/broker.ts --profile DIR   # also writes per-phase .cpuprofile files of our broker
+//   npx tsx bench/broker.ts --profile DIR   # also writes per-phase .cpuprofile files of both Node brokers
 //
 // --messages is per client and round. The load generator floods far past a real device's rate,
 // so the bench raises the per-device message/byte rates (the buckets are still checked).
