@@ -6,7 +6,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DeviceKind } from '../core/domain.js';
-import { describeError } from '../core/errors.js';
+import { VitalGateError, describeError } from '../core/errors.js';
 import type { BackoffPolicy } from './backoff.js';
 import { DeviceClient } from './device-client.js';
 import { DeviceStateDir } from './device-state.js';
@@ -103,6 +103,13 @@ export class Fleet {
   static async prepare(options: FleetOptions): Promise<Fleet> {
     const fleet = new Fleet(options);
     await fleet.enrollAll();
+    if (fleet.devices.length === 0) {
+      const first = fleet.failed[0];
+      throw new VitalGateError(
+        'FLEET_EMPTY',
+        `no device could join the hub${first ? `: ${first.deviceId}: ${first.code}` : ''}`,
+      );
+    }
     return fleet;
   }
 
@@ -273,8 +280,11 @@ export class Fleet {
     };
   }
 
-  /** Stops publishing, lets the faults finish, drains the outboxes, reads back, disconnects. */
-  async stop(): Promise<FleetSummary> {
+  /**
+   * Stops publishing, lets the faults finish, drains the outboxes (for `drainTimeoutS`, by default
+   * the fleet's own), reads back, disconnects.
+   */
+  async stop(options: { drainTimeoutS?: number } = {}): Promise<FleetSummary> {
     this.ended();
     if (this.endTimer) clearTimeout(this.endTimer);
     for (const m of this.members) {
@@ -283,7 +293,7 @@ export class Fleet {
     }
     await this.faultRun;
     this.bufferedPeak = Math.max(this.bufferedPeak, this.progress().buffered);
-    const drainMs = (this.options.drainTimeoutS ?? 30) * 1000;
+    const drainMs = (options.drainTimeoutS ?? this.options.drainTimeoutS ?? 30) * 1000;
     await Promise.all(this.devices.map((d) => d.drain(drainMs)));
     if (this.progressTimer) clearInterval(this.progressTimer);
     const durationS = (Date.now() - this.startedAt) / 1000;
@@ -357,11 +367,13 @@ export class Fleet {
 export async function runFleet(options: FleetOptions, signal?: AbortSignal): Promise<FleetSummary> {
   const fleet = await Fleet.prepare(options);
   fleet.start();
-  await new Promise<void>((resolve) => {
-    void fleet.finished.then(resolve);
-    signal?.addEventListener('abort', () => resolve(), { once: true });
+  const interrupted = await new Promise<boolean>((resolve) => {
+    if (signal?.aborted) return resolve(true);
+    void fleet.finished.then(() => resolve(false));
+    signal?.addEventListener('abort', () => resolve(true), { once: true });
   });
-  return fleet.stop();
+  // Interrupted: whoever stopped it wants it over soon (what is left stays in the outboxes).
+  return fleet.stop(interrupted ? { drainTimeoutS: Math.min(5, options.drainTimeoutS ?? 30) } : {});
 }
 
 export { fleetStateDir, scenarioOf, sourceAddress } from './fleet-plan.js';

@@ -4,7 +4,7 @@
 //   local   (default) the data dir of the hub on this machine, with the CLI's authority;
 //   api     an admin or engineer account (VG_SIMULATE_USERNAME, _PASSWORD, _TOTP_SECRET);
 //   tokens  pre-made tokens from --tokens FILE.
-// `demoFleet` runs the same fleet inside `vitalgate demo`, on the hub's own objects.
+// `vitalgate demo` runs this command (local mode) once its hub is ready.
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { HubConfig } from '../../core/config.js';
@@ -18,7 +18,7 @@ import { DeviceEnrollment } from '../../pki/enrollment.js';
 import { EnrollmentTokenService } from '../../pki/enrollment-tokens.js';
 import { HttpsEnrollment, InProcessEnrollment } from '../../simulators/enrollment-transport.js';
 import { FAULT_NAMES, isFaultName, type FaultName } from '../../simulators/faults.js';
-import { Fleet, fleetStateDir, runFleet, type FleetOptions } from '../../simulators/fleet.js';
+import { fleetStateDir, runFleet, type FleetOptions } from '../../simulators/fleet.js';
 import {
   ApiProvisioner,
   TokenFileProvisioner,
@@ -34,7 +34,6 @@ import { SCENARIO_NAMES, isScenarioName, type ScenarioName } from '../../simulat
 import { cliActor, optionalString, usageError, type CommandSpec, type ParsedArgs } from '../cli-kit.js';
 import { openContext, readConfig } from '../context.js';
 import { liveHubFromStateFile } from '../checks/live.js';
-import type { HubReady, RunningHub } from '../main.js';
 
 export const DEFAULT_STATE_DIR = './.vitalgate-sim';
 
@@ -253,17 +252,19 @@ export const simulate: CommandSpec = {
     const rateHz = number(args, 'rate', 1)!;
     const durationS = number(args, 'duration', undefined);
     const measureEveryS = number(args, 'measure-every', 10)!;
-    const setup = await (async () => {
-      const mode = modeOf(args, io.env);
-      return mode === 'local' ? localSetup(args, io.env) : remoteSetup(args, io.env, mode);
-    })();
-    const progress = io.isTTY && !args.values.json;
-    if (progress) io.err(`preparing ${devices} devices (devices without a certificate enroll first)...`);
+    // Ctrl-C (or the demo stopping) ends the run early: a short drain, then the summary. Repeated
+    // signals while it winds down are ignored, so the summary is always printed.
+    const abort = new AbortController();
+    const onSignal = () => abort.abort();
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+    let close = () => {};
     try {
-      const abort = new AbortController();
-      const onSignal = () => abort.abort();
-      process.once('SIGINT', onSignal);
-      process.once('SIGTERM', onSignal);
+      const mode = modeOf(args, io.env);
+      const setup = await (mode === 'local' ? localSetup(args, io.env) : remoteSetup(args, io.env, mode));
+      close = setup.close;
+      const progress = io.isTTY && !args.values.json;
+      if (progress) io.err(`preparing ${devices} devices (devices without a certificate enroll first)...`);
       const { caBundle, ...options } = setup.options;
       const summary = await runFleet(
         {
@@ -282,68 +283,18 @@ export const simulate: CommandSpec = {
         },
         abort.signal,
       );
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
       if (progress) process.stderr.write('\n');
-      if (summary.devices.enrolled === 0) {
-        throw new VitalGateError(
-          'FLEET_EMPTY',
-          `no device could enroll: ${summary.devices.failed[0]?.code ?? 'unknown'}`,
-        );
-      }
       if (args.values.json) io.json(summary);
       else for (const line of renderSummary(summary)) io.out(line);
       return summary.faults.some((f) => f.asExpected === false) ? 1 : 0;
     } finally {
-      setup.close();
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+      // A signal sent while the process winds down (the demo stopping it right after a Ctrl-C that
+      // reached it too) must not turn a clean finish into exit 130.
+      process.once('SIGINT', () => {});
+      process.once('SIGTERM', () => {});
+      close();
     }
   },
 };
-
-/**
- * The demo's fleet (`vitalgate demo`): `devices` mixed devices on the running hub, registered in
- * its own control plane and enrolled over its API, publishing until `stop()` (which returns the
- * summary). Device keys live in `stateRoot` (default ./.vitalgate-sim).
- */
-export async function demoFleet(
-  hub: RunningHub,
-  ready: HubReady,
-  options: { devices?: number; stateRoot?: string; scenario?: ScenarioName | 'mix' } = {},
-): Promise<Fleet> {
-  const { config, ctx, authority } = hub;
-  const host = reachableHost(config.bind);
-  const caBundle = authority.caBundlePem();
-  const broker = { host, port: ready.mqttPort };
-  const api = ready.apiPort
-    ? new HubApi({ baseUrl: `https://${host}:${ready.apiPort}`, ca: caBundle })
-    : undefined;
-  const provisioner = localProvisioner({
-    config,
-    store: ctx.store,
-    keyring: ctx.keyring,
-    authority: async () => authority,
-  });
-  const tokens = new EnrollmentTokenService(ctx.store.enrollmentTokens, ctx.store.devices, ctx.store.audit);
-  const inProcess = new InProcessEnrollment({
-    enrollment: new DeviceEnrollment(ctx.store, authority, tokens, config),
-    authority,
-    mqtt: broker,
-  });
-  const fleet = await Fleet.prepare({
-    devices: options.devices ?? 20,
-    kinds: [...DEVICE_KINDS],
-    rateHz: 1,
-    scenario: options.scenario,
-    prefix: 'demo',
-    provisioner,
-    broker,
-    enrollment: (localAddress) => (api ? new HttpsEnrollment(api.from(localAddress)) : inProcess),
-    readback: new CombinedReadback(
-      api ? new MetricsReadback(api) : { source: 'none', metrics: async () => undefined },
-      provisioner.records,
-    ),
-    stateDir: fleetStateDir(resolve(options.stateRoot ?? DEFAULT_STATE_DIR), caBundle),
-  });
-  fleet.start();
-  return fleet;
-}
