@@ -295,14 +295,16 @@ export class DeviceClient extends EventEmitter<DeviceClientEvents> {
     this.backoff.reset();
     this.lastFailure = undefined;
     this.counters.connects += 1;
-    this.current = 'online';
     client.on('message', (_topic, payload) => void this.onCommand(client, payload));
     client.on('close', () => this.onClose(client));
     try {
+      // Online once the hub can reach it: a command sent before the SUBACK would find no one.
       await client.subscribeAsync(`devices/${this.deviceId}/commands`, { qos: 1 });
     } catch {
-      // the session ended while subscribing; the close handler reconnects
+      return; // the session ended while subscribing; the close handler reconnects
     }
+    if (this.client !== client) return;
+    this.current = 'online';
     this.publishStatus();
     this.emit('online');
     void this.flush();
