@@ -107,6 +107,24 @@ describe('every fault', () => {
     });
   });
 
+  it('a flood is quarantined by the behaviour monitor, which ends the session it floods from', () => {
+    const flood = summary.faults.find((f) => f.fault === 'flood')!;
+    const audit = hub.pki.store.audit;
+    const quarantine = audit
+      .list({ action: 'device.quarantine', outcome: 'success' })
+      .find((e) => e.actor === 'system:monitor');
+    expect(quarantine?.target).toMatch(/^device:sim-fault-flood-/);
+    const target = quarantine!.target!;
+    expect(hub.pki.store.devices.require(target.slice('device:'.length)).status).toBe('quarantined');
+    // The quarantine closed the live session the device was streaming on, and the device saw it.
+    expect(audit.list({ action: 'broker.kick', target })[0]?.details).toEqual({ cause: 'quarantine' });
+    expect(audit.list({ action: 'broker.disconnect', target }).map((e) => e.details?.cause)).toContain(
+      'kicked:quarantine',
+    );
+    expect(flood.device.at(-1)).toMatch(/^steady 40 msg\/s: \d+ sent, the hub closed the connection$/);
+    expect(hub.broker.liveSessions().some((s) => `device:${s.deviceId}` === target)).toBe(false);
+  });
+
   it('is in the summary the hub section counts', () => {
     expect(summary.hub?.deadLetters).toMatchObject({ MALFORMED_JSON: 1, SCHEMA_INVALID: 1, CLOCK_SKEW: 1 });
     expect(summary.hub?.connectionRefusals).toMatchObject({
