@@ -235,6 +235,14 @@ async function authenticate(ctx: ApiContext, request: FastifyRequest): Promise<v
   if (credential === 'cookie' && !['GET', 'HEAD', 'OPTIONS'].includes(request.method)) {
     const origin = request.headers.origin;
     if (origin !== undefined && origin !== `https://${request.headers.host}`) {
+      ctx.store.audit.append({
+        actor: `user:${principal.username}`,
+        action: 'api.access',
+        target: `route:${request.method} ${request.routeOptions.url}`,
+        outcome: 'denied',
+        source: request.ip,
+        details: { code: 'CSRF_REJECTED' },
+      });
       throw new VitalGateError('CSRF_REJECTED', 'cross-site request refused');
     }
   }
