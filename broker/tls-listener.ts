@@ -146,6 +146,10 @@ export class DeviceTlsListener {
     );
     this.server.maxConnections = options.maxConnections;
     this.server.on('connection', (socket: Socket) => {
+      // A PUBACK is a few bytes that a device waits for. With Nagle's algorithm the kernel holds
+      // it while an earlier segment to that device is unacknowledged, which the device's delayed
+      // ACK can stretch by up to 40 ms when it has nothing else to send.
+      socket.setNoDelay(true);
       this.sockets.add(socket);
       socket.once('close', () => this.sockets.delete(socket));
       const source = socket.remoteAddress ?? 'unknown';
