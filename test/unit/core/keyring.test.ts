@@ -81,6 +81,18 @@ describe('Keyring', () => {
     );
   });
 
+  it('gives every seal its own IV, across refills of the IV pool', () => {
+    const { ring } = keyring();
+    const ivs = new Set<string>();
+    for (let i = 0; i < 3000; i++) {
+      const { ciphertext } = ring.seal('patient:p1', Buffer.from(`reading ${i}`), `aad ${i}`);
+      expect(ciphertext.length).toBe(12 + 16 + `reading ${i}`.length);
+      ivs.add(ciphertext.subarray(0, 12).toString('hex'));
+      expect(ring.open('patient:p1', 1, ciphertext, `aad ${i}`).toString()).toBe(`reading ${i}`);
+    }
+    expect(ivs.size).toBe(3000);
+  });
+
   it('seals hub secrets bound to their purpose', () => {
     const { ring } = keyring();
     const sealed = ring.sealSecret('ca:root', Buffer.from('pkcs8'));
