@@ -73,7 +73,7 @@ export const configSchema = z
     retentionDays: positiveInt.max(36500).default(90),
     spoolQuotaBytes: positiveInt.default(1024 * 1024 * 1024),
     spoolSegmentBytes: positiveInt.default(16 * 1024 * 1024),
-    spoolGroupCommitMs: nonNegativeInt.max(100).default(2),
+    spoolGroupCommitMs: nonNegativeInt.max(100).default(0),
     writerBatchSize: positiveInt.max(50_000).default(5000),
     writerFlushMs: positiveInt.max(60_000).default(200),
 

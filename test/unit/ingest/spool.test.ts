@@ -146,6 +146,43 @@ describe('group commit', () => {
   });
 });
 
+describe('group commit without a window (the default)', () => {
+  it('starts a sync at once, acks only after it, and takes appends made meanwhile in the next one', async () => {
+    const gates: (() => void)[] = [];
+    const synced: number[] = [];
+    let depthAtSync = 0;
+    const spool = openSpool(tempDir(), {
+      groupCommitMs: 0,
+      sync: async (fd) => {
+        await new Promise<void>((release) => gates.push(release));
+        await realSync(fd);
+        synced.push(++depthAtSync);
+      },
+    });
+    const acked: number[] = [];
+    const first = spool.append(body(1)).then((lsn) => acked.push(lsn));
+    await new Promise((r) => setImmediate(r));
+    expect(gates).toHaveLength(1); // no waiting window: the first sync is under way
+    const later = [2, 3].map((i) => spool.append(body(i)).then((lsn) => acked.push(lsn)));
+    await new Promise((r) => setTimeout(r, 20));
+    expect(acked).toEqual([]); // nothing is acked before its sync completes
+    expect(gates).toHaveLength(1); // one sync at a time; 2 and 3 wait for the next one
+    gates[0]!();
+    await first;
+    expect(acked).toEqual([1]);
+    expect(spool.read(spool.confirmed(), 10).map((r) => r.lsn)).toEqual([1]);
+    await new Promise((r) => setTimeout(r, 20));
+    expect(gates).toHaveLength(2); // the next group started as soon as the first sync ended
+    expect(acked).toEqual([1]);
+    gates[1]!();
+    await Promise.all(later);
+    expect(acked).toEqual([1, 2, 3]);
+    expect(synced).toEqual([1, 2]);
+    expect(spool.stats.fsyncs).toBe(2);
+    await spool.close();
+  });
+});
+
 describe('quota', () => {
   it('refuses with SPOOL_FULL, appends nothing, raises the alarm once, and recovers after confirmation', async () => {
     const dir = tempDir();
