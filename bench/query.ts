@@ -18,6 +18,9 @@ import { silentLogger } from '../core/logger.js';
 import { buildApiServer } from '../dashboard-api/server.js';
 import { InfluxTelemetryReader } from '../dashboard-api/telemetry/influx-reader.js';
 import { startInfluxd } from '../hub/influxd.js';
+import { MinuteRollups } from '../ingest/minute-rollups.js';
+import { markRollupsSince, rollupsSince } from '../ingest/rollup-sealing.js';
+import type { TelemetryEnvelope } from '../ingest/schemas.js';
 import { sealEnvelope } from '../ingest/sealing.js';
 import { DeviceLifecycle } from '../pki/lifecycle.js';
 import { createTestPki } from '../test/support/hub-pki.js';
@@ -41,22 +44,28 @@ await influx.createDatabase();
 const patientId = addPatient(pki, 'Bench Patient');
 pki.store.devices.add({ id: 'wear-bench', kind: 'wearable', patientId });
 
-// 24 h of 1 Hz heart rate, sealed exactly as ingest seals it, plus the plaintext twin.
+// 24 h of 1 Hz heart rate, sealed exactly as ingest seals it (one reading per message, with the
+// message's one-minute rollup line), plus the plaintext twin.
 const end = Math.floor(Date.now() / 60_000) * 60_000 - 60_000;
 const start = end - DAY + 1000;
 const t0 = performance.now();
+markRollupsSince(pki.store.meta, 0, start - DAY);
+const rollups = new MinuteRollups(pki.keyring);
 let sealed: string[] = [];
 let plain: string[] = [];
 for (let i = 0; i < N; i++) {
   const ts = start + i * 1000;
   const value = Math.round(70 + 15 * Math.sin(i / 900) + (i % 7));
-  sealed.push(
-    ...sealEnvelope(
-      pki.keyring,
-      { deviceId: 'wear-bench', patientId },
-      { v: 1, seq: i + 1, ts, readings: [{ type: 'heart_rate', value, unit: '/min' }] },
-    ),
-  );
+  const target = { deviceId: 'wear-bench', patientId };
+  const envelope: TelemetryEnvelope = {
+    v: 1,
+    seq: i + 1,
+    ts,
+    readings: [{ type: 'heart_rate', value, unit: '/min' }],
+  };
+  const rollup = rollups.prepare(target, envelope);
+  sealed.push(...sealEnvelope(pki.keyring, target, envelope), ...rollup.lines);
+  rollup.commit();
   plain.push(`plain_hr,d=wear-bench v=${value} ${ts}`);
   if (sealed.length >= 5000) {
     await influx.writeLines(sealed, { precision: 'n' });
@@ -70,7 +79,9 @@ await influx.writeLines(plain, { precision: 'ms' });
 const loadMs = performance.now() - t0;
 
 const config = pki.config;
-const reader = new InfluxTelemetryReader(influx, pki.keyring);
+const reader = new InfluxTelemetryReader(influx, pki.keyring, {
+  rollupsSince: () => rollupsSince(pki.store.meta),
+});
 const api = await buildApiServer({
   config,
   store: pki.store,

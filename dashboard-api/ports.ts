@@ -2,6 +2,7 @@
 // bus, the broker, the checks engine). The API never reaches into those components itself.
 import type { ReadingType } from '../core/domain.js';
 import type { AlertRecord } from '../core/store/ingest-state.js';
+import type { ReadingStats } from '../ingest/reading-stats.js';
 
 /** One decrypted reading of a patient. `reading` is the stored reading without PHI tags. */
 export interface TelemetryPoint {
@@ -26,6 +27,16 @@ export interface TelemetryQuery {
 /** Reads and decrypts a patient's stored series (InfluxDB through the patient's data key). */
 export interface TelemetryReader {
   read(query: TelemetryQuery): Promise<TelemetryPoint[]>;
+  /**
+   * The first minute (epoch ms) from which every stored reading is covered by a one-minute
+   * rollup; undefined when the store keeps no rollups.
+   */
+  rollupsSince?(): number | undefined;
+  /**
+   * Statistics per type and minute start of the patient's readings, from the one-minute rollups.
+   * `from` and `to + 1` are whole minutes, not before `rollupsSince()`. `limit` is not used.
+   */
+  readMinuteStats?(query: TelemetryQuery): Promise<Map<ReadingType, Map<number, ReadingStats>>>;
 }
 
 export type LiveEvent =

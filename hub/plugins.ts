@@ -5,6 +5,7 @@ import { buildApiServer } from '../dashboard-api/server.js';
 import { InfluxTelemetryReader } from '../dashboard-api/telemetry/influx-reader.js';
 import { liveFeedFromBus } from '../dashboard-api/telemetry/live-feed.js';
 import { IngestPipeline } from '../ingest/pipeline.js';
+import { rollupsSince } from '../ingest/rollup-sealing.js';
 import type { HubPlugins } from './main.js';
 
 export const HUB_PLUGINS: HubPlugins = {
@@ -34,7 +35,9 @@ export const HUB_PLUGINS: HubPlugins = {
       authority: hub.authority,
       lifecycle: hub.lifecycle,
       registry: hub.registry,
-      telemetry: new InfluxTelemetryReader(hub.influx, hub.ctx.keyring),
+      telemetry: new InfluxTelemetryReader(hub.influx, hub.ctx.keyring, {
+        rollupsSince: () => rollupsSince(hub.ctx.store.meta),
+      }),
       live: hub.ingest ? liveFeedFromBus(hub.ingest.bus) : { subscribe: () => () => {} },
       checks: { latest: () => hub.checks.latest(), run: (actor) => hub.checks.run(actor) },
       kicker: hub.broker,

@@ -16,6 +16,7 @@ import type { DeadLetterRecord } from '../core/store/ingest-state.js';
 import type { ControlPlane } from '../core/store/control-plane.js';
 import type { AlertBus, AlertEvaluator } from './alerts.js';
 import type { IngestMetrics } from './metrics.js';
+import type { MinuteRollups, PreparedRollups } from './minute-rollups.js';
 import { keySubjectFor, sealEnvelope } from './sealing.js';
 import { statusMessage, type TelemetryEnvelope } from './schemas.js';
 import type { DeviceSeqLedger } from './seq-ledger.js';
@@ -51,6 +52,8 @@ export interface TelemetryIntakeDeps {
   metrics: IngestMetrics;
   bus: AlertBus;
   alerts?: AlertEvaluator;
+  /** One-minute rollups written next to the readings (none when absent). */
+  rollups?: MinuteRollups;
   logger: Logger;
   /** Called after each accepted message (the writer is nudged). */
   onAccepted?: () => void;
@@ -124,8 +127,10 @@ export class TelemetryIntake {
       return { outcome: 'duplicate', reason: seqClass === 'duplicate' ? 'DUPLICATE' : 'REPLAY' };
     }
     let lines: string[];
+    let rollups: PreparedRollups | undefined;
     try {
       lines = sealEnvelope(this.deps.keyring, device, envelope);
+      rollups = this.deps.rollups?.prepare(device, envelope);
     } catch (err) {
       if (isVitalGateError(err, 'KEY_DESTROYED'))
         return this.deadLetter(device, payload, 'PATIENT_ERASED', 'the patient was erased', now);
@@ -134,11 +139,14 @@ export class TelemetryIntake {
       throw err;
     }
     try {
-      await this.deps.spool.append(encodeSpooledMessage(device.deviceId, envelope.seq, lines));
+      await this.deps.spool.append(
+        encodeSpooledMessage(device.deviceId, envelope.seq, lines, rollups?.lines),
+      );
     } catch (err) {
       metrics.refused.inc({ code: isVitalGateError(err) ? err.code : 'UNKNOWN' });
       throw err;
     }
+    rollups?.commit();
     this.deps.ledger.advance(device.deviceId, envelope.seq);
     metrics.messagesAccepted.inc();
     metrics.readingsAccepted.inc(envelope.readings.length);

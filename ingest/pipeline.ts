@@ -14,6 +14,8 @@ import { AlertSettings } from './alert-settings.js';
 import { AlertBus, AlertEvaluator } from './alerts.js';
 import { TelemetryIntake, type IntakeDevice, type IntakeResult } from './intake.js';
 import { IngestMetrics } from './metrics.js';
+import { MinuteRollups } from './minute-rollups.js';
+import { markRollupsSince } from './rollup-sealing.js';
 import { DeviceSeqLedger } from './seq-ledger.js';
 import { Spool, type SpoolRepair } from './spool.js';
 import { TelemetryWriter } from './writer.js';
@@ -41,6 +43,7 @@ export class IngestPipeline {
   readonly alerts: AlertEvaluator;
   readonly intake: TelemetryIntake;
   readonly writer: TelemetryWriter;
+  readonly rollups: MinuteRollups;
 
   constructor(deps: IngestDeps) {
     const { config, store, keyring, influx, registry, logger } = deps;
@@ -90,6 +93,8 @@ export class IngestPipeline {
         rejectedFile: join(spoolDir, REJECTED_FILE),
       },
     );
+    markRollupsSince(store.meta, config.clockSkewSeconds * 1000, (deps.now ?? Date.now)());
+    this.rollups = new MinuteRollups(keyring, deps.now ? { now: deps.now } : {});
     this.intake = new TelemetryIntake({
       store,
       keyring,
@@ -99,6 +104,7 @@ export class IngestPipeline {
       metrics: this.metrics,
       bus: this.bus,
       alerts: this.alerts,
+      rollups: this.rollups,
       logger,
       onAccepted: () => this.writer.notify(),
       ...(deps.now ? { now: deps.now } : {}),

@@ -2,6 +2,8 @@
 //
 //   VG1 <device id> <seq> <point count>\n<line>\n<line>...
 //
+// The point count is the readings' points; the message's one-minute rollup lines (rollup-
+// sealing.ts) follow them and are written with them, but not counted as points.
 // Line protocol has no newlines inside a line and device ids have no spaces, so the writer
 // passes the lines on to InfluxDB as they are, without parsing or re-serialising them.
 import { VitalGateError } from '../core/errors.js';
@@ -9,16 +11,22 @@ import { VitalGateError } from '../core/errors.js';
 export interface SpooledMessage {
   deviceId: string;
   seq: number;
-  /** Number of points (lines). */
+  /** Number of reading points (the rollup lines after them are not counted). */
   points: number;
-  /** The sealed line-protocol lines, joined with '\n'. */
+  /** The sealed line-protocol lines (points, then rollups), joined with '\n'. */
   lines: string;
 }
 
 const MAGIC = 'VG1';
 
-export function encodeSpooledMessage(deviceId: string, seq: number, lines: readonly string[]): Buffer {
-  return Buffer.from(`${MAGIC} ${deviceId} ${seq} ${lines.length}\n${lines.join('\n')}`, 'utf8');
+export function encodeSpooledMessage(
+  deviceId: string,
+  seq: number,
+  lines: readonly string[],
+  rollups: readonly string[] = [],
+): Buffer {
+  const all = rollups.length > 0 ? [...lines, ...rollups] : lines;
+  return Buffer.from(`${MAGIC} ${deviceId} ${seq} ${lines.length}\n${all.join('\n')}`, 'utf8');
 }
 
 export function decodeSpooledMessage(body: Buffer): SpooledMessage {

@@ -1,6 +1,8 @@
 // Downsampling after decryption: InfluxDB holds ciphertext, so min/mean/max buckets are computed
-// here, per reading type, over the decrypted values.
+// here, per reading type, from statistics (ingest/reading-stats.ts) of the decrypted values or of
+// the decrypted one-minute rollups, which merge exactly.
 import type { ReadingType } from '../../core/domain.js';
+import { addReading, mergeStats, type ReadingStats } from '../../ingest/reading-stats.js';
 import type { TelemetryPoint } from '../ports.js';
 
 export interface Stat {
@@ -19,31 +21,42 @@ export interface Bucket {
   diastolic?: Stat;
 }
 
-class Accumulator {
-  min = Infinity;
-  max = -Infinity;
-  sum = 0;
-  n = 0;
-  add(v: number): void {
-    if (v < this.min) this.min = v;
-    if (v > this.max) this.max = v;
-    this.sum += v;
-    this.n += 1;
-  }
-  stat(): Stat | undefined {
-    return this.n === 0 ? undefined : { min: this.min, mean: round(this.sum / this.n), max: this.max };
-  }
-}
+/** Statistics per type and bucket start (`resolutionMs`, aligned to the epoch). */
+export type StatsByType = Map<ReadingType, Map<number, ReadingStats>>;
 
 function round(v: number): number {
   return Math.round(v * 1000) / 1000;
 }
 
-interface BucketState {
-  count: number;
-  value: Accumulator;
-  systolic: Accumulator;
-  diastolic: Accumulator;
+function statsAt(byType: StatsByType, type: ReadingType, start: number): ReadingStats {
+  let buckets = byType.get(type);
+  if (!buckets) byType.set(type, (buckets = new Map()));
+  let stats = buckets.get(start);
+  if (!stats) buckets.set(start, (stats = { count: 0 }));
+  return stats;
+}
+
+/** Adds decrypted points into `into`, by type and bucket. */
+export function addPoints(into: StatsByType, points: readonly TelemetryPoint[], resolutionMs: number): void {
+  for (const p of points)
+    addReading(statsAt(into, p.type, Math.floor(p.ts / resolutionMs) * resolutionMs), p.values);
+}
+
+/** Adds finer statistics (e.g. one-minute rollups by minute) into `into`'s coarser buckets. */
+export function addStats(into: StatsByType, finer: StatsByType, resolutionMs: number): void {
+  for (const [type, byStart] of finer)
+    for (const [start, stats] of byStart)
+      mergeStats(statsAt(into, type, Math.floor(start / resolutionMs) * resolutionMs), stats);
+}
+
+/** The bucket a set of statistics describes. */
+export function toBucket(start: number, stats: ReadingStats): Bucket {
+  const bucket: Bucket = { start, count: stats.count };
+  for (const c of ['value', 'systolic', 'diastolic'] as const) {
+    const s = stats[c];
+    if (s) bucket[c] = { min: s.min, mean: round(s.sum / s.n), max: s.max };
+  }
+  return bucket;
 }
 
 /** Buckets of `resolutionMs` (aligned to the epoch) per type, oldest first; empty buckets are left out. */
@@ -51,40 +64,14 @@ export function downsample(
   points: readonly TelemetryPoint[],
   resolutionMs: number,
 ): Map<ReadingType, Bucket[]> {
-  const byType = new Map<ReadingType, Map<number, BucketState>>();
-  for (const p of points) {
-    let buckets = byType.get(p.type);
-    if (!buckets) byType.set(p.type, (buckets = new Map()));
-    const start = Math.floor(p.ts / resolutionMs) * resolutionMs;
-    let b = buckets.get(start);
-    if (!b) {
-      b = { count: 0, value: new Accumulator(), systolic: new Accumulator(), diastolic: new Accumulator() };
-      buckets.set(start, b);
-    }
-    b.count += 1;
-    const v = p.values;
-    if (typeof v.value === 'number') b.value.add(v.value);
-    if (typeof v.systolic === 'number') b.systolic.add(v.systolic);
-    if (typeof v.diastolic === 'number') b.diastolic.add(v.diastolic);
-    if (Array.isArray(v.samples)) for (const s of v.samples as number[]) b.value.add(s);
-  }
+  const byType: StatsByType = new Map();
+  addPoints(byType, points, resolutionMs);
   const out = new Map<ReadingType, Bucket[]>();
   for (const [type, buckets] of byType) {
     out.set(
       type,
-      [...buckets.entries()].sort((a, b) => a[0] - b[0]).map(([start, b]) => toBucket(start, b)),
+      [...buckets.entries()].sort((a, b) => a[0] - b[0]).map(([start, stats]) => toBucket(start, stats)),
     );
   }
   return out;
-}
-
-function toBucket(start: number, b: BucketState): Bucket {
-  const bucket: Bucket = { start, count: b.count };
-  const value = b.value.stat();
-  const systolic = b.systolic.stat();
-  const diastolic = b.diastolic.stat();
-  if (value) bucket.value = value;
-  if (systolic) bucket.systolic = systolic;
-  if (diastolic) bucket.diastolic = diastolic;
-  return bucket;
 }

@@ -1,14 +1,17 @@
 // Decrypted telemetry for the API: raw ranges, downsampled views, and a cache of closed
-// downsampled buckets. Values are encrypted in InfluxDB, so a day view at one-minute resolution
-// has to decrypt every point of the day once; after that, only buckets that are still open (or
-// that a late, store-and-forward reading touched, as the live feed reports) are read again.
+// downsampled buckets. Values are encrypted in InfluxDB; a view at a resolution of whole minutes
+// is built from the sealed one-minute rollups ingest writes (one per device, type and minute),
+// and only what they do not cover (minutes before rollups existed, partial minutes at the edges)
+// from decrypted points. After that, only buckets that are still open (or that a late,
+// store-and-forward reading touched, as the live feed reports) are read again.
 // A bucket is cached only once it closed more than SETTLE_MS ago and no reading for it arrived
 // within SETTLE_MS (the live feed fires at intake, before the writer stores the point), and an
 // entry lives at most ENTRY_TTL_MS. The cache lives in this process only, is bounded, and is
 // dropped for an erased patient.
 import { READING_TYPES, type ReadingType } from '../../core/domain.js';
 import type { LiveEvent, LiveFeed, TelemetryPoint, TelemetryReader } from '../ports.js';
-import { downsample, type Bucket } from './downsample.js';
+import { MINUTE_MS } from '../../ingest/rollup-sealing.js';
+import { addPoints, addStats, toBucket, type Bucket, type StatsByType } from './downsample.js';
 
 const MAX_CACHED_SERIES = 512;
 const MAX_BUCKETS_PER_SERIES = 50_000;
@@ -74,23 +77,22 @@ export class TelemetryService {
       if (last && last[1] === s - 1) last[1] = s + resolutionMs - 1;
       else runs.push([s, s + resolutionMs - 1]);
     }
-    const points = (
-      await Promise.all(
-        runs.map(([a, b]) =>
-          this.reader.read({ patientId, from: Math.max(from, a), to: Math.min(to, b), types: wanted }),
-        ),
-      )
-    ).flat();
-    const fresh = downsample(points, resolutionMs);
+    const fresh: StatsByType = new Map();
+    await Promise.all(
+      runs.map(([a, b]) =>
+        this.readStats(fresh, patientId, Math.max(from, a), Math.min(to, b), wanted, resolutionMs),
+      ),
+    );
     const out = new Map<ReadingType, Bucket[]>();
     for (const type of wanted) {
       const k = key(patientId, type, resolutionMs);
       const cached = (cacheable && this.lookup(k, now)) || { createdAt: now, buckets: new Map() };
       const touched = this.recentTouches(patientId, type, now);
-      const freshByStart = new Map((fresh.get(type) ?? []).map((b) => [b.start, b]));
+      const freshByStart = fresh.get(type);
       const series: Bucket[] = [];
       for (const s of starts) {
-        const bucket = missing.has(s) ? (freshByStart.get(s) ?? null) : cached.buckets.get(s);
+        const stats = freshByStart?.get(s);
+        const bucket = missing.has(s) ? (stats ? toBucket(s, stats) : null) : cached.buckets.get(s);
         if (bucket) series.push(bucket);
         // A bucket is cached once it settled, nothing arrived for it lately, and all of it was read.
         const settled = s < settledBefore && !touched.some((ts) => ts >= s && ts < s + resolutionMs);
@@ -101,6 +103,49 @@ export class TelemetryService {
       if (series.length > 0) out.set(type, series);
     }
     return out;
+  }
+
+  /**
+   * Adds the statistics of [from, to] into `into`: whole minutes the store has rollups for come
+   * from those, the rest (older than the rollups, partial minutes at the edges, resolutions
+   * that are not whole minutes) from the decrypted points.
+   */
+  private async readStats(
+    into: StatsByType,
+    patientId: string,
+    from: number,
+    to: number,
+    types: readonly ReadingType[],
+    resolutionMs: number,
+  ): Promise<void> {
+    const since = this.reader.rollupsSince?.();
+    const raw: [number, number][] = [];
+    if (since !== undefined && this.reader.readMinuteStats && resolutionMs % MINUTE_MS === 0) {
+      const first = Math.max(since, Math.ceil(from / MINUTE_MS) * MINUTE_MS);
+      const end = Math.floor((to + 1) / MINUTE_MS) * MINUTE_MS;
+      if (first < end) {
+        if (from < first) raw.push([from, first - 1]);
+        if (end <= to) raw.push([end, to]);
+        const [minutes] = await Promise.all([
+          this.reader.readMinuteStats({ patientId, from: first, to: end - 1, types }),
+          ...raw.map(([a, b]) => this.readPoints(into, patientId, a, b, types, resolutionMs)),
+        ]);
+        addStats(into, minutes, resolutionMs);
+        return;
+      }
+    }
+    await this.readPoints(into, patientId, from, to, types, resolutionMs);
+  }
+
+  private async readPoints(
+    into: StatsByType,
+    patientId: string,
+    from: number,
+    to: number,
+    types: readonly ReadingType[],
+    resolutionMs: number,
+  ): Promise<void> {
+    addPoints(into, await this.reader.read({ patientId, from, to, types }), resolutionMs);
   }
 
   /** Drops every cached view of a patient (erasure). */

@@ -6,6 +6,8 @@ import { fail, notApplicable, pass, warn, type DeploymentCheck } from './check.j
 
 const DATA = 'Device security controls';
 const DAY = 86_400_000;
+/** Readings and their one-minute rollups: both sealed, fields c and k only. */
+const SEALED_MEASUREMENTS = ['telemetry', 'telemetry_1m'];
 
 export const telemetryEncrypted: DeploymentCheck = {
   id: 'VG-DATA-001',
@@ -13,7 +15,7 @@ export const telemetryEncrypted: DeploymentCheck = {
   severity: 'critical',
   verifies:
     'Sampled telemetry points carry only ciphertext and pseudonyms: no numeric or plaintext value fields.',
-  how: 'Lists the field keys of the telemetry measurement and samples recent points: each must be a base64 AES-GCM envelope with a key version.',
+  how: 'Lists the field keys of the telemetry and telemetry_1m (rollup) measurements and samples recent points of each: each must be a base64 AES-GCM envelope with a key version.',
   references: { owasp: DATA, hipaa: '164.312(a)(2)(iv) Encryption and decryption' },
   async run({ influx }) {
     if (!influx)
@@ -29,14 +31,19 @@ export const telemetryEncrypted: DeploymentCheck = {
     for (const series of keys) {
       for (const row of series.rows) {
         const field = String(row.fieldKey);
-        if (!(series.name === 'telemetry' && (field === 'c' || field === 'k')))
+        if (!(SEALED_MEASUREMENTS.includes(series.name) && (field === 'c' || field === 'k')))
           plaintextFields.push(`${series.name}.${field}`);
       }
     }
-    const sample = await influx
-      .query('SELECT c, k FROM telemetry ORDER BY time DESC LIMIT 50')
-      .catch(() => []);
-    const rows = sample[0]?.rows ?? [];
+    const [points, rollups] = await Promise.all(
+      SEALED_MEASUREMENTS.map(async (measurement) => {
+        const sample = await influx
+          .query(`SELECT c, k FROM ${quoteIdentifier(measurement)} ORDER BY time DESC LIMIT 50`)
+          .catch(() => []);
+        return sample[0]?.rows ?? [];
+      }),
+    );
+    const rows = [...points!, ...rollups!];
     const notSealed = rows.filter(
       (r) => typeof r.c !== 'string' || !/^[A-Za-z0-9+/]{38,}={0,2}$/.test(r.c) || typeof r.k !== 'number',
     );
@@ -50,7 +57,9 @@ export const telemetryEncrypted: DeploymentCheck = {
         `${notSealed.length} of ${rows.length} sampled points are not sealed`,
         'Find and remove the plaintext points.',
       );
-    return pass(`${rows.length} sampled points, all sealed (fields c, k only)`);
+    return pass(
+      `${points!.length} sampled points and ${rollups!.length} rollups, all sealed (fields c, k only)`,
+    );
   },
 };
 

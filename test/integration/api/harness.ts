@@ -9,6 +9,7 @@ import { DeviceBroker } from '../../../broker/device-broker.js';
 import { DeviceLifecycle } from '../../../pki/lifecycle.js';
 import { buildApiServer, type ApiDeps } from '../../../dashboard-api/server.js';
 import { InfluxTelemetryReader } from '../../../dashboard-api/telemetry/influx-reader.js';
+import { rollupsSince } from '../../../ingest/rollup-sealing.js';
 import { liveFeedFromBus } from '../../../dashboard-api/telemetry/live-feed.js';
 import type { UserDirectory } from '../../../dashboard-api/services/user-directory.js';
 import { createTestPki, type TestPki } from '../../support/hub-pki.js';
@@ -195,7 +196,9 @@ export async function startTestHub(): Promise<TestHub> {
     authority: pki.authority,
     lifecycle: new DeviceLifecycle(pki.store, pki.authority, { kicker: broker }),
     registry: new Registry(),
-    telemetry: new InfluxTelemetryReader(influxClient, pki.keyring),
+    telemetry: new InfluxTelemetryReader(influxClient, pki.keyring, {
+      rollupsSince: () => rollupsSince(pki.store.meta),
+    }),
     live: liveFeedFromBus(pipeline.bus),
     kicker: broker,
     readiness: [
