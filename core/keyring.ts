@@ -103,18 +103,22 @@ export function aesGcmSeal(key: Buffer, plaintext: Buffer, aad: string): Buffer 
   return sealed;
 }
 
-export function aesGcmOpen(key: Buffer, sealed: Buffer, aad: string): Buffer {
+/** Opens `iv | tag | ciphertext`. `aad` may be a buffer the caller reuses (it is copied). */
+export function aesGcmOpen(key: Buffer, sealed: Buffer, aad: string | Buffer): Buffer {
   if (sealed.length < IV_BYTES + TAG_BYTES) {
     throw new VitalGateError('DECRYPTION_FAILED', 'ciphertext is truncated');
   }
+  let plain: Buffer;
   try {
     const decipher = createDecipheriv('aes-256-gcm', key, sealed.subarray(0, IV_BYTES));
-    decipher.setAAD(Buffer.from(aad, 'utf8'));
+    decipher.setAAD(typeof aad === 'string' ? Buffer.from(aad, 'utf8') : aad);
     decipher.setAuthTag(sealed.subarray(IV_BYTES, IV_BYTES + TAG_BYTES));
-    return Buffer.concat([decipher.update(sealed.subarray(IV_BYTES + TAG_BYTES)), decipher.final()]);
+    plain = decipher.update(sealed.subarray(IV_BYTES + TAG_BYTES));
+    decipher.final(); // GCM yields nothing here; it checks the tag
   } catch {
     throw new VitalGateError('DECRYPTION_FAILED', 'ciphertext failed authentication');
   }
+  return plain;
 }
 
 export interface SealedValue {
@@ -153,6 +157,15 @@ export class Keyring {
 
   open(subject: string, keyVersion: number, ciphertext: Buffer, aad: string): Buffer {
     return aesGcmOpen(this.keyAt(subject, keyVersion), ciphertext, aad);
+  }
+
+  /**
+   * Opens many ciphertexts of one subject and key version, for bulk reads: the key is looked up
+   * once (KEY_DESTROYED / KEY_NOT_FOUND are thrown here), and stays inside the returned function.
+   */
+  opener(subject: string, keyVersion: number): (ciphertext: Buffer, aad: string | Buffer) => Buffer {
+    const key = this.keyAt(subject, keyVersion);
+    return (ciphertext, aad) => aesGcmOpen(key, ciphertext, aad);
   }
 
   /** Starts a new key version for the subject; older versions still open what they sealed. */

@@ -8,7 +8,7 @@ import type { InfluxClient } from '../../core/influx.js';
 import type { Keyring } from '../../core/keyring.js';
 import { mergeStats, type ReadingStats } from '../../ingest/reading-stats.js';
 import { ROLLUP_MEASUREMENT, openRollup } from '../../ingest/rollup-sealing.js';
-import { TELEMETRY_MEASUREMENT, openReading, pseudonymFor } from '../../ingest/sealing.js';
+import { ReadingOpener, TELEMETRY_MEASUREMENT, pseudonymFor } from '../../ingest/sealing.js';
 import type { TelemetryPoint, TelemetryQuery, TelemetryReader } from '../ports.js';
 
 export interface InfluxReaderOptions {
@@ -16,6 +16,8 @@ export interface InfluxReaderOptions {
   sliceMs?: number;
   /** Slices in flight at once. Default 2. */
   concurrency?: number;
+  /** Rows per chunk InfluxDB streams. Default 5000. */
+  chunkSize?: number;
   /** The first minute covered by rollups (the control plane's `telemetry_rollups_since`); none when absent. */
   rollupsSince?: () => number | undefined;
 }
@@ -23,6 +25,7 @@ export interface InfluxReaderOptions {
 export class InfluxTelemetryReader implements TelemetryReader {
   private readonly sliceMs: number;
   private readonly concurrency: number;
+  private readonly chunkSize: number;
   private readonly since: (() => number | undefined) | undefined;
 
   constructor(
@@ -32,6 +35,7 @@ export class InfluxTelemetryReader implements TelemetryReader {
   ) {
     this.sliceMs = options.sliceMs ?? 3 * 3_600_000;
     this.concurrency = options.concurrency ?? 2;
+    this.chunkSize = options.chunkSize ?? 5000;
     this.since = options.rollupsSince;
   }
 
@@ -101,35 +105,22 @@ export class InfluxTelemetryReader implements TelemetryReader {
   ): Promise<TelemetryPoint[]> {
     const { filter, params } = typeFilter(pseudonym, types);
     // from/to are integers checked by the caller; everything else is a bound parameter.
-    const series = await this.influx.query(
+    const opener = new ReadingOpener(this.keyring, patientId, pseudonym);
+    const out: TelemetryPoint[] = [];
+    // Each chunk is opened as it arrives, while InfluxDB serialises the next.
+    await this.influx.queryStream(
       `SELECT c, k FROM ${TELEMETRY_MEASUREMENT} WHERE s = $s${filter} AND time >= ${Math.trunc(from)}ms AND time < ${Math.trunc(to) + 1}ms GROUP BY d, t`,
       params,
-      { epoch: 'ms' },
+      { epoch: 'ms', chunkSize: this.chunkSize },
+      (series) => {
+        const open = opener.series(series.tags.d ?? '', series.tags.t ?? '');
+        const time = series.columns.indexOf('time');
+        const c = series.columns.indexOf('c');
+        const k = series.columns.indexOf('k');
+        for (const row of series.values)
+          out.push(open(row[c] as string, row[k] as number, row[time] as number));
+      },
     );
-    const out: TelemetryPoint[] = [];
-    for (const s of series) {
-      const d = s.tags.d ?? '';
-      const t = s.tags.t ?? '';
-      for (const row of s.rows) {
-        const opened = openReading(this.keyring, patientId, {
-          time: row.time as number,
-          d,
-          s: pseudonym,
-          t,
-          c: row.c as string,
-          k: row.k as number,
-        });
-        const {
-          type,
-          ts: _ts,
-          ...values
-        } = opened.reading as unknown as Record<string, unknown> & {
-          type: ReadingType;
-          ts: number;
-        };
-        out.push({ ts: opened.ts, deviceId: opened.deviceId, type, values });
-      }
-    }
     return out;
   }
 }

@@ -115,6 +115,40 @@ describe('InfluxDB client against a real InfluxDB', () => {
     });
   });
 
+  it('streams a result chunk by chunk: every row once, in order, with its series tags', async () => {
+    const t0 = Date.now() - 3_600_000;
+    const lines: string[] = [];
+    for (let i = 0; i < 2500; i++) lines.push(`streamed,d=a\\ b,t=x c="v${i}",k=1i ${t0 + i}`);
+    for (let i = 0; i < 700; i++) lines.push(`streamed,d=c,t=y c="w${i}",k=2i ${t0 + i}`);
+    await influx.client.writeLines(lines);
+    const chunks: { tags: Record<string, string>; columns: string[]; rows: number }[] = [];
+    const seen = new Map<string, unknown[][]>();
+    await influx.client.queryStream(
+      'SELECT c, k FROM streamed WHERE k > $min GROUP BY d, t',
+      { min: 0 },
+      { chunkSize: 1000 },
+      (series) => {
+        chunks.push({ tags: series.tags, columns: series.columns, rows: series.values.length });
+        seen.set(series.tags.d!, [...(seen.get(series.tags.d!) ?? []), ...series.values]);
+      },
+    );
+    expect(chunks.map((c) => [c.tags.d, c.rows])).toEqual([
+      ['a b', 1000],
+      ['a b', 1000],
+      ['a b', 500],
+      ['c', 700],
+    ]);
+    expect(chunks[0]!.columns).toEqual(['time', 'c', 'k']);
+    expect(seen.get('a b')!.map((row) => row[1])).toEqual(lines.slice(0, 2500).map((_, i) => `v${i}`));
+    expect(seen.get('c')![699]).toEqual([t0 + 699, 'w699', 2]);
+    await expect(influx.client.queryStream('SELEKT nonsense', undefined, {}, () => {})).rejects.toMatchObject(
+      { code: 'INFLUX_QUERY_FAILED' },
+    );
+    await expect(
+      influx.client.queryStream('SELECT c FROM streamed WHERE nope(', undefined, {}, () => {}),
+    ).rejects.toMatchObject({ code: 'INFLUX_QUERY_FAILED' });
+  });
+
   it('says INFLUX_UNAVAILABLE when InfluxDB is down, and works again after a restart', async () => {
     const server = await startPrivateInflux();
     const client = new InfluxClient({ url: server.url, database: 'outage', timeoutMs: 2_000 });
