@@ -168,6 +168,17 @@ export class Keyring {
     return (ciphertext, aad) => aesGcmOpen(key, ciphertext, aad);
   }
 
+  /**
+   * A copy of a subject's data key, for opening its ciphertexts in a worker thread of this
+   * process (dashboard-api/telemetry/opening-worker.ts), which wipes it after use. Throws as
+   * `opener` does.
+   */
+  dataKeyCopy(subject: string, keyVersion: number): Uint8Array<ArrayBuffer> {
+    const copy = new Uint8Array(KEY_BYTES);
+    copy.set(this.keyAt(subject, keyVersion));
+    return copy;
+  }
+
   /** Starts a new key version for the subject; older versions still open what they sealed. */
   rotate(subject: string): number {
     const row = this.db

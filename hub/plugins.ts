@@ -28,6 +28,9 @@ export const HUB_PLUGINS: HubPlugins = {
   },
 
   async startApi(hub) {
+    const telemetry = new InfluxTelemetryReader(hub.influx, hub.ctx.keyring, {
+      rollupsSince: () => rollupsSince(hub.ctx.store.meta),
+    });
     const api = await buildApiServer({
       config: hub.config,
       store: hub.ctx.store,
@@ -35,9 +38,7 @@ export const HUB_PLUGINS: HubPlugins = {
       authority: hub.authority,
       lifecycle: hub.lifecycle,
       registry: hub.registry,
-      telemetry: new InfluxTelemetryReader(hub.influx, hub.ctx.keyring, {
-        rollupsSince: () => rollupsSince(hub.ctx.store.meta),
-      }),
+      telemetry,
       live: hub.ingest ? liveFeedFromBus(hub.ingest.bus) : { subscribe: () => () => {} },
       checks: { latest: () => hub.checks.latest(), run: (actor) => hub.checks.run(actor) },
       kicker: hub.broker,
@@ -56,7 +57,10 @@ export const HUB_PLUGINS: HubPlugins = {
     const address = api.server.address();
     return {
       port: typeof address === 'object' && address ? address.port : hub.config.apiPort,
-      stop: () => api.close(),
+      stop: async () => {
+        await api.close();
+        await telemetry.close();
+      },
     };
   },
 };

@@ -173,9 +173,19 @@ export class ReadingOpener {
     this.subject = keySubjectFor(patientId);
   }
 
+  /** The associated data of the series' points up to the millisecond, which follows it. */
+  aadPrefix(deviceId: string, type: string): Buffer {
+    return Buffer.from(associatedData(this.pseudonym, deviceId, type, 0).slice(0, -1), 'utf8');
+  }
+
+  /** A copy of the data key of version `k`, for opening in a worker thread (Keyring.dataKeyCopy). */
+  keyCopy(k: number): Uint8Array<ArrayBuffer> {
+    return this.keyring.dataKeyCopy(this.subject, k);
+  }
+
   /** Opens the points of one series: `c` base64, `k` key version, `ms` the point's time. */
   series(deviceId: string, type: string): (c: string, k: number, ms: number) => OpenedValues {
-    const prefix = Buffer.from(associatedData(this.pseudonym, deviceId, type, 0).slice(0, -1), 'utf8');
+    const prefix = this.aadPrefix(deviceId, type);
     if (this.aad.length < prefix.length + 24) this.aad = Buffer.alloc(prefix.length + 24);
     let version = -1;
     let open: ((ciphertext: Buffer, aad: Buffer) => Buffer) | undefined;

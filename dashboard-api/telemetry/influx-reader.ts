@@ -10,23 +10,32 @@ import { mergeStats, type ReadingStats } from '../../ingest/reading-stats.js';
 import { ROLLUP_MEASUREMENT, openRollup } from '../../ingest/rollup-sealing.js';
 import { ReadingOpener, TELEMETRY_MEASUREMENT, pseudonymFor } from '../../ingest/sealing.js';
 import type { TelemetryPoint, TelemetryQuery, TelemetryReader } from '../ports.js';
+import { OpeningWorker } from './opening-worker.js';
 
 export interface InfluxReaderOptions {
   /** Length of one query slice. Default 3 hours. */
   sliceMs?: number;
   /** Slices in flight at once. Default 2. */
   concurrency?: number;
-  /** Rows per chunk InfluxDB streams. Default 5000. */
+  /** Rows per chunk InfluxDB streams. Default 10,000. */
   chunkSize?: number;
   /** The first minute covered by rollups (the control plane's `telemetry_rollups_since`); none when absent. */
   rollupsSince?: () => number | undefined;
+  /** Open large chunks in a worker thread too (default true). */
+  worker?: boolean;
 }
+
+/** Chunks smaller than this are opened in this thread. */
+const MIN_WORKER_ROWS = 1000;
+/** The part of a large chunk the worker opens (it does nothing else, this thread also reads). */
+const WORKER_SHARE = 0.5;
 
 export class InfluxTelemetryReader implements TelemetryReader {
   private readonly sliceMs: number;
   private readonly concurrency: number;
   private readonly chunkSize: number;
   private readonly since: (() => number | undefined) | undefined;
+  private readonly worker: OpeningWorker | undefined;
 
   constructor(
     private readonly influx: InfluxClient,
@@ -35,8 +44,14 @@ export class InfluxTelemetryReader implements TelemetryReader {
   ) {
     this.sliceMs = options.sliceMs ?? 3 * 3_600_000;
     this.concurrency = options.concurrency ?? 2;
-    this.chunkSize = options.chunkSize ?? 5000;
+    this.chunkSize = options.chunkSize ?? 10_000;
     this.since = options.rollupsSince;
+    this.worker = options.worker === false ? undefined : new OpeningWorker();
+  }
+
+  /** Stops the worker thread. */
+  async close(): Promise<void> {
+    await this.worker?.close();
   }
 
   rollupsSince(): number | undefined {
@@ -106,22 +121,60 @@ export class InfluxTelemetryReader implements TelemetryReader {
     const { filter, params } = typeFilter(pseudonym, types);
     // from/to are integers checked by the caller; everything else is a bound parameter.
     const opener = new ReadingOpener(this.keyring, patientId, pseudonym);
-    const out: TelemetryPoint[] = [];
-    // Each chunk is opened as it arrives, while InfluxDB serialises the next.
+    const parts: (TelemetryPoint[] | Promise<TelemetryPoint[]>)[] = [];
+    // Each chunk is opened as it arrives, while InfluxDB serialises the next: by the worker
+    // thread when it is not busy, else here.
     await this.influx.queryStream(
       `SELECT c, k FROM ${TELEMETRY_MEASUREMENT} WHERE s = $s${filter} AND time >= ${Math.trunc(from)}ms AND time < ${Math.trunc(to) + 1}ms GROUP BY d, t`,
       params,
       { epoch: 'ms', chunkSize: this.chunkSize },
       (series) => {
-        const open = opener.series(series.tags.d ?? '', series.tags.t ?? '');
+        const d = series.tags.d ?? '';
+        const t = series.tags.t ?? '';
         const time = series.columns.indexOf('time');
         const c = series.columns.indexOf('c');
         const k = series.columns.indexOf('k');
-        for (const row of series.values)
-          out.push(open(row[c] as string, row[k] as number, row[time] as number));
+        const rows = series.values;
+        // The first part of a large chunk goes to the worker while this thread opens the rest.
+        const version = rows[0]?.[k];
+        let split = 0;
+        if (
+          this.worker &&
+          this.worker.pending < 2 &&
+          rows.length >= MIN_WORKER_ROWS &&
+          typeof version === 'number' &&
+          rows.every((row) => row[k] === version)
+        ) {
+          split = Math.floor(rows.length * WORKER_SHARE);
+          const head = rows.slice(0, split);
+          const job = this.worker
+            .open(
+              opener.keyCopy(version),
+              opener.aadPrefix(d, t),
+              head.map((row) => row[c] as string),
+              head.map((row) => row[time] as number),
+            )
+            .then((values) =>
+              values.map((v, i) => ({
+                ts: head[i]![time] as number,
+                deviceId: d,
+                type: t as ReadingType,
+                values: v,
+              })),
+            );
+          job.catch(() => {}); // awaited below; not an unhandled rejection meanwhile
+          parts.push(job);
+        }
+        const open = opener.series(d, t);
+        const out: TelemetryPoint[] = new Array(rows.length - split);
+        for (let i = split; i < rows.length; i++) {
+          const row = rows[i]!;
+          out[i - split] = open(row[c] as string, row[k] as number, row[time] as number);
+        }
+        parts.push(out);
       },
     );
-    return out;
+    return (await Promise.all(parts)).flat();
   }
 }
 
