@@ -3,7 +3,9 @@
 //   telemetry,d=<device id>,s=<pseudonym>,t=<type> c="<base64 AES-256-GCM>",k=<key version>i <ns>
 //
 // The subject tag `s` is an HMAC pseudonym, never the patient id, and no value is in plaintext.
-// The associated data binds each ciphertext to its series and millisecond
+// The sealed plaintext is a scalar reading's number (`72`: its unit is its type's) or the JSON
+// of the other readings' values; points sealed before the compact form hold JSON for scalars
+// too, and both open. The associated data binds each ciphertext to its series and millisecond
 // (`pseudonym|device|type|ms`), so a ciphertext moved to another patient, device, type or time
 // does not open. Points are written in nanoseconds:
 //
@@ -17,7 +19,7 @@ import { VitalGateError } from '../core/errors.js';
 import { escapeKey } from '../core/influx.js';
 import type { Keyring } from '../core/keyring.js';
 import { patientKeySubject } from '../core/patient-registry.js';
-import type { ReadingType } from '../core/domain.js';
+import { READING_DEFINITIONS, type ReadingType } from '../core/domain.js';
 import type { Reading, TelemetryEnvelope } from './schemas.js';
 
 export const TELEMETRY_MEASUREMENT = 'telemetry';
@@ -53,6 +55,34 @@ export function pseudonymFor(keyring: Keyring, patientId: string | null): string
   return pseudonym;
 }
 
+/**
+ * The sealed plaintext of a reading: a scalar reading in its type's unit is just its number
+ * (`72`); anything else is the JSON of its values (`{"systolic":…}`). Points sealed before the
+ * compact form hold JSON for scalars too; both open.
+ */
+function plaintextOf(type: ReadingType, values: Record<string, unknown>): string {
+  const def = READING_DEFINITIONS[type];
+  const keys = Object.keys(values);
+  if (
+    def.shape === 'scalar' &&
+    keys.length === 2 &&
+    typeof values.value === 'number' &&
+    values.unit === def.unit
+  )
+    return JSON.stringify(values.value);
+  return JSON.stringify(values);
+}
+
+/** The values of an opened plaintext (JSON values, or a scalar's number), given its type. */
+export function valuesOf(type: string, opened: unknown): Record<string, unknown> {
+  if (typeof opened === 'object' && opened !== null) return opened as Record<string, unknown>;
+  const def = READING_DEFINITIONS[type as ReadingType] as
+    (typeof READING_DEFINITIONS)[ReadingType] | undefined;
+  if (typeof opened !== 'number' || def?.shape !== 'scalar')
+    throw new VitalGateError('DECRYPTION_FAILED', 'a reading opened to something that is not a reading');
+  return { value: opened, unit: def.unit };
+}
+
 function associatedData(pseudonym: string, deviceId: string, type: string, ms: number): string {
   return `telemetry|${pseudonym}|${deviceId}|${type}|${ms}`;
 }
@@ -85,7 +115,7 @@ export function sealEnvelope(keyring: Keyring, target: SealingTarget, envelope: 
     perSlot.set(slot, j + 1);
     const sealed = keyring.seal(
       subject,
-      Buffer.from(JSON.stringify(value)),
+      Buffer.from(plaintextOf(type, value)),
       associatedData(pseudonym, target.deviceId, type, ms),
     );
     // base64 has no quote, backslash or newline: the string field needs no escaping.
@@ -136,7 +166,7 @@ export function openReading(
     Buffer.from(point.c, 'base64'),
     associatedData(point.s, point.d, point.t, ms),
   );
-  const value = JSON.parse(plain.toString('utf8')) as Record<string, unknown>;
+  const value = valuesOf(point.t, JSON.parse(plain.toString('utf8')));
   return {
     deviceId: point.d,
     ts: ms,
@@ -205,7 +235,7 @@ export class ReadingOpener {
         ts: ms,
         deviceId,
         type: type as ReadingType,
-        values: JSON.parse(plain.toString('utf8')) as Record<string, unknown>,
+        values: valuesOf(type, JSON.parse(plain.toString('utf8'))),
       };
     };
   }

@@ -8,7 +8,7 @@ import type { InfluxClient } from '../../core/influx.js';
 import type { Keyring } from '../../core/keyring.js';
 import { mergeStats, type ReadingStats } from '../../ingest/reading-stats.js';
 import { ROLLUP_MEASUREMENT, openRollup } from '../../ingest/rollup-sealing.js';
-import { ReadingOpener, TELEMETRY_MEASUREMENT, pseudonymFor } from '../../ingest/sealing.js';
+import { ReadingOpener, TELEMETRY_MEASUREMENT, pseudonymFor, valuesOf } from '../../ingest/sealing.js';
 import type { TelemetryPoint, TelemetryQuery, TelemetryReader } from '../ports.js';
 import { OpeningWorker } from './opening-worker.js';
 
@@ -159,7 +159,7 @@ export class InfluxTelemetryReader implements TelemetryReader {
                 ts: head[i]![time] as number,
                 deviceId: d,
                 type: t as ReadingType,
-                values: v,
+                values: valuesOf(t, v),
               })),
             );
           job.catch(() => {}); // awaited below; not an unhandled rejection meanwhile

@@ -4,7 +4,7 @@
 // (transferred, so the main thread keeps no extra copy, and wiped once the job is done), the
 // series' associated-data prefix (ingest/sealing.ts), and the base64 ciphertexts with their
 // milliseconds; it opens `iv | tag | ciphertext` as core/keyring.ts does and returns the
-// plaintexts (JSON objects) as one JSON array. A point that fails authentication fails the job
+// plaintexts (JSON values) as one JSON array. A point that fails authentication fails the job
 // (DECRYPTION_FAILED). The thread is started on first use and does not keep the process alive.
 import { Worker } from 'node:worker_threads';
 import { VitalGateError } from '../../core/errors.js';
@@ -43,7 +43,7 @@ parentPort.on('message', ({ id, key, prefix, c, ms }) => {
 `;
 
 interface Job {
-  resolve: (values: Record<string, unknown>[]) => void;
+  resolve: (values: unknown[]) => void;
   reject: (err: unknown) => void;
   rows: number;
 }
@@ -60,14 +60,14 @@ export class OpeningWorker {
 
   /**
    * Opens the points of one series and key version. `key` is consumed: its memory is moved to
-   * the worker (the caller's buffer is detached). Resolves with each point's plaintext values.
+   * the worker (the caller's buffer is detached). Resolves with each point's parsed plaintext.
    */
   open(
     key: Uint8Array<ArrayBuffer>,
     aadPrefix: Buffer,
     ciphertexts: string[],
     times: number[],
-  ): Promise<Record<string, unknown>[]> {
+  ): Promise<unknown[]> {
     const worker = this.start();
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
@@ -94,9 +94,9 @@ export class OpeningWorker {
       if (!job) return;
       this.jobs.delete(m.id);
       if (this.jobs.size === 0) worker.unref();
-      let values: Record<string, unknown>[] | undefined;
+      let values: unknown[] | undefined;
       try {
-        values = m.json === undefined ? undefined : (JSON.parse(m.json) as Record<string, unknown>[]);
+        values = m.json === undefined ? undefined : (JSON.parse(m.json) as unknown[]);
       } catch {
         values = undefined;
       }

@@ -66,4 +66,40 @@ describe('ReadingOpener', () => {
       expect.objectContaining({ code: 'KEY_DESTROYED' }),
     );
   });
+
+  it('opens scalar points sealed as a bare number and points sealed before that as JSON', () => {
+    const keyring = new Keyring(openDatabase(':memory:'), randomBytes(32));
+    const pseudonym = pseudonymFor(keyring, 'pat_one');
+    const [compact] = sealEnvelope(
+      keyring,
+      { deviceId: 'wear-1', patientId: 'pat_one' },
+      { v: 1, seq: 1, ts: T, readings: [{ type: 'heart_rate', value: 72.5, unit: '/min' }] },
+    );
+    // iv (12) + tag (16) + "72.5" (4) = 32 bytes, 44 base64 characters.
+    expect(stored(compact!).c).toHaveLength(44);
+    const seal = (type: string, plaintext: string, ms: number) => {
+      const sealed = keyring.seal(
+        patientKeySubject('pat_one'),
+        Buffer.from(plaintext),
+        `telemetry|${pseudonym}|wear-1|${type}|${ms}`,
+      );
+      return { d: 'wear-1', s: pseudonym, t: type, c: sealed.ciphertext.toString('base64'), k: 1, time: ms };
+    };
+    const legacy = seal('heart_rate', '{"value":72.5,"unit":"/min"}', T);
+    const expected = { type: 'heart_rate', value: 72.5, unit: '/min', ts: T };
+    expect(openReading(keyring, 'pat_one', stored(compact!)).reading).toEqual(expected);
+    expect(openReading(keyring, 'pat_one', legacy).reading).toEqual(expected);
+    const open = new ReadingOpener(keyring, 'pat_one', pseudonym).series('wear-1', 'heart_rate');
+    for (const p of [stored(compact!), legacy])
+      expect(open(p.c, p.k, p.time)).toEqual({
+        ts: T,
+        deviceId: 'wear-1',
+        type: 'heart_rate',
+        values: { value: 72.5, unit: '/min' },
+      });
+    // A bare number is a reading only for a scalar type.
+    expect(() => openReading(keyring, 'pat_one', seal('blood_pressure', '120', T))).toThrow(
+      expect.objectContaining({ code: 'DECRYPTION_FAILED' }),
+    );
+  });
 });
