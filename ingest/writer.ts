@@ -6,6 +6,8 @@
 // and timestamp, so InfluxDB overwrites it. A batch InfluxDB refuses for good (HTTP 400: bad
 // line, field type conflict, beyond retention) is split until the refused records are found;
 // those are set aside in `rejected.log` (ciphertext only) and counted, never silently dropped.
+// A message's one-minute rollup lines follow its points; within a batch only the last line of
+// each rollup point is sent, since InfluxDB would keep only that one anyway.
 import { appendFileSync, closeSync, fsyncSync, openSync } from 'node:fs';
 import { describeError, isVitalGateError } from '../core/errors.js';
 import type { InfluxClient, Precision } from '../core/influx.js';
@@ -237,10 +239,9 @@ export class TelemetryWriter {
     if (sendable.length === 0) return;
     try {
       const stop = this.deps.metrics.writeLatency.startTimer();
-      await this.deps.influx.writeLines(
-        sendable.map((p) => p.message!.lines),
-        { precision: NANOSECONDS },
-      );
+      await this.deps.influx.writeLines(batchLines(sendable.map((p) => p.message!)), {
+        precision: NANOSECONDS,
+      });
       stop();
     } catch (err) {
       const status = isVitalGateError(err, 'INFLUX_WRITE_FAILED') ? err.details?.status : undefined;
@@ -310,4 +311,32 @@ export class TelemetryWriter {
     this.deps.metrics.pointsWritten.inc(points);
     this.setAsideLsns.clear();
   }
+}
+
+/**
+ * The lines of a batch: every point, and of the rollup lines (after each message's points) only
+ * the last one for each rollup point (series and time), which is what InfluxDB would keep.
+ */
+function batchLines(messages: readonly SpooledMessage[]): string[] {
+  const points: string[] = [];
+  const rollups = new Map<string, string>();
+  for (const m of messages) {
+    let end = -1;
+    for (let i = 0; i < m.points && end < m.lines.length; i++) {
+      end = m.lines.indexOf('\n', end + 1);
+      if (end === -1) end = m.lines.length;
+    }
+    if (end >= m.lines.length) {
+      points.push(m.lines);
+      continue;
+    }
+    points.push(m.lines.slice(0, end));
+    for (const line of m.lines.slice(end + 1).split('\n')) {
+      const fields = line.indexOf(' c="');
+      const time = line.lastIndexOf(' ');
+      rollups.set(`${line.slice(0, fields)}${line.slice(time)}`, line);
+    }
+  }
+  for (const line of rollups.values()) points.push(line);
+  return points;
 }

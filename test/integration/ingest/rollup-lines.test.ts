@@ -1,0 +1,92 @@
+// The writer sends a batch's points and, of its one-minute rollup lines, only the last one of
+// each rollup point: what InfluxDB keeps is the same, with one line instead of one per message.
+import { Registry } from 'prom-client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../../core/config.js';
+import { InfluxClient, type Precision } from '../../../core/influx.js';
+import { silentLogger } from '../../../core/logger.js';
+import { InfluxTelemetryReader } from '../../../dashboard-api/telemetry/influx-reader.js';
+import { IngestPipeline } from '../../../ingest/pipeline.js';
+import { ROLLUP_MEASUREMENT } from '../../../ingest/rollup-sealing.js';
+import { createTestPki, type TestPki } from '../../support/hub-pki.js';
+import { addPatient } from '../../support/ingest.js';
+import { testInflux, type TestInflux } from '../../support/influx.js';
+import { countPoints, envelope, hr, ownDataDir } from './fixture.js';
+
+class RecordingInflux extends InfluxClient {
+  readonly sent: string[] = [];
+  override async writeLines(lines: readonly string[], options: { precision?: Precision } = {}) {
+    this.sent.push(...lines.flatMap((l) => l.split('\n')));
+    return super.writeLines(lines, options);
+  }
+}
+
+let pki: TestPki;
+let influx: TestInflux;
+
+beforeAll(async () => {
+  pki = await createTestPki();
+  influx = await testInflux();
+});
+afterAll(async () => {
+  await influx.drop();
+  pki.cleanup();
+});
+
+describe('rollup lines in the writer', () => {
+  it('sends each rollup point once per batch and stores every reading once', async () => {
+    const patientId = addPatient(pki);
+    const config = loadConfig({
+      env: {
+        VITALGATE_DATA_DIR: ownDataDir(),
+        VITALGATE_INFLUX_DB: influx.database,
+        VITALGATE_WRITER_FLUSH_MS: '300',
+      },
+    });
+    const client = new RecordingInflux({ url: influx.url, database: influx.database, timeoutMs: 2_000 });
+    const pipeline = new IngestPipeline({
+      config,
+      store: pki.store,
+      keyring: pki.keyring,
+      influx: client,
+      registry: new Registry(),
+      logger: silentLogger(),
+    });
+    const device = { deviceId: 'wear-c', kind: 'wearable' as const, patientId };
+    const minute = Math.floor(Date.now() / 60_000) * 60_000 - 5 * 60_000;
+    for (let seq = 1; seq <= 40; seq++) {
+      const readings =
+        seq === 40
+          ? [
+              { ...hr(70), ts: minute + 59_000 },
+              { ...hr(71), ts: minute + 60_000 },
+            ]
+          : [{ ...hr(60 + seq), ts: minute + seq * 1000 }];
+      await pipeline.accept(device, envelope(seq, readings, minute + seq * 1000));
+    }
+    pipeline.start();
+    expect(await pipeline.writer.drained()).toBe(true);
+    await pipeline.stop();
+
+    const points = client.sent.filter((l) => l.startsWith('telemetry,'));
+    const rollups = client.sent.filter((l) => l.startsWith(`${ROLLUP_MEASUREMENT},`));
+    expect(points).toHaveLength(41);
+    expect(pipeline.writer.written).toBe(41);
+    expect(await countPoints(client, "WHERE d = 'wear-c'")).toBe(41);
+    // Two minutes touched, all in one batch: two rollup lines, not 41.
+    expect(rollups).toHaveLength(2);
+    const stats = await new InfluxTelemetryReader(client, pki.keyring, { worker: false }).readMinuteStats({
+      patientId,
+      from: minute,
+      to: minute + 2 * 60_000 - 1,
+    });
+    expect(stats.get('heart_rate')!.get(minute)).toEqual({
+      count: 40,
+      value: { min: 61, max: 99, sum: 70 + ((61 + 99) * 39) / 2, n: 40 },
+    });
+    expect(stats.get('heart_rate')!.get(minute + 60_000)).toEqual({
+      count: 1,
+      value: { min: 71, max: 71, sum: 71, n: 1 },
+    });
+  });
+});
