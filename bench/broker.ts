@@ -8,6 +8,7 @@
 //
 //   npx tsx bench/broker.ts [--clients 300] [--messages 100] [--rounds 2] [--brokers vitalgate,mosquitto,aedes]
 //   npx tsx bench/broker.ts --profile DIR   # also writes per-phase .cpuprofile files of both Node brokers
+//   npx tsx bench/broker.ts --perf DIR      # also records each broker with `perf record` per phase
 //
 // --messages is per client and round. The load generator floods far past a real device's rate,
 // so the bench raises the per-device message/byte rates (the buckets are still checked).
@@ -35,6 +36,7 @@ const { values } = parseArgs({
     rounds: { type: 'string', default: '2' },
     brokers: { type: 'string', default: 'vitalgate,mosquitto,aedes' },
     profile: { type: 'string' },
+    perf: { type: 'string' },
     serve: { type: 'string' },
     material: { type: 'string' },
   },
@@ -89,7 +91,7 @@ async function main(): Promise<void> {
           ? await startMosquitto(work, material)
           : await startNodeBroker(name, materialFile, values.profile);
       try {
-        results[name] = await drive(broker, creds, perClient, rounds);
+        results[name] = await drive(name, broker, creds, perClient, rounds);
       } finally {
         await broker.stop();
       }
@@ -128,6 +130,7 @@ interface PhaseResult {
 }
 
 async function drive(
+  name: string,
   broker: BrokerUnderTest,
   creds: DeviceCredentials[],
   perClient: number,
@@ -156,6 +159,7 @@ async function drive(
   // over the second half is what a connection costs once heaps and allocator arenas are warm.
   const half = Math.floor(creds.length / 2);
   await broker.request('profile:connect');
+  let perf = await startPerf(name, 'connect', broker.pid);
   const cpuBeforeConnect = cpuNs(broker.pid);
   const clients = await connectAll(broker.port, creds.slice(0, half));
   let cpuConnect = cpuNs(broker.pid) - cpuBeforeConnect;
@@ -165,6 +169,7 @@ async function drive(
   clients.push(...(await connectAll(broker.port, creds.slice(half), half)));
   cpuConnect += cpuNs(broker.pid) - cpuBeforeSecond;
   await broker.request('profile:stop');
+  await perf?.();
   await sleep(500);
   const connected = await settle(broker);
   const added = creds.length - half;
@@ -176,8 +181,10 @@ async function drive(
     const cpu0 = cpuNs(broker.pid);
     const t0 = performance.now();
     if (round === 0) await broker.request('profile:publish');
+    if (round === 0) perf = await startPerf(name, 'publish', broker.pid);
     await Promise.all(clients.map((c, i) => pump(c, creds[i]!.deviceId, perClient, payload)));
     if (round === 0) await broker.request('profile:stop');
+    if (round === 0) await perf?.();
     wall += performance.now() - t0;
     cpuPublish += cpuNs(broker.pid) - cpu0;
   }
@@ -192,6 +199,28 @@ async function drive(
       ? { heapKbPerConnection: round1((connected.heapKb - baseline.heapKb) / added) }
       : {}),
     messagesPerSecond: Math.round(messages / (wall / 1000)),
+  };
+}
+
+/** `perf record` on the broker process for one phase (--perf); resolves the stop function. */
+async function startPerf(
+  name: string,
+  phase: string,
+  pid: number,
+): Promise<(() => Promise<void>) | undefined> {
+  if (!values.perf) return undefined;
+  const out = join(values.perf, `${name}-${phase}.perf.data`);
+  const perf = spawn(
+    'perf',
+    ['record', '-q', '-e', 'cpu-clock', '-F', '1999', '-p', String(pid), '-o', out],
+    {
+      stdio: 'ignore',
+    },
+  );
+  await sleep(300); // attached
+  return async () => {
+    perf.kill('SIGINT');
+    await exited(perf);
   };
 }
 
@@ -256,6 +285,7 @@ async function startNodeBroker(
 ): Promise<BrokerUnderTest> {
   const args = [
     '--expose-gc',
+    ...(values.perf ? ['--perf-basic-prof'] : []),
     ...process.execArgv,
     process.argv[1]!,
     '--serve',
