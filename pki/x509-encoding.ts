@@ -196,15 +196,36 @@ export function readSubjectPublicKeyInfo(spki: Uint8Array): SubjectPublicKeyInfo
   };
 }
 
-/** The raw subject Name and SubjectPublicKeyInfo of a DER certificate. */
-export function readCertificateParts(cert: Uint8Array): { subject: Uint8Array; spki: Uint8Array } {
+/** The raw issuer and subject Names and SubjectPublicKeyInfo of a DER certificate. */
+export function readCertificateParts(cert: Uint8Array): {
+  issuer: Uint8Array;
+  subject: Uint8Array;
+  spki: Uint8Array;
+} {
   const top = expectTag(readSingle(cert), TAG.SEQUENCE, 'Certificate');
   const tbs = expectTag(children(cert, top)[0], TAG.SEQUENCE, 'TBSCertificate');
   const fields = children(cert, tbs);
   const offset = fields[0]?.tag === 0xa0 ? 1 : 0; // [0] version is optional (v1)
+  const issuer = expectTag(fields[offset + 2], TAG.SEQUENCE, 'issuer');
   const subject = expectTag(fields[offset + 4], TAG.SEQUENCE, 'subject');
   const spki = expectTag(fields[offset + 5], TAG.SEQUENCE, 'subjectPublicKeyInfo');
-  return { subject: encoded(cert, subject), spki: encoded(cert, spki) };
+  return { issuer: encoded(cert, issuer), subject: encoded(cert, subject), spki: encoded(cert, spki) };
+}
+
+/** The signed part, its issuer Name (RFC 5280 §5.1) and the signature value of a DER CRL. */
+export function readCrlParts(crl: Uint8Array): {
+  tbs: Uint8Array;
+  issuer: Uint8Array;
+  signature: Uint8Array;
+} {
+  const top = expectTag(readSingle(crl), TAG.SEQUENCE, 'CertificateList');
+  const [tbs, , bits] = children(crl, top);
+  const fields = children(crl, expectTag(tbs, TAG.SEQUENCE, 'TBSCertList'));
+  const offset = fields[0]?.tag === TAG.INTEGER ? 1 : 0; // version is optional (v1)
+  const issuer = expectTag(fields[offset + 1], TAG.SEQUENCE, 'issuer');
+  const signature = content(crl, expectTag(bits, TAG.BIT_STRING, 'signatureValue'));
+  if (signature.length < 2 || signature[0] !== 0) throw new DerError('bad signatureValue');
+  return { tbs: encoded(crl, tbs!), issuer: encoded(crl, issuer), signature: signature.subarray(1) };
 }
 
 // ---------------------------------------------------------------------------------------------

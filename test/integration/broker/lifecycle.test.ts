@@ -119,7 +119,24 @@ describe('revocation of a connected device', () => {
     await back.endAsync();
   });
 
-  it('a CRL that OpenSSL refuses leaves the previous context in force and raises a critical event', async () => {
+  it('without a CRL for every CA on the chain, no device connects and a critical refusal is stored', async () => {
+    const dev = await pki.issueDevice('ox-nocrl', 'pulse_oximeter');
+    const [issuingCrl] = pki.authority.tlsRevocationPem();
+    expect(broker.broker.updateCrl([issuingCrl!])).toBe(true); // the root's CRL is gone
+    await expect(connectDevice(broker.port, dev, 'ox-nocrl')).rejects.toThrow();
+    await eventually(() =>
+      expect(pki.store.securityEvents.list({ kind: 'connection_refused' })[0]).toMatchObject({
+        severity: 'critical',
+        details: { code: 'CRL_UNAVAILABLE', cause: 'UNABLE_TO_GET_CRL' },
+      }),
+    );
+    expect(broker.broker.isConnected('ox-nocrl')).toBe(false);
+    expect(broker.broker.updateCrl(pki.authority.tlsRevocationPem())).toBe(true);
+    const client = await connectDevice(broker.port, dev, 'ox-nocrl');
+    await client.endAsync();
+  });
+
+  it('a CRL that cannot be loaded leaves the previous context in force and raises a critical event', async () => {
     const dev = await pki.issueDevice('ox-crl', 'pulse_oximeter');
     expect(broker.broker.updateCrl('-----BEGIN X509 CRL-----\nnot a crl\n-----END X509 CRL-----\n')).toBe(
       false,
