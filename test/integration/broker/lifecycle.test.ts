@@ -2,6 +2,7 @@
 // live session within a second and refuse the device from then on, without a restart; the CRL in
 // the TLS context is swapped in place (openssl s_client sees it), and TLS session tickets issued
 // before a revocation stop working. Also the limits that end a session.
+import { connect as tlsConnect } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CommandPublisher } from '../../../broker/commands.js';
 import { DeviceLifecycle } from '../../../pki/lifecycle.js';
@@ -45,6 +46,33 @@ async function sClient(creds: DeviceCredentials, extra: string[] = []): Promise<
     10_000,
   );
   return r.stdout + r.stderr;
+}
+
+/** A TLS 1.3 handshake with Node's client: whether it resumed, and a session to resume later. */
+async function tlsSession(creds: DeviceCredentials, session?: Buffer) {
+  const socket = tlsConnect({
+    host: '127.0.0.1',
+    port: broker.port,
+    servername: 'localhost',
+    minVersion: 'TLSv1.3',
+    ca: creds.caPem,
+    cert: creds.certPem,
+    key: creds.keyPem,
+    ...(session ? { session } : {}),
+  });
+  // TLS 1.3 tickets come after the handshake; the first one will do.
+  const next = new Promise<Buffer>((resolve, reject) => {
+    socket.once('session', resolve);
+    socket.once('error', reject);
+  });
+  await new Promise<void>((resolve, reject) => {
+    socket.once('secureConnect', resolve);
+    socket.once('error', reject);
+  });
+  const reused = socket.isSessionReused();
+  const ticket = reused ? undefined : await next;
+  socket.destroy();
+  return { reused, session: ticket };
 }
 
 async function sessionEndsWithin(creds: DeviceCredentials, act: () => Promise<unknown>): Promise<number> {
@@ -102,6 +130,16 @@ describe('revocation of a connected device', () => {
     // ...so a revoked device cannot skip the CRL check by resuming.
     await sClient(other, ['-sess_out', session]);
     expect(await sClient(other, ['-sess_in', session])).toMatch(/unexpected eof while reading/);
+  });
+
+  it('TLS 1.3 sessions resume too, until the next CRL change', async () => {
+    const dev = await pki.issueDevice('wear-13', 'wearable');
+    const first = await tlsSession(dev);
+    expect(first.reused).toBe(false);
+    const again = await tlsSession(dev, first.session);
+    expect(again.reused).toBe(true);
+    expect(broker.broker.updateCrl(pki.authority.tlsRevocationPem())).toBe(true); // a CRL change
+    expect((await tlsSession(dev, first.session)).reused).toBe(false);
   });
 
   it('disable and quarantine end the session within a second too, and enable lets it back in', async () => {
