@@ -237,6 +237,7 @@ export class DeviceBroker extends EventEmitter<DeviceBrokerEvents> {
     const socket = client.conn as TLSSocket;
     const address = socket.remoteAddress ?? 'unknown';
     const peer = this.peers.get(socket) ?? socket.getPeerCertificate();
+    this.peers.delete(socket); // read once: the session keeps what it needs
     const decision = this.gate.decide(peer.serialNumber ? peer : undefined, client.id, address);
     const deviceId = decision.ok ? decision.identity.deviceId : decision.deviceId;
     // Only names from certificates our CA issued get per-device counters (TLS checked the chain).
