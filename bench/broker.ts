@@ -61,6 +61,8 @@ interface Material {
   key: string;
   cert: string;
   ca: string;
+  /** Our broker's OpenSSL trust anchor (the issuing CA's self-signed twin); the others use `ca`. */
+  anchors: string;
   crl: string[];
 }
 
@@ -79,6 +81,7 @@ async function main(): Promise<void> {
       dataDir: pki.dataDir,
       ...pki.authority.serverTls(),
       ca: pki.authority.caBundlePem(),
+      anchors: pki.authority.deviceTrustAnchorPem(),
       crl: pki.authority.tlsRevocationPem(),
     };
     const materialFile = join(work, 'material.json');

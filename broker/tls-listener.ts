@@ -12,8 +12,15 @@ export interface BrokerTlsMaterial {
   key: string;
   /** Server certificate followed by the issuing CA. */
   cert: string;
-  /** CA bundle that client certificates must chain to. */
+  /** CA bundle that client certificates must chain to (and whose CAs the CRLs belong to). */
   ca: string;
+  /**
+   * What OpenSSL takes as the end of the chain; `ca` when absent. The hub passes the issuing CA's
+   * self-signed twin (pki/trust-anchor.ts), so a handshake verifies the device certificate's
+   * signature only, not also the issuing CA's P-384 signature by the root; the root's CRL still
+   * applies to the issuing CA through ClientRevocation, which works on `ca`.
+   */
+  anchors?: string | undefined;
   /** Current CRLs of the issuing and root CA, PEM (Node checks the whole chain against them). */
   crl: string | string[];
 }
@@ -113,7 +120,7 @@ export function secureContextOptions(material: BrokerTlsMaterial): TlsOptions {
   return {
     key: material.key,
     cert: material.cert,
-    ca: material.ca,
+    ca: material.anchors ?? material.ca,
     requestCert: true,
     rejectUnauthorized: true,
     minVersion: 'TLSv1.2',

@@ -107,7 +107,12 @@ export class Hub {
       const broker = new DeviceBroker({
         store: ctx.store,
         limits: config,
-        tls: { ...authority.serverTls(), ca: authority.caBundlePem(), crl: authority.tlsRevocationPem() },
+        tls: {
+          ...authority.serverTls(),
+          ca: authority.caBundlePem(),
+          anchors: authority.deviceTrustAnchorPem(),
+          crl: authority.tlsRevocationPem(),
+        },
         registry,
         logger,
       });

@@ -11,6 +11,7 @@ import { exportPkcs8, generateKeyPair, importPkcs8, pkcs8ToPem, x509 } from './c
 import type { AcceptedCsr } from './csr.js';
 import { buildRevocationList, type RevocationList } from './crl.js';
 import { OcspResponder, type CertificateStatusAnswer } from './ocsp.js';
+import { selfSignedTwin } from './trust-anchor.js';
 import {
   createIssuingCa,
   createRootCa,
@@ -58,6 +59,7 @@ export class CertificateAuthority {
   private revocationList: RevocationList | undefined;
   private readonly listeners = new Set<(crl: RevocationList) => void>();
   private ocsp: OcspResponder | undefined;
+  private trustAnchor: string | undefined;
 
   private constructor(
     private readonly deps: AuthorityDeps,
@@ -183,6 +185,16 @@ export class CertificateAuthority {
 
   urls(): PkiUrls {
     return pkiUrls(this.deps.config);
+  }
+
+  /**
+   * The trust anchor for the device listener's OpenSSL chain check: the issuing CA re-signed by
+   * its own key (trust-anchor.ts), so that handshakes stop at the issuing CA. Made once per
+   * process; never handed out.
+   */
+  deviceTrustAnchorPem(): string {
+    this.trustAnchor ??= selfSignedTwin(this.issuing);
+    return this.trustAnchor;
   }
 
   /** Key and certificate chain (server, issuing) for the MQTT and HTTPS listeners. */

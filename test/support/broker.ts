@@ -25,7 +25,12 @@ export async function startTestBroker(pki: TestPki, limits: Record<string, strin
   const broker = new DeviceBroker({
     store: pki.store,
     limits: config,
-    tls: { ...tls, ca: pki.authority.caBundlePem(), crl: pki.authority.tlsRevocationPem() },
+    tls: {
+      ...tls,
+      ca: pki.authority.caBundlePem(),
+      anchors: pki.authority.deviceTrustAnchorPem(),
+      crl: pki.authority.tlsRevocationPem(),
+    },
     registry,
     logger: silentLogger(),
     intake,

@@ -2,9 +2,11 @@
 // live session within a second and refuse the device from then on, without a restart; the CRL in
 // the TLS context is swapped in place (openssl s_client sees it), and TLS session tickets issued
 // before a revocation stop working. Also the limits that end a session.
+import { createPrivateKey } from 'node:crypto';
 import { connect as tlsConnect } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CommandPublisher } from '../../../broker/commands.js';
+import { buildRevocationList } from '../../../pki/crl.js';
 import { DeviceLifecycle } from '../../../pki/lifecycle.js';
 import { connectDevice, startTestBroker } from '../../support/broker.js';
 import { createTestPki, type DeviceCredentials, type TestPki } from '../../support/hub-pki.js';
@@ -171,6 +173,41 @@ describe('revocation of a connected device', () => {
     expect(broker.broker.isConnected('ox-nocrl')).toBe(false);
     expect(broker.broker.updateCrl(pki.authority.tlsRevocationPem())).toBe(true);
     const client = await connectDevice(broker.port, dev, 'ox-nocrl');
+    await client.endAsync();
+  });
+
+  it('a root CRL that lists the issuing CA refuses its devices, though TLS stops at the issuing CA', async () => {
+    const dev = await pki.issueDevice('ox-ca-revoked', 'pulse_oximeter');
+    const material = pki.store.pkiMaterial.get('root')!;
+    const rootKey = createPrivateKey({
+      key: pki.keyring.openSecret('pki:root', material.sealedKey),
+      format: 'der',
+      type: 'pkcs8',
+    });
+    const rootCrl = await buildRevocationList({
+      issuer: { certificate: pki.authority.rootCertificate, key: rootKey },
+      number: 99,
+      entries: [
+        {
+          serial: pki.authority.issuingCertificate.serialNumber,
+          revokedAt: Date.now(),
+          reason: 'cACompromise',
+        },
+      ],
+      now: Date.now(),
+      validityMs: 3_600_000,
+    });
+    const [issuingCrl] = pki.authority.tlsRevocationPem();
+    expect(broker.broker.updateCrl([issuingCrl!, rootCrl.pem])).toBe(true);
+    await expect(connectDevice(broker.port, dev, 'ox-ca-revoked')).rejects.toThrow();
+    await eventually(() =>
+      expect(pki.store.securityEvents.list({ kind: 'connection_refused' })[0]?.details).toEqual({
+        code: 'CERTIFICATE_REVOKED',
+        cause: 'CERT_REVOKED',
+      }),
+    );
+    expect(broker.broker.updateCrl(pki.authority.tlsRevocationPem())).toBe(true);
+    const client = await connectDevice(broker.port, dev, 'ox-ca-revoked');
     await client.endAsync();
   });
 
