@@ -288,7 +288,10 @@ async function startNodeBroker(
 ): Promise<BrokerUnderTest> {
   const args = [
     '--expose-gc',
-    ...(values.perf ? ['--perf-basic-prof'] : []),
+    // JIT symbols for perf; the code log that comes with them goes to the perf directory.
+    ...(values.perf
+      ? ['--perf-basic-prof', '--no-logfile-per-isolate', `--logfile=${join(values.perf, `${name}-v8.log`)}`]
+      : []),
     ...process.execArgv,
     process.argv[1]!,
     '--serve',
