@@ -19,6 +19,7 @@ import { CountingIntake, type TelemetryIntake } from './intake.js';
 import { guardPacketSize, TokenBucket } from './limits.js';
 import { BrokerMetrics } from './metrics.js';
 import { SessionRegistry, type LiveSession, type LiveSessionInfo } from './sessions.js';
+import { batchWritesPerRead } from './write-batching.js';
 import { DeviceTlsListener, type BrokerTlsMaterial, type TransportRefusalEvent } from './tls-listener.js';
 
 export type { IntakeOutcome, TelemetryIntake } from './intake.js';
@@ -142,6 +143,7 @@ export class DeviceBroker extends EventEmitter<DeviceBrokerEvents> {
         // After Aedes' 'readable' listener, so the socket stays in paused mode: this 'data'
         // listener sees each chunk inside Aedes' read(), before the MQTT parser does.
         guardPacketSize(socket, packetLimit, (announced) => this.oversize(socket, announced));
+        batchWritesPerRead(socket);
       },
       onRefusal: (refusal) => this.transportRefused(refusal),
     });
