@@ -21,7 +21,7 @@ export interface BrokerTlsMaterial {
    * applies to the issuing CA through ClientRevocation, which works on `ca`.
    */
   anchors?: string | undefined;
-  /** Current CRLs of the issuing and root CA, PEM (Node checks the whole chain against them). */
+  /** Current CRLs of the issuing and root CA, PEM (ClientRevocation checks the whole chain). */
   crl: string | string[];
 }
 
