@@ -232,18 +232,21 @@ async function authenticate(ctx: ApiContext, request: FastifyRequest): Promise<v
   }
   request.principal = principal;
   request.credential = credential;
+  const refuse = (code: 'CSRF_REJECTED' | 'FORBIDDEN', message: string, details: object = {}): never => {
+    ctx.store.audit.append({
+      actor: `user:${principal.username}`,
+      action: 'api.access',
+      target: `route:${request.method} ${request.routeOptions.url}`,
+      outcome: 'denied',
+      source: request.ip,
+      details: { code, ...details },
+    });
+    throw new VitalGateError(code, message);
+  };
   if (credential === 'cookie' && !['GET', 'HEAD', 'OPTIONS'].includes(request.method)) {
     const origin = request.headers.origin;
     if (origin !== undefined && origin !== `https://${request.headers.host}`) {
-      ctx.store.audit.append({
-        actor: `user:${principal.username}`,
-        action: 'api.access',
-        target: `route:${request.method} ${request.routeOptions.url}`,
-        outcome: 'denied',
-        source: request.ip,
-        details: { code: 'CSRF_REJECTED' },
-      });
-      throw new VitalGateError('CSRF_REJECTED', 'cross-site request refused');
+      refuse('CSRF_REJECTED', 'cross-site request refused');
     }
   }
   const wanted: readonly Permission[] = typeof access === 'string' ? [access] : access;
@@ -254,15 +257,7 @@ async function authenticate(ctx: ApiContext, request: FastifyRequest): Promise<v
     ctx.guard.admit(principal, request.routeOptions.config.phi ?? 'phi', request.ip, raw.id);
   }
   if (held.length === 0) {
-    ctx.store.audit.append({
-      actor: `user:${principal.username}`,
-      action: 'api.access',
-      target: `route:${request.method} ${request.routeOptions.url}`,
-      outcome: 'denied',
-      source: request.ip,
-      details: { code: 'FORBIDDEN', role: principal.role },
-    });
-    throw new VitalGateError('FORBIDDEN', `the ${principal.role} role cannot do this`);
+    refuse('FORBIDDEN', `the ${principal.role} role cannot do this`, { role: principal.role });
   }
   if (held.length === 1 && held[0] === 'phi.read') {
     ctx.guard.admit(principal, request.routeOptions.config.phi ?? 'phi', request.ip, raw.id);
