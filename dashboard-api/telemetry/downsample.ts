@@ -2,7 +2,7 @@
 // here, per reading type, from statistics (ingest/reading-stats.ts) of the decrypted values or of
 // the decrypted one-minute rollups, which merge exactly.
 import type { ReadingType } from '../../core/domain.js';
-import { addReading, mergeStats, type ReadingStats } from '../../ingest/reading-stats.js';
+import { addReading, mergeStats, STAT_COMPONENTS, type ReadingStats } from '../../ingest/reading-stats.js';
 import type { TelemetryPoint } from '../ports.js';
 
 export interface Stat {
@@ -52,7 +52,7 @@ export function addStats(into: StatsByType, finer: StatsByType, resolutionMs: nu
 /** The bucket a set of statistics describes. */
 export function toBucket(start: number, stats: ReadingStats): Bucket {
   const bucket: Bucket = { start, count: stats.count };
-  for (const c of ['value', 'systolic', 'diastolic'] as const) {
+  for (const c of STAT_COMPONENTS) {
     const s = stats[c];
     if (s) bucket[c] = { min: s.min, mean: round(s.sum / s.n), max: s.max };
   }

@@ -2,12 +2,14 @@
 // protected when it leaves the host, the spool is healthy and dead letters are rare.
 import { isIP } from 'node:net';
 import { quoteIdentifier } from '../../core/influx.js';
+import { ROLLUP_MEASUREMENT } from '../../ingest/rollup-sealing.js';
+import { TELEMETRY_MEASUREMENT } from '../../ingest/sealing.js';
 import { fail, notApplicable, pass, warn, type DeploymentCheck } from './check.js';
 
 const DATA = 'Device security controls';
 const DAY = 86_400_000;
 /** Readings and their one-minute rollups: both sealed, fields c and k only. */
-const SEALED_MEASUREMENTS = ['telemetry', 'telemetry_1m'];
+const SEALED_MEASUREMENTS = [TELEMETRY_MEASUREMENT, ROLLUP_MEASUREMENT];
 
 export const telemetryEncrypted: DeploymentCheck = {
   id: 'VG-DATA-001',

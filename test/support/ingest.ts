@@ -11,6 +11,7 @@ export function openPipeline(
   pki: TestPki,
   influx: { url: string; database: string },
   env: Record<string, string> = {},
+  client = new InfluxClient({ url: influx.url, database: influx.database, timeoutMs: 2_000 }),
 ) {
   const config = loadConfig({
     env: {
@@ -20,7 +21,6 @@ export function openPipeline(
       ...env,
     },
   });
-  const client = new InfluxClient({ url: influx.url, database: influx.database, timeoutMs: 2_000 });
   const pipeline = new IngestPipeline({
     config,
     store: pki.store,

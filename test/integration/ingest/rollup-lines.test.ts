@@ -1,15 +1,11 @@
 // The writer sends a batch's points and, of its one-minute rollup lines, only the last one of
 // each rollup point: what InfluxDB keeps is the same, with one line instead of one per message.
-import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../../core/config.js';
 import { InfluxClient, type Precision } from '../../../core/influx.js';
-import { silentLogger } from '../../../core/logger.js';
 import { InfluxTelemetryReader } from '../../../dashboard-api/telemetry/influx-reader.js';
-import { IngestPipeline } from '../../../ingest/pipeline.js';
 import { ROLLUP_MEASUREMENT } from '../../../ingest/rollup-sealing.js';
 import { createTestPki, type TestPki } from '../../support/hub-pki.js';
-import { addPatient } from '../../support/ingest.js';
+import { addPatient, openPipeline } from '../../support/ingest.js';
 import { testInflux, type TestInflux } from '../../support/influx.js';
 import { countPoints, envelope, hr, ownDataDir } from './fixture.js';
 
@@ -36,22 +32,13 @@ afterAll(async () => {
 describe('rollup lines in the writer', () => {
   it('sends each rollup point once per batch and stores every reading once', async () => {
     const patientId = addPatient(pki);
-    const config = loadConfig({
-      env: {
-        VITALGATE_DATA_DIR: ownDataDir(),
-        VITALGATE_INFLUX_DB: influx.database,
-        VITALGATE_WRITER_FLUSH_MS: '300',
-      },
-    });
     const client = new RecordingInflux({ url: influx.url, database: influx.database, timeoutMs: 2_000 });
-    const pipeline = new IngestPipeline({
-      config,
-      store: pki.store,
-      keyring: pki.keyring,
-      influx: client,
-      registry: new Registry(),
-      logger: silentLogger(),
-    });
+    const { pipeline } = openPipeline(
+      pki,
+      influx,
+      { VITALGATE_DATA_DIR: ownDataDir(), VITALGATE_WRITER_FLUSH_MS: '300' },
+      client,
+    );
     const device = { deviceId: 'wear-c', kind: 'wearable' as const, patientId };
     const minute = Math.floor(Date.now() / 60_000) * 60_000 - 5 * 60_000;
     for (let seq = 1; seq <= 40; seq++) {
