@@ -5,7 +5,9 @@
 //   - the 1-minute-resolution day view (first run cold, then warm from the closed-bucket cache),
 //   - a FHIR bundle of the last hour,
 // and, in the same run, the same day as a plaintext InfluxDB query (the baseline) next to the
-// decrypting reader at the same layer (no HTTP). Prints one JSON line.
+// decrypting reader at the same layer (no HTTP), which reads closed minutes from their sealed
+// blocks; `pointReader` is the same reader opening every point (no rollups), for comparison.
+// The decrypted day is checked against the plaintext one. Prints one JSON line.
 //   npx tsx bench/query.ts [--runs 10]
 import { request, Agent } from 'node:https';
 import { mkdtempSync } from 'node:fs';
@@ -153,6 +155,15 @@ const plaintext = await timeCalls(() =>
   influx.query(`SELECT v FROM plain_hr WHERE time >= ${start}ms AND time <= ${end}ms`),
 );
 const decrypted = await timeCalls(() => reader.read({ patientId, from: start, to: end }));
+const pointReader = new InfluxTelemetryReader(influx, pki.keyring);
+const byPoint = await timeCalls(() => pointReader.read({ patientId, from: start, to: end }));
+await pointReader.close();
+{
+  const [series] = await influx.query(`SELECT v FROM plain_hr WHERE time >= ${start}ms AND time <= ${end}ms`);
+  const expected = JSON.stringify(series!.rows.map((r) => [r.time, r.v]));
+  const got = (await reader.read({ patientId, from: start, to: end })).map((p) => [p.ts, p.values.value]);
+  if (JSON.stringify(got) !== expected) throw new Error('the decrypted day differs from the plaintext day');
+}
 const rawHttp = await timeRuns(
   'raw',
   `${base}/telemetry?from=${start}&to=${end}&type=heart_rate&limit=200000`,
@@ -180,6 +191,7 @@ console.log(
     plaintextInflux: { p50: p50(plaintext), p95: p95(plaintext) },
     decryptedReader: { p50: p50(decrypted), p95: p95(decrypted) },
     decryptedVsPlaintext: round((percentile(decrypted, 0.5) / percentile(plaintext, 0.5)) * 10) / 10,
+    pointReader: { p50: p50(byPoint), p95: p95(byPoint) },
     rawDayHttps: { p50: p50(rawHttp.times), p95: p95(rawHttp.times), bytes: rawHttp.bytes },
     minuteDayViewHttps: {
       cold: round(viewCold.times[0]!),

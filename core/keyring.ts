@@ -155,6 +155,15 @@ export class Keyring {
     return { keyVersion: dataKey.version, ciphertext: aesGcmSeal(dataKey.key, plaintext, aad) };
   }
 
+  /**
+   * Seals several values under one version of the subject's current data key, for values that
+   * are stored next to each other with one key version.
+   */
+  sealer(subject: string): { keyVersion: number; seal(plaintext: Buffer, aad: string): Buffer } {
+    const dataKey = this.currentKey(subject);
+    return { keyVersion: dataKey.version, seal: (plaintext, aad) => aesGcmSeal(dataKey.key, plaintext, aad) };
+  }
+
   open(subject: string, keyVersion: number, ciphertext: Buffer, aad: string): Buffer {
     return aesGcmOpen(this.keyAt(subject, keyVersion), ciphertext, aad);
   }

@@ -1,17 +1,21 @@
-// The one-minute rollups in InfluxDB: statistics (ReadingStats) of a device's readings of one
-// type within one minute, sealed under the patient's data key exactly as readings are:
+// The one-minute rollups in InfluxDB: per device and minute, the statistics of its readings of
+// every type (`c`) and, once the minute is over, the readings themselves (`r`, the minute's
+// block), sealed under the patient's data key exactly as readings are:
 //
-//   telemetry_1m,d=<device id>,s=<pseudonym>,t=<type> c="<base64 AES-256-GCM>",k=<key version>i <ns>
+//   telemetry_minutes,d=<device id>,s=<pseudonym> c="<base64>",k=<key version>i[,r="<base64>"] <ns>
 //
 // One rollup point covers the readings one intake accumulator saw (minute-rollups.ts). Its time
 // is the minute's start plus a slot in microseconds, the seq of the message that opened the
 // accumulator (mod 60,000,000), so accumulators of the same minute (after a restart, or a
-// store-and-forward reading arriving once the minute's accumulator was let go) have points of
+// store-and-forward reading arriving once the minute's accumulator was closed) have points of
 // their own, while each accumulator's latest line overwrites its earlier ones. A minute's
-// statistics are the merge of all its points. The associated data binds each rollup to its
-// series, minute and slot (`rollup|1m|pseudonym|device|type|minute ms|slot`), so a rollup moved
-// to another patient, device, type, minute or slot (copied to count twice) does not open.
+// statistics are the merge of all its points. A minute whose every point has its block can be
+// read without opening its points; ECG waveforms are never in blocks (they are read from their
+// points, which hold a chunk each). The associated data binds each sealed value to its field,
+// series, minute and slot (`rollup|c|pseudonym|device|minute ms|slot`), so a rollup moved to
+// another patient, device, minute or slot (copied to count twice) does not open.
 // Points are read back at epoch `u`, which keeps the slot exact.
+import { READING_DEFINITIONS, READING_TYPES, type ReadingType } from '../core/domain.js';
 import { VitalGateError } from '../core/errors.js';
 import { escapeKey } from '../core/influx.js';
 import type { Keyring } from '../core/keyring.js';
@@ -19,12 +23,31 @@ import type { MetaRepository } from '../core/store/meta.js';
 import { isReadingStats, type ReadingStats } from './reading-stats.js';
 import { keySubjectFor, pseudonymFor, type SealingTarget } from './sealing.js';
 
-export const ROLLUP_MEASUREMENT = 'telemetry_1m';
+export const ROLLUP_MEASUREMENT = 'telemetry_minutes';
+/**
+ * Rollups of the first layout (one point per type and minute, statistics only). No longer
+ * written or read; the data check still accepts what is stored there.
+ */
+export const FIRST_ROLLUP_MEASUREMENT = 'telemetry_1m';
 export const MINUTE_MS = 60_000;
 /** Slots per minute: microseconds. */
 const SLOTS = MINUTE_MS * 1000;
 /** The control-plane meta key naming the first minute every reading of which has a rollup. */
-export const ROLLUPS_SINCE_KEY = 'telemetry_rollups_since';
+export const ROLLUPS_SINCE_KEY = 'telemetry_minutes_since';
+
+/** Statistics of one device's readings of one minute, per type. */
+export type MinuteStats = Partial<Record<ReadingType, ReadingStats>>;
+
+/**
+ * The readings of one device and minute, per type, as flat pairs: the reading's offset in the
+ * minute (ms), then its values as sealed (`compactValues`: a scalar's number, or the values).
+ */
+export type MinuteBlock = Partial<Record<ReadingType, unknown[]>>;
+
+/** Whether a type's readings are kept in minute blocks: all but ECG waveforms. */
+export function inBlocks(type: ReadingType): boolean {
+  return READING_DEFINITIONS[type].shape !== 'ecg';
+}
 
 /**
  * Records, once, the first minute from which every accepted reading has a rollup: readings
@@ -50,60 +73,111 @@ export function rollupSlot(seq: number): number {
   return seq % SLOTS;
 }
 
-function rollupAad(pseudonym: string, deviceId: string, type: string, minute: number, slot: number): string {
-  return `rollup|1m|${pseudonym}|${deviceId}|${type}|${minute}|${slot}`;
+function rollupAad(
+  field: 'c' | 'r',
+  pseudonym: string,
+  deviceId: string,
+  minute: number,
+  slot: number,
+): string {
+  return `rollup|${field}|${pseudonym}|${deviceId}|${minute}|${slot}`;
 }
 
-/** The line-protocol line (ns precision) of a rollup. Throws KEY_DESTROYED for an erased patient. */
+/**
+ * The line-protocol line (ns precision) of a rollup: its statistics and, when the minute is over,
+ * its block. Throws KEY_DESTROYED for an erased patient.
+ */
 export function sealRollup(
   keyring: Keyring,
   target: SealingTarget,
-  type: string,
   minute: number,
   slot: number,
-  stats: Readonly<ReadingStats>,
+  stats: Readonly<MinuteStats>,
+  block?: Readonly<MinuteBlock>,
 ): string {
   const pseudonym = pseudonymFor(keyring, target.patientId);
-  const sealed = keyring.seal(
-    keySubjectFor(target.patientId),
-    Buffer.from(JSON.stringify(stats)),
-    rollupAad(pseudonym, target.deviceId, type, minute, slot),
-  );
-  const us = minute * 1000 + slot;
-  return `${ROLLUP_MEASUREMENT},d=${escapeKey(target.deviceId)},s=${pseudonym},t=${type} c="${sealed.ciphertext.toString('base64')}",k=${sealed.keyVersion}i ${us}000`;
+  const sealer = keyring.sealer(keySubjectFor(target.patientId));
+  const seal = (field: 'c' | 'r', value: unknown) =>
+    sealer
+      .seal(Buffer.from(JSON.stringify(value)), rollupAad(field, pseudonym, target.deviceId, minute, slot))
+      .toString('base64');
+  // base64 has no quote, backslash or newline: the string fields need no escaping. `c` comes
+  // first: the writer finds a rollup point's identity in front of it.
+  const r = block ? `,r="${seal('r', block)}"` : '';
+  return `${ROLLUP_MEASUREMENT},d=${escapeKey(target.deviceId)},s=${pseudonym} c="${seal('c', stats)}",k=${sealer.keyVersion}i${r} ${minute * 1000 + slot}000`;
 }
 
-/** One rollup point as InfluxDB returns it at epoch `u`. */
+/** One rollup point as InfluxDB returns it at epoch `u`, with the field that is to be opened. */
 export interface StoredRollup {
   /** Microseconds since the epoch. */
   time: number;
   d: string;
   s: string;
-  t: string;
-  c: string;
+  /** base64 of the sealed statistics (`c`) or block (`r`). */
+  sealed: string;
   k: number;
 }
 
-/**
- * Opens a rollup point of the patient's (null: of unbound devices). Returns its minute (epoch ms)
- * and statistics. Throws DECRYPTION_FAILED when it was moved or altered, KEY_DESTROYED once the
- * patient was erased.
- */
-export function openRollup(
+function openField(
   keyring: Keyring,
   patientId: string | null,
+  field: 'c' | 'r',
   point: StoredRollup,
-): { minute: number; stats: ReadingStats } {
+): { minute: number; value: unknown } {
   const minute = Math.floor(point.time / SLOTS) * MINUTE_MS;
   const slot = point.time - minute * 1000;
   const plain = keyring.open(
     keySubjectFor(patientId),
     point.k,
-    Buffer.from(point.c, 'base64'),
-    rollupAad(point.s, point.d, point.t, minute, slot),
+    Buffer.from(point.sealed, 'base64'),
+    rollupAad(field, point.s, point.d, minute, slot),
   );
-  const stats: unknown = JSON.parse(plain.toString('utf8'));
-  if (!isReadingStats(stats))
-    throw new VitalGateError('DECRYPTION_FAILED', 'a rollup opened to something that is not a rollup');
-  return { minute, stats };
+  return { minute, value: JSON.parse(plain.toString('utf8')) };
+}
+
+const notARollup = () =>
+  new VitalGateError('DECRYPTION_FAILED', 'a rollup opened to something that is not a rollup');
+
+function isTypeMap(x: unknown): x is Record<string, unknown> {
+  return (
+    typeof x === 'object' &&
+    x !== null &&
+    !Array.isArray(x) &&
+    Object.keys(x).every((t) => (READING_TYPES as readonly string[]).includes(t))
+  );
+}
+
+/**
+ * Opens a rollup point's statistics (`sealed` = `c`) of the patient's (null: of unbound
+ * devices). Throws DECRYPTION_FAILED when it was moved or altered, KEY_DESTROYED once the
+ * patient was erased.
+ */
+export function openRollupStats(
+  keyring: Keyring,
+  patientId: string | null,
+  point: StoredRollup,
+): { minute: number; stats: MinuteStats } {
+  const { minute, value } = openField(keyring, patientId, 'c', point);
+  if (!isTypeMap(value) || !Object.values(value).every(isReadingStats)) throw notARollup();
+  return { minute, stats: value as MinuteStats };
+}
+
+/** Opens a rollup point's block (`sealed` = `r`); errors as `openRollupStats`. */
+export function openRollupBlock(
+  keyring: Keyring,
+  patientId: string | null,
+  point: StoredRollup,
+): { minute: number; block: MinuteBlock } {
+  const { minute, value } = openField(keyring, patientId, 'r', point);
+  if (
+    !isTypeMap(value) ||
+    !Object.values(value).every(
+      (pairs) =>
+        Array.isArray(pairs) &&
+        pairs.length % 2 === 0 &&
+        pairs.every((x, i) => i % 2 === 1 || (Number.isInteger(x) && x >= 0 && x < MINUTE_MS)),
+    )
+  )
+    throw notARollup();
+  return { minute, block: value as MinuteBlock };
 }

@@ -56,21 +56,19 @@ export function pseudonymFor(keyring: Keyring, patientId: string | null): string
 }
 
 /**
- * The sealed plaintext of a reading: a scalar reading in its type's unit is just its number
- * (`72`); anything else is the JSON of its values (`{"systolic":…}`). Points sealed before the
- * compact form hold JSON for scalars too; both open.
+ * A reading's values as they are sealed: a scalar reading in its type's unit is just its number
+ * (`72`); anything else is its values (`{"systolic":…}`). `valuesOf` turns either back.
  */
-function plaintextOf(type: ReadingType, values: Record<string, unknown>): string {
+export function compactValues(type: ReadingType, values: Record<string, unknown>): unknown {
   const def = READING_DEFINITIONS[type];
-  const keys = Object.keys(values);
   if (
     def.shape === 'scalar' &&
-    keys.length === 2 &&
     typeof values.value === 'number' &&
-    values.unit === def.unit
+    values.unit === def.unit &&
+    Object.keys(values).length === 2
   )
-    return JSON.stringify(values.value);
-  return JSON.stringify(values);
+    return values.value;
+  return values;
 }
 
 /** The values of an opened plaintext (JSON values, or a scalar's number), given its type. */
@@ -115,7 +113,7 @@ export function sealEnvelope(keyring: Keyring, target: SealingTarget, envelope: 
     perSlot.set(slot, j + 1);
     const sealed = keyring.seal(
       subject,
-      Buffer.from(plaintextOf(type, value)),
+      Buffer.from(JSON.stringify(compactValues(type, value))),
       associatedData(pseudonym, target.deviceId, type, ms),
     );
     // base64 has no quote, backslash or newline: the string field needs no escaping.

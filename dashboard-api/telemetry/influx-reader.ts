@@ -1,13 +1,21 @@
 // The TelemetryReader over InfluxDB: a patient's points are found by their pseudonym tag, and
-// each is opened with the patient's data key (ingest/sealing.ts owns the format). Long ranges
-// are read in time slices, two in flight, so InfluxDB serialises one slice while this process
-// decrypts the one before. Day views read the one-minute rollups ingest writes next to the points
-// (ingest/rollup-sealing.ts), one small sealed point per device, type and minute.
-import type { ReadingType } from '../../core/domain.js';
+// each is opened with the patient's data key (ingest/sealing.ts owns the format). Day views and
+// raw ranges read the one-minute rollups ingest writes next to the points (ingest/rollup-
+// sealing.ts): one sealed point per device and minute, with the minute's statistics and, once
+// the minute is closed, its readings. What rollups do not cover is read from the points, in time
+// slices, two in flight, so InfluxDB serialises one slice while this process decrypts the one
+// before.
+import { READING_TYPES, type ReadingType } from '../../core/domain.js';
 import type { InfluxClient } from '../../core/influx.js';
 import type { Keyring } from '../../core/keyring.js';
 import { mergeStats, type ReadingStats } from '../../ingest/reading-stats.js';
-import { ROLLUP_MEASUREMENT, openRollup } from '../../ingest/rollup-sealing.js';
+import {
+  MINUTE_MS,
+  ROLLUP_MEASUREMENT,
+  inBlocks,
+  openRollupBlock,
+  openRollupStats,
+} from '../../ingest/rollup-sealing.js';
 import { ReadingOpener, TELEMETRY_MEASUREMENT, pseudonymFor, valuesOf } from '../../ingest/sealing.js';
 import type { TelemetryPoint, TelemetryQuery, TelemetryReader } from '../ports.js';
 import { OpeningWorker } from './opening-worker.js';
@@ -60,38 +68,128 @@ export class InfluxTelemetryReader implements TelemetryReader {
 
   async readMinuteStats(query: TelemetryQuery): Promise<Map<ReadingType, Map<number, ReadingStats>>> {
     const pseudonym = pseudonymFor(this.keyring, query.patientId);
-    const { filter, params } = typeFilter(pseudonym, query.types);
-    // from/to are integers checked by the caller; everything else is a bound parameter.
-    const series = await this.influx.query(
-      `SELECT c, k FROM ${ROLLUP_MEASUREMENT} WHERE s = $s${filter} AND time >= ${Math.trunc(query.from)}ms AND time < ${Math.trunc(query.to) + 1}ms GROUP BY d, t`,
-      params,
-      { epoch: 'u' },
-    );
+    const wanted = query.types && query.types.length > 0 ? query.types : READING_TYPES;
     const out = new Map<ReadingType, Map<number, ReadingStats>>();
-    for (const s of series) {
-      const d = s.tags.d ?? '';
-      const t = s.tags.t ?? '';
-      let byMinute = out.get(t as ReadingType);
-      if (!byMinute) out.set(t as ReadingType, (byMinute = new Map()));
-      for (const row of s.rows) {
-        const { minute, stats } = openRollup(this.keyring, query.patientId, {
-          time: row.time as number,
-          d,
-          s: pseudonym,
-          t,
-          c: row.c as string,
-          k: row.k as number,
-        });
+    for (const { d, row } of await this.rollupRows('c', pseudonym, query.from, query.to)) {
+      const { minute, stats } = openRollupStats(this.keyring, query.patientId, {
+        time: row.time as number,
+        d,
+        s: pseudonym,
+        sealed: row.c as string,
+        k: row.k as number,
+      });
+      for (const type of wanted) {
+        const s = stats[type];
+        if (!s) continue;
+        let byMinute = out.get(type);
+        if (!byMinute) out.set(type, (byMinute = new Map()));
         const into = byMinute.get(minute);
-        if (into) mergeStats(into, stats);
-        else byMinute.set(minute, stats);
+        if (into) mergeStats(into, s);
+        else byMinute.set(minute, s); // freshly parsed: not shared
       }
     }
     return out;
   }
 
+  /**
+   * The patient's points in [from, to], oldest first. Minutes from `rollupsSince()` on whose every
+   * rollup point has its block come from those blocks (one envelope per device and minute); the
+   * rest (older minutes, minutes never closed, ECG waveforms) from the points themselves.
+   */
   async read(query: TelemetryQuery): Promise<TelemetryPoint[]> {
     const pseudonym = pseudonymFor(this.keyring, query.patientId);
+    const { patientId, from, to } = query;
+    const since = this.since?.();
+    const wanted = query.types && query.types.length > 0 ? query.types : READING_TYPES;
+    const blockTypes = wanted.filter(inBlocks);
+    const first = since === undefined ? to + 1 : Math.max(since, Math.floor(from / MINUTE_MS) * MINUTE_MS);
+    if (first > to || blockTypes.length === 0)
+      return limited(await this.readPoints(pseudonym, query), query.limit);
+    const parts: Promise<TelemetryPoint[]>[] = [];
+    if (from < first) parts.push(this.readPoints(pseudonym, { ...query, to: first - 1 }));
+    const others = wanted.filter((t) => !inBlocks(t));
+    if (others.length > 0)
+      parts.push(this.readPoints(pseudonym, { ...query, from: Math.max(from, first), types: others }));
+    const { points, unclosed } = await this.readBlocks(pseudonym, patientId, first, from, to, blockTypes);
+    // Runs of minutes some rollup point of which has no block: read from the points.
+    let run: [number, number] | undefined;
+    const readRun = ([a, b]: [number, number]) =>
+      parts.push(
+        this.readPoints(pseudonym, {
+          ...query,
+          from: Math.max(from, a),
+          to: Math.min(to, b + MINUTE_MS - 1),
+          types: blockTypes,
+        }),
+      );
+    for (const minute of [...unclosed].sort((a, b) => a - b)) {
+      if (run && run[1] === minute - MINUTE_MS) run[1] = minute;
+      else {
+        if (run) readRun(run);
+        run = [minute, minute];
+      }
+    }
+    if (run) readRun(run);
+    for (const part of await Promise.all(parts)) for (const p of part) points.push(p);
+    points.sort((a, b) => a.ts - b.ts);
+    return limited(points, query.limit);
+  }
+
+  /** The readings in the closed minutes' blocks of [first, to] (minute starts), and the minutes not closed. */
+  private async readBlocks(
+    pseudonym: string,
+    patientId: string,
+    first: number,
+    from: number,
+    to: number,
+    types: readonly ReadingType[],
+  ): Promise<{ points: TelemetryPoint[]; unclosed: Set<number> }> {
+    const rows = await this.rollupRows('r', pseudonym, first, to);
+    const unclosed = new Set<number>();
+    for (const { row } of rows) if (typeof row.r !== 'string') unclosed.add(minuteOf(row.time as number));
+    const points: TelemetryPoint[] = [];
+    for (const { d, row } of rows) {
+      if (typeof row.r !== 'string' || unclosed.has(minuteOf(row.time as number))) continue;
+      const { minute, block } = openRollupBlock(this.keyring, patientId, {
+        time: row.time as number,
+        d,
+        s: pseudonym,
+        sealed: row.r,
+        k: row.k as number,
+      });
+      for (const type of types) {
+        const pairs = block[type];
+        if (!pairs) continue;
+        for (let i = 0; i < pairs.length; i += 2) {
+          const ts = minute + (pairs[i] as number);
+          if (ts >= from && ts <= to)
+            points.push({ ts, deviceId: d, type, values: valuesOf(type, pairs[i + 1]) });
+        }
+      }
+    }
+    return { points, unclosed };
+  }
+
+  /** The rollup points of minutes starting in [from, to], with the sealed field `field` and `k`. */
+  private async rollupRows(
+    field: 'c' | 'r',
+    pseudonym: string,
+    from: number,
+    to: number,
+  ): Promise<{ d: string; row: Record<string, unknown> }[]> {
+    // A minute's points are up to a minute after its start (the slot). from/to are integers
+    // checked by the caller; the pseudonym is a bound parameter.
+    const end = (Math.floor(to / MINUTE_MS) + 1) * MINUTE_MS;
+    const series = await this.influx.query(
+      `SELECT ${field}, k FROM ${ROLLUP_MEASUREMENT} WHERE s = $s AND time >= ${Math.trunc(from)}ms AND time < ${end}ms GROUP BY d`,
+      { s: pseudonym },
+      { epoch: 'u' },
+    );
+    return series.flatMap((s) => s.rows.map((row) => ({ d: s.tags.d ?? '', row })));
+  }
+
+  /** The points themselves, in time slices read concurrently. */
+  private async readPoints(pseudonym: string, query: TelemetryQuery): Promise<TelemetryPoint[]> {
     const slices: [number, number][] = [];
     for (let start = query.from; start <= query.to; start += this.sliceMs) {
       slices.push([start, Math.min(start + this.sliceMs - 1, query.to)]);
@@ -108,7 +206,7 @@ export class InfluxTelemetryReader implements TelemetryReader {
     await Promise.all(Array.from({ length: Math.min(this.concurrency, slices.length) }, worker));
     const points = results.flat();
     points.sort((a, b) => a.ts - b.ts);
-    return query.limit !== undefined && points.length > query.limit ? points.slice(0, query.limit) : points;
+    return points;
   }
 
   private async readSlice(
@@ -176,6 +274,14 @@ export class InfluxTelemetryReader implements TelemetryReader {
     );
     return (await Promise.all(parts)).flat();
   }
+}
+
+function minuteOf(us: number): number {
+  return Math.floor(us / (MINUTE_MS * 1000)) * MINUTE_MS;
+}
+
+function limited(points: TelemetryPoint[], limit: number | undefined): TelemetryPoint[] {
+  return limit !== undefined && points.length > limit ? points.slice(0, limit) : points;
 }
 
 /** `AND (t = $t0 OR …)` with its bound parameters, and the pseudonym as `$s`. */

@@ -2,14 +2,19 @@
 // protected when it leaves the host, the spool is healthy and dead letters are rare.
 import { isIP } from 'node:net';
 import { quoteIdentifier } from '../../core/influx.js';
-import { ROLLUP_MEASUREMENT } from '../../ingest/rollup-sealing.js';
+import { FIRST_ROLLUP_MEASUREMENT, ROLLUP_MEASUREMENT } from '../../ingest/rollup-sealing.js';
 import { TELEMETRY_MEASUREMENT } from '../../ingest/sealing.js';
 import { fail, notApplicable, pass, warn, type DeploymentCheck } from './check.js';
 
 const DATA = 'Device security controls';
 const DAY = 86_400_000;
-/** Readings and their one-minute rollups: both sealed, fields c and k only. */
-const SEALED_MEASUREMENTS = [TELEMETRY_MEASUREMENT, ROLLUP_MEASUREMENT];
+/** Readings and their one-minute rollups: sealed fields (base64 AES-GCM envelopes) and a key version `k`. */
+const SEALED_FIELDS: Readonly<Record<string, readonly string[]>> = {
+  [TELEMETRY_MEASUREMENT]: ['c'],
+  [ROLLUP_MEASUREMENT]: ['c', 'r'],
+  [FIRST_ROLLUP_MEASUREMENT]: ['c'],
+};
+const SEALED = /^[A-Za-z0-9+/]{38,}={0,2}$/;
 
 export const telemetryEncrypted: DeploymentCheck = {
   id: 'VG-DATA-001',
@@ -17,7 +22,7 @@ export const telemetryEncrypted: DeploymentCheck = {
   severity: 'critical',
   verifies:
     'Sampled telemetry points carry only ciphertext and pseudonyms: no numeric or plaintext value fields.',
-  how: 'Lists the field keys of the telemetry and telemetry_1m (rollup) measurements and samples recent points of each: each must be a base64 AES-GCM envelope with a key version.',
+  how: `Lists the field keys of the ${Object.keys(SEALED_FIELDS).join(', ')} (readings and rollups) measurements and samples recent points of each: each field must be a base64 AES-GCM envelope, with a key version.`,
   references: { owasp: DATA, hipaa: '164.312(a)(2)(iv) Encryption and decryption' },
   async run({ influx }) {
     if (!influx)
@@ -33,21 +38,30 @@ export const telemetryEncrypted: DeploymentCheck = {
     for (const series of keys) {
       for (const row of series.rows) {
         const field = String(row.fieldKey);
-        if (!(SEALED_MEASUREMENTS.includes(series.name) && (field === 'c' || field === 'k')))
+        if (!(field === 'k' || SEALED_FIELDS[series.name]?.includes(field)))
           plaintextFields.push(`${series.name}.${field}`);
       }
     }
-    const [points, rollups] = await Promise.all(
-      SEALED_MEASUREMENTS.map(async (measurement) => {
+    const samples = await Promise.all(
+      Object.entries(SEALED_FIELDS).map(async ([measurement, fields]) => {
         const sample = await influx
-          .query(`SELECT c, k FROM ${quoteIdentifier(measurement)} ORDER BY time DESC LIMIT 50`)
+          .query(
+            `SELECT ${[...fields, 'k'].join(', ')} FROM ${quoteIdentifier(measurement)} ORDER BY time DESC LIMIT 50`,
+          )
           .catch(() => []);
-        return sample[0]?.rows ?? [];
+        return (sample[0]?.rows ?? []).map((row) => ({ row, fields }));
       }),
     );
-    const rows = [...points!, ...rollups!];
+    const [points, rollups] = [samples[0]!, samples.slice(1).flat()];
+    const rows = [...points, ...rollups];
     const notSealed = rows.filter(
-      (r) => typeof r.c !== 'string' || !/^[A-Za-z0-9+/]{38,}={0,2}$/.test(r.c) || typeof r.k !== 'number',
+      ({ row, fields }) =>
+        typeof row.c !== 'string' ||
+        typeof row.k !== 'number' ||
+        !fields.every(
+          (f) =>
+            row[f] === null || row[f] === undefined || (typeof row[f] === 'string' && SEALED.test(row[f])),
+        ),
     );
     if (plaintextFields.length)
       return fail(
@@ -59,9 +73,7 @@ export const telemetryEncrypted: DeploymentCheck = {
         `${notSealed.length} of ${rows.length} sampled points are not sealed`,
         'Find and remove the plaintext points.',
       );
-    return pass(
-      `${points!.length} sampled points and ${rollups!.length} rollups, all sealed (fields c, k only)`,
-    );
+    return pass(`${points.length} sampled points and ${rollups.length} rollups, all sealed`);
   },
 };
 

@@ -1,7 +1,9 @@
-// Day views from the one-minute rollups ingest writes, against a real InfluxDB: the same buckets
-// as from the decrypted points (across a restart of ingest and with late, store-and-forward
-// readings), sealed in InfluxDB, bound to their slot, and unreadable once the patient is erased.
+// Day views and raw ranges from the one-minute rollups ingest writes, against a real InfluxDB:
+// the same buckets and the same readings as from the decrypted points (across a restart of
+// ingest and with late, store-and-forward readings), sealed in InfluxDB, bound to their slot,
+// and unreadable once the patient is erased.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { InfluxClient } from '../../../core/influx.js';
 import { PatientRegistry } from '../../../core/patient-registry.js';
 import type { TelemetryQuery, TelemetryReader } from '../../../dashboard-api/ports.js';
 import { downsample } from '../../../dashboard-api/telemetry/downsample.js';
@@ -49,7 +51,8 @@ beforeAll(async () => {
 
   let { pipeline } = openPipeline(pki, influx);
   pipeline.start();
-  let seq = 0;
+  // Slots of 10 ms and more: a minute's rollup point is well after its first reading.
+  let seq = 10_000;
   // Minutes 0–19: two messages a minute of three heart rates each (half units sum exactly).
   for (let m = 0; m < 20; m++) {
     for (const half of [0, 30_000]) {
@@ -154,29 +157,83 @@ describe('day views from one-minute rollups', () => {
     ]);
   });
 
-  it('are sealed in InfluxDB: fields c and k, tags d, s, t, no patient id', async () => {
+  it('raw ranges read closed minutes from their blocks: the same readings as the points', async () => {
+    /** Records the ranges read from the points themselves. */
+    class RecordingInflux extends InfluxClient {
+      readonly pointRanges: [number, number, string][] = [];
+      override queryStream(...args: Parameters<InfluxClient['queryStream']>) {
+        const m = /time >= (\d+)ms AND time < (\d+)ms/.exec(args[0])!;
+        const types = Object.keys(args[1] ?? {}).filter((k) => k !== 's').length;
+        this.pointRanges.push([Number(m[1]) - BASE, Number(m[2]) - BASE, types === 1 ? 'ecg' : 'others']);
+        return super.queryStream(...args);
+      }
+    }
+    const client = new RecordingInflux({ url: influx.url, database: influx.database, timeoutMs: 5_000 });
+    const fromBlocks = new InfluxTelemetryReader(client, pki.keyring, {
+      rollupsSince: () => rollupsSince(pki.store.meta),
+    });
+    const fromPoints = new InfluxTelemetryReader(influx.client, pki.keyring, { worker: false });
+    const canonical = (points: readonly unknown[]) =>
+      points.map((p) => JSON.stringify(p)).sort((a, b) => a.localeCompare(b));
+    try {
+      for (const [from, to, types] of [
+        [BASE, NOW, undefined],
+        [BASE + 1234, BASE + 21 * MIN + 17_000, undefined],
+        [BASE + 3 * MIN, BASE + 3 * MIN + 59_999, ['blood_pressure'] as const],
+        [BASE + 5 * MIN + 10_000, BASE + 5 * MIN + 40_000, ['heart_rate'] as const],
+        [BASE + 5 * MIN + 10_000, BASE + 6 * MIN, ['heart_rate'] as const],
+      ] as const) {
+        const query = { patientId, from, to, types };
+        const blocks = await fromBlocks.read(query);
+        const points = await fromPoints.read(query);
+        expect(points.length).toBeGreaterThan(0);
+        expect(canonical(blocks)).toEqual(canonical(points));
+        // Oldest first, and `limit` keeps the oldest.
+        expect(blocks.map((p) => p.ts)).toEqual([...blocks.map((p) => p.ts)].sort((a, b) => a - b));
+        expect(await fromBlocks.read({ ...query, limit: 3 })).toEqual(blocks.slice(0, 3));
+      }
+      client.pointRanges.length = 0;
+      expect(await fromBlocks.read({ patientId, from: BASE, to: NOW })).toHaveLength(readings);
+      // From the points: ECG over the range, and the minutes with a slot that was never closed:
+      // 2–4 (the late readings, and the cuff's in 3), 19 (ingest stopped in it) and 25 (the
+      // last one). 15–18 have a second slot after the restart, but both were closed.
+      expect(client.pointRanges.sort((a, b) => a[0] - b[0])).toEqual([
+        [0, NOW - BASE + 1, 'ecg'],
+        [2 * MIN, 5 * MIN, 'others'],
+        [19 * MIN, 20 * MIN, 'others'],
+        [25 * MIN, 26 * MIN, 'others'],
+      ]);
+    } finally {
+      await fromBlocks.close();
+    }
+  });
+
+  it('are sealed in InfluxDB: fields c, k and r, tags d and s, no patient id', async () => {
     const keys = await influx.client.query(`SHOW FIELD KEYS FROM ${ROLLUP_MEASUREMENT}`);
     expect(keys[0]!.rows).toEqual([
       { fieldKey: 'c', fieldType: 'string' },
       { fieldKey: 'k', fieldType: 'integer' },
+      { fieldKey: 'r', fieldType: 'string' },
     ]);
     const tags = await influx.client.query(`SHOW TAG KEYS FROM ${ROLLUP_MEASUREMENT}`);
-    expect(tags[0]!.rows.map((r) => r.tagKey)).toEqual(['d', 's', 't']);
+    expect(tags[0]!.rows.map((r) => r.tagKey)).toEqual(['d', 's']);
     const res = await fetch(
       `${influx.client.url}/query?${new URLSearchParams({ db: influx.database, q: `SELECT * FROM ${ROLLUP_MEASUREMENT}` })}`,
     );
     const body = await res.text();
     expect(body).not.toContain(patientId);
-    expect(body).not.toMatch(/"(count|sum|min|max|value|systolic)"/);
+    expect(body).not.toMatch(/"(count|sum|min|max|value|systolic|heart_rate)"/);
     const rows = (await influx.client.query(`SELECT * FROM ${ROLLUP_MEASUREMENT}`))[0]!.rows;
     // Two devices' minutes, with a second slot for the minutes ingest saw again after its restart.
     expect(rows.length).toBeGreaterThan(26);
     for (const row of rows) expect(row.c).toMatch(/^[A-Za-z0-9+/]{38,}={0,2}$/);
+    // Closed minutes carry their block.
+    expect(rows.filter((row) => typeof row.r === 'string').length).toBeGreaterThan(20);
   });
 
   it('a rollup copied to another slot does not open; erasure makes every rollup unreadable', async () => {
     const [series] = await influx.client.query(
-      `SELECT c, k FROM ${ROLLUP_MEASUREMENT} WHERE d = 'wear-r' GROUP BY d, s, t LIMIT 1`,
+      `SELECT c, k FROM ${ROLLUP_MEASUREMENT} WHERE d = 'wear-r' GROUP BY d, s LIMIT 1`,
       undefined,
       { epoch: 'u' },
     );
@@ -184,7 +241,7 @@ describe('day views from one-minute rollups', () => {
     const copyUs = (row.time as number) + 1;
     await influx.client.writeLines(
       [
-        `${ROLLUP_MEASUREMENT},d=wear-r,s=${series!.tags.s},t=heart_rate c="${String(row.c)}",k=${String(row.k)}i ${copyUs}`,
+        `${ROLLUP_MEASUREMENT},d=wear-r,s=${series!.tags.s} c="${String(row.c)}",k=${String(row.k)}i ${copyUs}`,
       ],
       { precision: 'u' },
     );

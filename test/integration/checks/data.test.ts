@@ -44,6 +44,22 @@ describe('data checks', () => {
       status: 'pass',
       evidence: expect.stringContaining('5 sampled points'),
     });
+    // Rollups: the first layout's points are still accepted; a block that is not sealed is not.
+    const sealedLooking = 'A'.repeat(40);
+    await influx.client.writeLines([
+      `telemetry_1m,s=abc,d=ox-d,t=spo2 c="${sealedLooking}",k=1i ${Date.now()}`,
+    ]);
+    expect(await run(data.telemetryEncrypted)).toMatchObject({ status: 'pass' });
+    const at = Date.now();
+    await influx.client.writeLines([
+      `telemetry_minutes,s=abc,d=ox-d c="${sealedLooking}",k=1i,r="spo2 97" ${at}`,
+    ]);
+    expect(await run(data.telemetryEncrypted)).toMatchObject({
+      status: 'fail',
+      evidence: expect.stringMatching(/^1 of \d+ sampled points are not sealed/),
+    });
+    await influx.client.query(`DELETE FROM telemetry_minutes WHERE time = ${at}ms`);
+    expect(await run(data.telemetryEncrypted)).toMatchObject({ status: 'pass' });
     await influx.client.writeLines([`telemetry,s=abc,d=ox-d,t=spo2 value=97 ${Date.now()}`]);
     expect(await run(data.telemetryEncrypted)).toMatchObject({
       status: 'fail',
