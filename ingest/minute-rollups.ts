@@ -31,8 +31,8 @@ const IDLE_MS = 3 * MINUTE_MS;
 const MAX_OPEN = 200_000;
 /** Readings one minute's block holds (20 a second); a minute with more is read from its points. */
 const MAX_BLOCK_READINGS = 1_200;
-/** Readings all open blocks hold together. */
-const MAX_HELD_READINGS = 4_000_000;
+/** Readings all open blocks hold together (some 20-40 bytes each). */
+const MAX_HELD_READINGS = 2_000_000;
 
 interface Accumulator {
   key: string;
@@ -89,6 +89,11 @@ export class MinuteRollups {
     return this.open.size;
   }
 
+  /** Readings held in the open minutes' blocks. */
+  get heldReadings(): number {
+    return this.held;
+  }
+
   /** The rollup lines of an accepted message. Throws KEY_DESTROYED for an erased patient. */
   prepare(target: SealingTarget, envelope: TelemetryEnvelope): PreparedRollups {
     const device = `${target.patientId ?? ''}\u0000${target.deviceId}`;
@@ -132,9 +137,8 @@ export class MinuteRollups {
         const now = this.now();
         for (const acc of closing) this.remove(acc);
         for (const { touch, current, slot, stats } of updates) {
-          const key = `${device}\u0000${touch.minute}`;
           const acc = current ?? {
-            key,
+            key: `${device}\u0000${touch.minute}`,
             device,
             target: { deviceId: target.deviceId, patientId: target.patientId },
             minute: touch.minute,
@@ -144,16 +148,13 @@ export class MinuteRollups {
             held: 0,
             touched: now,
           };
-          if (!current) {
-            const list = this.byDevice.get(device);
-            if (list) list.push(acc);
-            else this.byDevice.set(device, [acc]);
-          }
+          // New, or let go by another device's sweep since prepare: (again) open.
+          if (this.open.get(acc.key) !== acc) this.add(acc);
           acc.stats = stats;
           acc.touched = now;
           this.hold(acc, touch);
-          this.open.delete(key);
-          this.open.set(key, acc);
+          this.open.delete(acc.key);
+          this.open.set(acc.key, acc);
         }
         this.sweep(now);
       },
@@ -177,7 +178,17 @@ export class MinuteRollups {
     this.held += touch.readings;
   }
 
+  private add(acc: Accumulator): void {
+    this.open.set(acc.key, acc);
+    this.held += acc.held;
+    const list = this.byDevice.get(acc.device);
+    if (list) list.push(acc);
+    else this.byDevice.set(acc.device, [acc]);
+  }
+
+  /** Lets an accumulator go (once: a closing message and a sweep may both try). */
   private remove(acc: Accumulator): void {
+    if (this.open.get(acc.key) !== acc) return;
     this.open.delete(acc.key);
     this.held -= acc.held;
     const list = this.byDevice.get(acc.device)?.filter((a) => a !== acc);

@@ -73,6 +73,11 @@ export function rollupSlot(seq: number): number {
   return seq % SLOTS;
 }
 
+/** The minute (epoch ms) of a rollup point's time (µs). */
+export function rollupMinute(us: number): number {
+  return Math.floor(us / SLOTS) * MINUTE_MS;
+}
+
 function rollupAad(
   field: 'c' | 'r',
   pseudonym: string,
@@ -124,7 +129,7 @@ function openField(
   field: 'c' | 'r',
   point: StoredRollup,
 ): { minute: number; value: unknown } {
-  const minute = Math.floor(point.time / SLOTS) * MINUTE_MS;
+  const minute = rollupMinute(point.time);
   const slot = point.time - minute * 1000;
   const plain = keyring.open(
     keySubjectFor(patientId),

@@ -15,6 +15,7 @@ import {
   inBlocks,
   openRollupBlock,
   openRollupStats,
+  rollupMinute,
 } from '../../ingest/rollup-sealing.js';
 import { ReadingOpener, TELEMETRY_MEASUREMENT, pseudonymFor, valuesOf } from '../../ingest/sealing.js';
 import type { TelemetryPoint, TelemetryQuery, TelemetryReader } from '../ports.js';
@@ -146,10 +147,10 @@ export class InfluxTelemetryReader implements TelemetryReader {
   ): Promise<{ points: TelemetryPoint[]; unclosed: Set<number> }> {
     const rows = await this.rollupRows('r', pseudonym, first, to);
     const unclosed = new Set<number>();
-    for (const { row } of rows) if (typeof row.r !== 'string') unclosed.add(minuteOf(row.time as number));
+    for (const { row } of rows) if (typeof row.r !== 'string') unclosed.add(rollupMinute(row.time as number));
     const points: TelemetryPoint[] = [];
     for (const { d, row } of rows) {
-      if (typeof row.r !== 'string' || unclosed.has(minuteOf(row.time as number))) continue;
+      if (typeof row.r !== 'string' || unclosed.has(rollupMinute(row.time as number))) continue;
       const { minute, block } = openRollupBlock(this.keyring, patientId, {
         time: row.time as number,
         d,
@@ -274,10 +275,6 @@ export class InfluxTelemetryReader implements TelemetryReader {
     );
     return (await Promise.all(parts)).flat();
   }
-}
-
-function minuteOf(us: number): number {
-  return Math.floor(us / (MINUTE_MS * 1000)) * MINUTE_MS;
 }
 
 function limited(points: TelemetryPoint[], limit: number | undefined): TelemetryPoint[] {

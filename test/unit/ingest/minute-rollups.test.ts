@@ -219,8 +219,10 @@ describe('closing a minute', () => {
     const next = rollups.prepare(target, hrMessage(3, [T + MIN, 64]));
     // No closing line; the statistics still count all four.
     expect(next.lines).toHaveLength(1);
+    expect(rollups.heldReadings).toBe(0);
     next.commit();
     expect(rollups.size).toBe(1);
+    expect(rollups.heldReadings).toBe(1);
     const more = rollups.prepare(target, hrMessage(4, [T + MIN + 1, 65]));
     expect(stats(keyring, more.lines[0]!).stats.heart_rate!.count).toBe(2);
   });
@@ -241,6 +243,24 @@ describe('closing a minute', () => {
       minute: T,
       stats: { heart_rate: { count: 1, value: { min: 90, max: 90, sum: 90, n: 1 } } },
     });
+  });
+
+  it('stays whole when another device’s sweep lets an accumulator go between prepare and commit', () => {
+    let now = T;
+    const { keyring, rollups } = setup({ now: () => now });
+    rollups.prepare(target, hrMessage(1, [T + 1000, 60])).commit();
+    now += 4 * MIN;
+    const late = rollups.prepare(target, hrMessage(2, [T + 2000, 61]));
+    rollups.prepare({ deviceId: 'wear-2', patientId: 'pat_one' }, hrMessage(1, [now, 70])).commit();
+    expect(rollups.size).toBe(1);
+    late.commit();
+    expect(rollups.size).toBe(2);
+    expect(rollups.heldReadings).toBe(3);
+    // Still the device's: its next minute closes it, with both readings.
+    const next = rollups.prepare(target, hrMessage(3, [T + MIN, 62]));
+    expect(block(keyring, next.lines[0]!).block).toEqual({ heart_rate: [1000, 60, 2000, 61] });
+    next.commit();
+    expect(rollups.heldReadings).toBe(2);
   });
 
   it('records the first minute covered by rollups once, past the allowed clock skew', () => {
