@@ -143,6 +143,7 @@ export class TelemetryIntake {
         encodeSpooledMessage(device.deviceId, envelope.seq, lines, rollups?.lines),
       );
     } catch (err) {
+      rollups?.abort();
       metrics.refused.inc({ code: isVitalGateError(err) ? err.code : 'UNKNOWN' });
       throw err;
     }

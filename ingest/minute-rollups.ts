@@ -1,24 +1,27 @@
 // One-minute rollups kept at intake, where readings are still plaintext: per patient, device and
-// minute, the statistics of the readings of each type accepted so far, and the readings
-// themselves. Each accepted message adds one sealed rollup line (rollup-sealing.ts) with the
-// statistics for every minute it touched, written to the spool in the same record as its
-// readings, so a rollup is durable, replayed and stored exactly when its readings are. The
-// accumulator is updated only once the record is durable (commit), so a message that was not
-// acked counts nowhere.
+// minute, the statistics of the readings of each type, and the readings themselves.
 //
-// When a device sends a later minute, its earlier minutes are closed: the message's record also
-// carries their final line, with the statistics and the minute's block of readings, so a reader
-// opens one envelope per device and minute instead of one per reading. A minute that was never
-// closed (the hub stopped, the device went quiet, too many readings to hold) has no block and
-// is read from its points. Accumulators idle for IDLE_MS are let go without a block (memory is
-// bounded); a reading arriving later for a closed minute opens an accumulator with a slot of its
+// Each accepted message adds, for every minute it touched, an open line (rollup-sealing.ts: the
+// rollup point with no sealed field yet) to its spool record, so InfluxDB knows of every
+// rollup point as soon as of its readings. The accumulator takes the message's readings only
+// once the record is durable (commit), so a message that was not acked counts nowhere.
+//
+// A minute is closed by a later record: its final line carries the sealed statistics and the
+// block of readings, so a reader opens one envelope per device and minute instead of one per
+// reading. A device's minutes are closed by its first message of a later minute; a minute idle
+// for IDLE_MS (the device went quiet) is closed by the next records of any device. A minute
+// that never gets its final line (ingest stopped first) stays open in InfluxDB and is read
+// from its points, as is a minute whose block outgrew MAX_BLOCK_READINGS (its statistics are
+// still closed). A reading arriving for a closed minute opens an accumulator with a slot of its
 // own, and the reader merges a minute's points.
 import type { ReadingType } from '../core/domain.js';
+import { isVitalGateError } from '../core/errors.js';
 import type { Keyring } from '../core/keyring.js';
 import { addReading, mergeStats } from './reading-stats.js';
 import {
   MINUTE_MS,
   inBlocks,
+  openRollupLine,
   rollupSlot,
   sealRollup,
   type MinuteBlock,
@@ -29,9 +32,13 @@ import type { TelemetryEnvelope } from './schemas.js';
 
 const IDLE_MS = 3 * MINUTE_MS;
 const MAX_OPEN = 200_000;
+/** Idle minutes waiting for a record to close them; beyond this the oldest stay open. */
+const MAX_IDLE = 100_000;
+/** Idle minutes one record closes (besides its own device's). */
+const IDLE_CLOSED_PER_RECORD = 16;
 /** Readings one minute's block holds (20 a second); a minute with more is read from its points. */
 const MAX_BLOCK_READINGS = 1_200;
-/** Readings all open blocks hold together (some 20-40 bytes each). */
+/** Readings all blocks hold together (some 20-40 bytes each). */
 const MAX_HELD_READINGS = 2_000_000;
 
 interface Accumulator {
@@ -46,6 +53,8 @@ interface Accumulator {
   /** Readings in the block. */
   held: number;
   touched: number;
+  /** Messages prepared for it and not yet committed or aborted: it is not let go meanwhile. */
+  pending: number;
 }
 
 /** What one message adds to one minute. */
@@ -57,10 +66,12 @@ interface Touch {
 }
 
 export interface PreparedRollups {
-  /** Sealed rollup lines (ns precision): closed minutes', then one per minute the message touched. */
+  /** Rollup lines (ns precision): the final lines of closed minutes, then an open line per minute touched. */
   lines: string[];
   /** Call once the message is durable: the accumulators take its readings. */
   commit(): void;
+  /** Call when the message will not be durable. */
+  abort(): void;
 }
 
 export class MinuteRollups {
@@ -68,6 +79,8 @@ export class MinuteRollups {
   private readonly open = new Map<string, Accumulator>();
   /** Open accumulators per patient and device. */
   private readonly byDevice = new Map<string, Accumulator[]>();
+  /** Let go while idle, oldest first, until a record closes them. */
+  private readonly idle = new Set<Accumulator>();
   private held = 0;
   private readonly now: () => number;
   private readonly idleMs: number;
@@ -84,12 +97,12 @@ export class MinuteRollups {
     this.maxBlockReadings = options.maxBlockReadings ?? MAX_BLOCK_READINGS;
   }
 
-  /** Accumulators held now. */
+  /** Accumulators held now, open or idle. */
   get size(): number {
-    return this.open.size;
+    return this.open.size + this.idle.size;
   }
 
-  /** Readings held in the open minutes' blocks. */
+  /** Readings held in blocks not closed yet. */
   get heldReadings(): number {
     return this.held;
   }
@@ -110,47 +123,58 @@ export class MinuteRollups {
         touch.readings += 1;
       }
     }
-    const lines: string[] = [];
-    // The device has moved on from minutes before this message's own that it does not touch.
+    // The device has moved on from its minutes before this message's own that it does not
+    // touch; a few minutes idle (of any device) are closed along.
     const messageMinute = Math.floor(envelope.ts / MINUTE_MS) * MINUTE_MS;
     const closing = (this.byDevice.get(device) ?? []).filter(
       (acc) => acc.minute < messageMinute && !touched.has(acc.minute),
     );
-    for (const acc of closing)
-      if (acc.block)
-        lines.push(sealRollup(this.keyring, acc.target, acc.minute, acc.slot, acc.stats, acc.block));
-    const updates: { touch: Touch; current: Accumulator | undefined; slot: number; stats: MinuteStats }[] =
-      [];
+    for (const acc of this.idle) {
+      if (closing.length >= IDLE_CLOSED_PER_RECORD) break;
+      closing.push(acc);
+    }
+    const lines: string[] = [];
+    for (const acc of closing) {
+      const line = this.finalLine(acc);
+      if (line) lines.push(line);
+    }
+    const updates: { touch: Touch; current: Accumulator | undefined; slot: number }[] = [];
     for (const touch of touched.values()) {
       const current = this.open.get(`${device}\u0000${touch.minute}`);
-      const stats: MinuteStats = {};
-      for (const from of [current?.stats, touch.stats])
-        for (const [type, s] of Object.entries(from ?? {}))
-          mergeStats((stats[type as ReadingType] ??= { count: 0 }), s);
+      if (current) current.pending += 1;
       const slot = current?.slot ?? rollupSlot(envelope.seq);
-      lines.push(sealRollup(this.keyring, target, touch.minute, slot, stats));
-      updates.push({ touch, current, slot, stats });
+      updates.push({ touch, current, slot });
+      lines.push(openRollupLine(this.keyring, target, touch.minute, slot));
     }
+    let settled = false;
+    const settle = () => {
+      if (settled) return false;
+      settled = true;
+      for (const { current } of updates) if (current) current.pending -= 1;
+      return true;
+    };
     return {
       lines,
       commit: () => {
+        if (!settle()) return;
         const now = this.now();
         for (const acc of closing) this.remove(acc);
-        for (const { touch, current, slot, stats } of updates) {
+        for (const { touch, current, slot } of updates) {
           const acc = current ?? {
             key: `${device}\u0000${touch.minute}`,
             device,
             target: { deviceId: target.deviceId, patientId: target.patientId },
             minute: touch.minute,
             slot,
-            stats,
+            stats: {},
             block: {},
             held: 0,
             touched: now,
+            pending: 0,
           };
-          // New, or let go by another device's sweep since prepare: (again) open.
-          if (this.open.get(acc.key) !== acc) this.add(acc);
-          acc.stats = stats;
+          if (!current) this.add(acc);
+          for (const [type, s] of Object.entries(touch.stats))
+            mergeStats((acc.stats[type as ReadingType] ??= { count: 0 }), s);
           acc.touched = now;
           this.hold(acc, touch);
           this.open.delete(acc.key);
@@ -158,7 +182,18 @@ export class MinuteRollups {
         }
         this.sweep(now);
       },
+      abort: () => void settle(),
     };
+  }
+
+  /** The final line of a minute: statistics and block; none once its patient was erased. */
+  private finalLine(acc: Accumulator): string | undefined {
+    try {
+      return sealRollup(this.keyring, acc.target, acc.minute, acc.slot, acc.stats, acc.block ?? undefined);
+    } catch (err) {
+      if (isVitalGateError(err, 'KEY_DESTROYED')) return undefined;
+      throw err;
+    }
   }
 
   /** Adds a message's readings to the accumulator's block, or drops the block when too many. */
@@ -186,20 +221,35 @@ export class MinuteRollups {
     else this.byDevice.set(acc.device, [acc]);
   }
 
-  /** Lets an accumulator go (once: a closing message and a sweep may both try). */
-  private remove(acc: Accumulator): void {
-    if (this.open.get(acc.key) !== acc) return;
+  /** Takes an accumulator out of the open ones (its readings stay held). */
+  private detach(acc: Accumulator): boolean {
+    if (this.open.get(acc.key) !== acc) return false;
     this.open.delete(acc.key);
-    this.held -= acc.held;
     const list = this.byDevice.get(acc.device)?.filter((a) => a !== acc);
     if (list?.length) this.byDevice.set(acc.device, list);
     else this.byDevice.delete(acc.device);
+    return true;
   }
 
+  /** Lets an accumulator go, open or idle (once: two records may both have closed it). */
+  private remove(acc: Accumulator): void {
+    if (this.idle.delete(acc) || this.detach(acc)) this.held -= acc.held;
+  }
+
+  /**
+   * Moves accumulators idle for IDLE_MS (and the oldest beyond MAX_OPEN) to the idle set, to be
+   * closed by the next records; none with a message in flight.
+   */
   private sweep(now: number): void {
     for (const acc of this.open.values()) {
-      if (this.open.size <= this.maxOpen && now - acc.touched < this.idleMs) return;
-      this.remove(acc);
+      if (this.open.size <= this.maxOpen && now - acc.touched < this.idleMs) break;
+      if (acc.pending > 0) continue;
+      this.detach(acc);
+      this.idle.add(acc);
+    }
+    for (const acc of this.idle) {
+      if (this.idle.size <= MAX_IDLE) break;
+      this.remove(acc); // stays open in InfluxDB: read from its points
     }
   }
 }

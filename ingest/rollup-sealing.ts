@@ -1,20 +1,21 @@
-// The one-minute rollups in InfluxDB: per device and minute, the statistics of its readings of
-// every type (`c`) and, once the minute is over, the readings themselves (`r`, the minute's
+// The one-minute rollups in InfluxDB: one point per device, minute and slot. While the minute is
+// open it has only `o` (the open line every message touching it writes); its final line adds the
+// statistics of its readings of every type (`c`) and its readings themselves (`r`, the minute's
 // block), sealed under the patient's data key exactly as readings are:
 //
+//   telemetry_minutes,d=<device id>,s=<pseudonym> o=1i <ns>
 //   telemetry_minutes,d=<device id>,s=<pseudonym> c="<base64>",k=<key version>i[,r="<base64>"] <ns>
 //
 // One rollup point covers the readings one intake accumulator saw (minute-rollups.ts). Its time
 // is the minute's start plus a slot in microseconds, the seq of the message that opened the
 // accumulator (mod 60,000,000), so accumulators of the same minute (after a restart, or a
-// store-and-forward reading arriving once the minute's accumulator was closed) have points of
-// their own, while each accumulator's latest line overwrites its earlier ones. A minute's
-// statistics are the merge of all its points. A minute whose every point has its block can be
-// read without opening its points; ECG waveforms are never in blocks (they are read from their
-// points, which hold a chunk each). The associated data binds each sealed value to its field,
-// series, minute and slot (`rollup|c|pseudonym|device|minute ms|slot`), so a rollup moved to
-// another patient, device, minute or slot (copied to count twice) does not open.
-// Points are read back at epoch `u`, which keeps the slot exact.
+// store-and-forward reading arriving once the minute was closed) have points of their own. A
+// minute's statistics are the merge of all its points; a minute any point of which has no `c`
+// (or no `r`) is read from its readings' points instead. ECG waveforms are never in blocks
+// (they are read from their points, which hold a chunk each). The associated data binds each
+// sealed value to its field, series, minute and slot (`rollup|c|pseudonym|device|minute
+// ms|slot`), so a rollup moved to another patient, device, minute or slot (copied to count
+// twice) does not open. Points are read back at epoch `u`, which keeps the slot exact.
 import { READING_DEFINITIONS, READING_TYPES, type ReadingType } from '../core/domain.js';
 import { VitalGateError } from '../core/errors.js';
 import { escapeKey } from '../core/influx.js';
@@ -78,6 +79,17 @@ export function rollupMinute(us: number): number {
   return Math.floor(us / SLOTS) * MINUTE_MS;
 }
 
+/** The open line of a rollup point: there are readings in it, and it is not closed yet. */
+export function openRollupLine(
+  keyring: Keyring,
+  target: SealingTarget,
+  minute: number,
+  slot: number,
+): string {
+  const pseudonym = pseudonymFor(keyring, target.patientId);
+  return `${ROLLUP_MEASUREMENT},d=${escapeKey(target.deviceId)},s=${pseudonym} o=1i ${minute * 1000 + slot}000`;
+}
+
 function rollupAad(
   field: 'c' | 'r',
   pseudonym: string,
@@ -89,8 +101,8 @@ function rollupAad(
 }
 
 /**
- * The line-protocol line (ns precision) of a rollup: its statistics and, when the minute is over,
- * its block. Throws KEY_DESTROYED for an erased patient.
+ * The final line (ns precision) of a rollup point: its statistics and its block (none when the
+ * minute had too many readings to hold). Throws KEY_DESTROYED for an erased patient.
  */
 export function sealRollup(
   keyring: Keyring,
@@ -106,8 +118,7 @@ export function sealRollup(
     sealer
       .seal(Buffer.from(JSON.stringify(value)), rollupAad(field, pseudonym, target.deviceId, minute, slot))
       .toString('base64');
-  // base64 has no quote, backslash or newline: the string fields need no escaping. `c` comes
-  // first: the writer finds a rollup point's identity in front of it.
+  // base64 has no quote, backslash or newline: the string fields need no escaping.
   const r = block ? `,r="${seal('r', block)}"` : '';
   return `${ROLLUP_MEASUREMENT},d=${escapeKey(target.deviceId)},s=${pseudonym} c="${seal('c', stats)}",k=${sealer.keyVersion}i${r} ${minute * 1000 + slot}000`;
 }

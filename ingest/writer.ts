@@ -332,7 +332,7 @@ function batchLines(messages: readonly SpooledMessage[]): string[] {
     }
     points.push(m.lines.slice(0, end));
     for (const line of m.lines.slice(end + 1).split('\n')) {
-      const fields = line.indexOf(' c="');
+      const fields = line.indexOf(' '); // tags are escaped: the first space ends them
       const time = line.lastIndexOf(' ');
       rollups.set(`${line.slice(0, fields)}${line.slice(time)}`, line);
     }

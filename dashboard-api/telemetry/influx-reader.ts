@@ -18,7 +18,7 @@ import {
   rollupMinute,
 } from '../../ingest/rollup-sealing.js';
 import { ReadingOpener, TELEMETRY_MEASUREMENT, pseudonymFor, valuesOf } from '../../ingest/sealing.js';
-import type { TelemetryPoint, TelemetryQuery, TelemetryReader } from '../ports.js';
+import type { MinuteStatsResult, TelemetryPoint, TelemetryQuery, TelemetryReader } from '../ports.js';
 import { OpeningWorker } from './opening-worker.js';
 
 export interface InfluxReaderOptions {
@@ -67,35 +67,38 @@ export class InfluxTelemetryReader implements TelemetryReader {
     return this.since?.();
   }
 
-  async readMinuteStats(query: TelemetryQuery): Promise<Map<ReadingType, Map<number, ReadingStats>>> {
+  async readMinuteStats(query: TelemetryQuery): Promise<MinuteStatsResult> {
     const pseudonym = pseudonymFor(this.keyring, query.patientId);
     const wanted = query.types && query.types.length > 0 ? query.types : READING_TYPES;
-    const out = new Map<ReadingType, Map<number, ReadingStats>>();
-    for (const { d, row } of await this.rollupRows('c', pseudonym, query.from, query.to)) {
+    const rows = await this.rollupRows('c', pseudonym, query.from, query.to);
+    const unclosed = unclosedMinutes(rows, 'c');
+    const byType = new Map<ReadingType, Map<number, ReadingStats>>();
+    for (const { d, row } of rows) {
+      if (typeof row.c !== 'string' || unclosed.has(rollupMinute(row.time as number))) continue;
       const { minute, stats } = openRollupStats(this.keyring, query.patientId, {
         time: row.time as number,
         d,
         s: pseudonym,
-        sealed: row.c as string,
+        sealed: row.c,
         k: row.k as number,
       });
       for (const type of wanted) {
         const s = stats[type];
         if (!s) continue;
-        let byMinute = out.get(type);
-        if (!byMinute) out.set(type, (byMinute = new Map()));
+        let byMinute = byType.get(type);
+        if (!byMinute) byType.set(type, (byMinute = new Map()));
         const into = byMinute.get(minute);
         if (into) mergeStats(into, s);
         else byMinute.set(minute, s); // freshly parsed: not shared
       }
     }
-    return out;
+    return { byType, unclosed: minuteRuns(unclosed) };
   }
 
   /**
    * The patient's points in [from, to], oldest first. Minutes from `rollupsSince()` on whose every
    * rollup point has its block come from those blocks (one envelope per device and minute); the
-   * rest (older minutes, minutes never closed, ECG waveforms) from the points themselves.
+   * rest (older minutes, minutes not closed, ECG waveforms) from the points themselves.
    */
   async read(query: TelemetryQuery): Promise<TelemetryPoint[]> {
     const pseudonym = pseudonymFor(this.keyring, query.patientId);
@@ -111,43 +114,17 @@ export class InfluxTelemetryReader implements TelemetryReader {
     const others = wanted.filter((t) => !inBlocks(t));
     if (others.length > 0)
       parts.push(this.readPoints(pseudonym, { ...query, from: Math.max(from, first), types: others }));
-    const { points, unclosed } = await this.readBlocks(pseudonym, patientId, first, from, to, blockTypes);
-    // Runs of minutes some rollup point of which has no block: read from the points.
-    let run: [number, number] | undefined;
-    const readRun = ([a, b]: [number, number]) =>
+    const rows = await this.rollupRows('r', pseudonym, first, to);
+    const unclosed = unclosedMinutes(rows, 'r');
+    for (const [a, b] of minuteRuns(unclosed))
       parts.push(
         this.readPoints(pseudonym, {
           ...query,
           from: Math.max(from, a),
-          to: Math.min(to, b + MINUTE_MS - 1),
+          to: Math.min(to, b),
           types: blockTypes,
         }),
       );
-    for (const minute of [...unclosed].sort((a, b) => a - b)) {
-      if (run && run[1] === minute - MINUTE_MS) run[1] = minute;
-      else {
-        if (run) readRun(run);
-        run = [minute, minute];
-      }
-    }
-    if (run) readRun(run);
-    for (const part of await Promise.all(parts)) for (const p of part) points.push(p);
-    points.sort((a, b) => a.ts - b.ts);
-    return limited(points, query.limit);
-  }
-
-  /** The readings in the closed minutes' blocks of [first, to] (minute starts), and the minutes not closed. */
-  private async readBlocks(
-    pseudonym: string,
-    patientId: string,
-    first: number,
-    from: number,
-    to: number,
-    types: readonly ReadingType[],
-  ): Promise<{ points: TelemetryPoint[]; unclosed: Set<number> }> {
-    const rows = await this.rollupRows('r', pseudonym, first, to);
-    const unclosed = new Set<number>();
-    for (const { row } of rows) if (typeof row.r !== 'string') unclosed.add(rollupMinute(row.time as number));
     const points: TelemetryPoint[] = [];
     for (const { d, row } of rows) {
       if (typeof row.r !== 'string' || unclosed.has(rollupMinute(row.time as number))) continue;
@@ -158,7 +135,7 @@ export class InfluxTelemetryReader implements TelemetryReader {
         sealed: row.r,
         k: row.k as number,
       });
-      for (const type of types) {
+      for (const type of blockTypes) {
         const pairs = block[type];
         if (!pairs) continue;
         for (let i = 0; i < pairs.length; i += 2) {
@@ -168,21 +145,26 @@ export class InfluxTelemetryReader implements TelemetryReader {
         }
       }
     }
-    return { points, unclosed };
+    for (const part of await Promise.all(parts)) for (const p of part) points.push(p);
+    points.sort((a, b) => a.ts - b.ts);
+    return limited(points, query.limit);
   }
 
-  /** The rollup points of minutes starting in [from, to], with the sealed field `field` and `k`. */
+  /**
+   * The rollup points of minutes starting in [from, to], with `field`, `k` and `o` (so that open
+   * points, which have only `o`, are there too).
+   */
   private async rollupRows(
     field: 'c' | 'r',
     pseudonym: string,
     from: number,
     to: number,
-  ): Promise<{ d: string; row: Record<string, unknown> }[]> {
+  ): Promise<RollupRow[]> {
     // A minute's points are up to a minute after its start (the slot). from/to are integers
     // checked by the caller; the pseudonym is a bound parameter.
     const end = (Math.floor(to / MINUTE_MS) + 1) * MINUTE_MS;
     const series = await this.influx.query(
-      `SELECT ${field}, k FROM ${ROLLUP_MEASUREMENT} WHERE s = $s AND time >= ${Math.trunc(from)}ms AND time < ${end}ms GROUP BY d`,
+      `SELECT ${field}, k, o FROM ${ROLLUP_MEASUREMENT} WHERE s = $s AND time >= ${Math.trunc(from)}ms AND time < ${end}ms GROUP BY d`,
       { s: pseudonym },
       { epoch: 'u' },
     );
@@ -275,6 +257,30 @@ export class InfluxTelemetryReader implements TelemetryReader {
     );
     return (await Promise.all(parts)).flat();
   }
+}
+
+interface RollupRow {
+  d: string;
+  row: Record<string, unknown>;
+}
+
+/** Minutes with a rollup point that lacks `field` (not closed, or its block was too large). */
+function unclosedMinutes(rows: readonly RollupRow[], field: 'c' | 'r'): Set<number> {
+  const minutes = new Set<number>();
+  for (const { row } of rows)
+    if (typeof row[field] !== 'string') minutes.add(rollupMinute(row.time as number));
+  return minutes;
+}
+
+/** Runs of consecutive minutes, as inclusive ms ranges. */
+function minuteRuns(minutes: Iterable<number>): [number, number][] {
+  const runs: [number, number][] = [];
+  for (const minute of [...minutes].sort((a, b) => a - b)) {
+    const last = runs[runs.length - 1];
+    if (last && last[1] === minute - 1) last[1] = minute + MINUTE_MS - 1;
+    else runs.push([minute, minute + MINUTE_MS - 1]);
+  }
+  return runs;
 }
 
 function limited(points: TelemetryPoint[], limit: number | undefined): TelemetryPoint[] {

@@ -8,12 +8,16 @@ import { fail, notApplicable, pass, warn, type DeploymentCheck } from './check.j
 
 const DATA = 'Device security controls';
 const DAY = 86_400_000;
-/** Readings and their one-minute rollups: sealed fields (base64 AES-GCM envelopes) and a key version `k`. */
+/**
+ * Readings and their one-minute rollups: sealed fields (base64 AES-GCM envelopes), a key version
+ * `k`, and a rollup point's `o` (a constant 1 while it is open).
+ */
 const SEALED_FIELDS: Readonly<Record<string, readonly string[]>> = {
   [TELEMETRY_MEASUREMENT]: ['c'],
   [ROLLUP_MEASUREMENT]: ['c', 'r'],
   [FIRST_ROLLUP_MEASUREMENT]: ['c'],
 };
+const INTEGER_FIELDS: Readonly<Record<string, readonly string[]>> = { [ROLLUP_MEASUREMENT]: ['o'] };
 const SEALED = /^[A-Za-z0-9+/]{38,}={0,2}$/;
 
 export const telemetryEncrypted: DeploymentCheck = {
@@ -38,8 +42,11 @@ export const telemetryEncrypted: DeploymentCheck = {
     for (const series of keys) {
       for (const row of series.rows) {
         const field = String(row.fieldKey);
-        if (!(field === 'k' || SEALED_FIELDS[series.name]?.includes(field)))
-          plaintextFields.push(`${series.name}.${field}`);
+        const known =
+          field === 'k' ||
+          SEALED_FIELDS[series.name]?.includes(field) ||
+          (INTEGER_FIELDS[series.name]?.includes(field) && row.fieldType === 'integer');
+        if (!known) plaintextFields.push(`${series.name}.${field}`);
       }
     }
     const samples = await Promise.all(

@@ -1,5 +1,6 @@
 // The writer sends a batch's points and, of its one-minute rollup lines, only the last one of
 // each rollup point: what InfluxDB keeps is the same, with one line instead of one per message.
+// Closed minutes' statistics read back from their final lines.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InfluxClient, type Precision } from '../../../core/influx.js';
 import { InfluxTelemetryReader } from '../../../dashboard-api/telemetry/influx-reader.js';
@@ -51,27 +52,32 @@ describe('rollup lines in the writer', () => {
           : [{ ...hr(60 + seq), ts: minute + seq * 1000 }];
       await pipeline.accept(device, envelope(seq, readings, minute + seq * 1000));
     }
+    // The device moves on: both minutes are closed by this message's record.
+    await pipeline.accept(device, envelope(41, [{ ...hr(80), ts: minute + 121_000 }], minute + 121_000));
     pipeline.start();
     expect(await pipeline.writer.drained()).toBe(true);
     await pipeline.stop();
 
     const points = client.sent.filter((l) => l.startsWith('telemetry,'));
     const rollups = client.sent.filter((l) => l.startsWith(`${ROLLUP_MEASUREMENT},`));
-    expect(points).toHaveLength(41);
-    expect(pipeline.writer.written).toBe(41);
-    expect(await countPoints(client, "WHERE d = 'wear-c'")).toBe(41);
-    // Two minutes touched, all in one batch: two rollup lines, not 41.
-    expect(rollups).toHaveLength(2);
+    expect(points).toHaveLength(42);
+    expect(pipeline.writer.written).toBe(42);
+    expect(await countPoints(client, "WHERE d = 'wear-c'")).toBe(42);
+    // Three minutes touched, all in one batch: three rollup lines, not 43: the final lines of the
+    // two closed minutes, and the open line of the third.
+    expect(rollups).toHaveLength(3);
+    expect(rollups.filter((l) => l.includes(' c="') && l.includes(',r="'))).toHaveLength(2);
     const stats = await new InfluxTelemetryReader(client, pki.keyring, { worker: false }).readMinuteStats({
       patientId,
       from: minute,
-      to: minute + 2 * 60_000 - 1,
+      to: minute + 3 * 60_000 - 1,
     });
-    expect(stats.get('heart_rate')!.get(minute)).toEqual({
+    expect(stats.unclosed).toEqual([[minute + 120_000, minute + 180_000 - 1]]);
+    expect(stats.byType.get('heart_rate')!.get(minute)).toEqual({
       count: 40,
       value: { min: 61, max: 99, sum: 70 + ((61 + 99) * 39) / 2, n: 40 },
     });
-    expect(stats.get('heart_rate')!.get(minute + 60_000)).toEqual({
+    expect(stats.byType.get('heart_rate')!.get(minute + 60_000)).toEqual({
       count: 1,
       value: { min: 71, max: 71, sum: 71, n: 1 },
     });

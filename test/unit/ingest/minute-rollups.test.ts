@@ -39,136 +39,45 @@ function hrMessage(seq: number, ...readings: [number, number][]): TelemetryEnvel
 }
 
 interface Line {
-  stats: StoredRollup;
-  /** The block, when the line closes its minute. */
+  /** Microseconds since the epoch. */
+  time: number;
+  /** Statistics and block, when this is a final line. */
+  stats?: StoredRollup;
   block?: StoredRollup;
 }
 
-/** A rollup line as InfluxDB would return it at epoch u: its statistics and block to open. */
+/** A rollup line as InfluxDB would return it at epoch u: open, or final with its sealed fields. */
 function stored(line: string): Line {
+  const open = /^telemetry_minutes,d=[^,]+,s=[0-9a-f]+ o=1i (\d+)000$/.exec(line);
+  if (open) return { time: Number(open[1]) };
   const m =
     /^telemetry_minutes,d=([^,]+),s=([0-9a-f]+) c="([A-Za-z0-9+/=]+)",k=(\d+)i(?:,r="([A-Za-z0-9+/=]+)")? (\d+)000$/.exec(
       line,
     );
   if (!m) throw new Error(`not a rollup line: ${line}`);
   const point = { d: m[1]!, s: m[2]!, k: Number(m[4]), time: Number(m[6]) };
-  return { stats: { ...point, sealed: m[3]! }, ...(m[5] ? { block: { ...point, sealed: m[5] } } : {}) };
+  return {
+    time: point.time,
+    stats: { ...point, sealed: m[3]! },
+    ...(m[5] ? { block: { ...point, sealed: m[5] } } : {}),
+  };
 }
 
-const stats = (keyring: Keyring, line: string) => openRollupStats(keyring, 'pat_one', stored(line).stats);
+const stats = (keyring: Keyring, line: string) => openRollupStats(keyring, 'pat_one', stored(line).stats!);
 const block = (keyring: Keyring, line: string) => openRollupBlock(keyring, 'pat_one', stored(line).block!);
+const isFinal = (line: string) => stored(line).stats !== undefined;
 
 describe('rollup lines', () => {
-  it('carry only the pseudonym and ciphertext, one per device and minute, with every type’s statistics', () => {
+  it('are open lines while the minute is open: the pseudonym and the slot, nothing sealed', () => {
     const { keyring, rollups } = setup();
-    const { lines } = rollups.prepare(target, {
-      v: 1,
-      seq: 7,
-      ts: T + 1000,
-      readings: [
-        { type: 'heart_rate', value: 60, unit: '/min' },
-        { type: 'spo2', value: 97, unit: '%' },
-        { type: 'heart_rate', value: 90, unit: '/min', ts: T + 2000 },
-        { type: 'heart_rate', value: 75, unit: '/min', ts: T + MIN },
-      ],
-    });
-    expect(lines).toHaveLength(2);
-    for (const line of lines) {
-      expect(
-        line.startsWith(`${ROLLUP_MEASUREMENT},d=wear-1,s=${pseudonymFor(keyring, 'pat_one')} c="`),
-      ).toBe(true);
-      expect(line).not.toContain('pat_one');
-      // Fields c (base64) and k only while the minute is open: stored() accepts nothing else.
-      expect(stored(line).block).toBeUndefined();
-    }
-    expect(stats(keyring, lines[0]!)).toEqual({
-      minute: T,
-      stats: {
-        heart_rate: { count: 2, value: { min: 60, max: 90, sum: 150, n: 2 } },
-        spo2: { count: 1, value: { min: 97, max: 97, sum: 97, n: 1 } },
-      },
-    });
-    // The slot is the seq of the message that opened the accumulator, in microseconds.
-    expect(stored(lines[0]!).stats.time).toBe(T * 1000 + 7);
-    expect(stats(keyring, lines[1]!).minute).toBe(T + MIN);
+    const { lines } = rollups.prepare(target, hrMessage(7, [T + 1000, 60], [T + 2000, 90], [T + MIN, 75]));
+    expect(lines).toEqual([
+      `${ROLLUP_MEASUREMENT},d=wear-1,s=${pseudonymFor(keyring, 'pat_one')} o=1i ${T * 1000 + 7}000`,
+      `${ROLLUP_MEASUREMENT},d=wear-1,s=${pseudonymFor(keyring, 'pat_one')} o=1i ${(T + MIN) * 1000 + 7}000`,
+    ]);
   });
 
-  it('do not open in another slot, minute, device, field or patient, nor after shredding', () => {
-    const { keyring, rollups } = setup();
-    rollups.prepare(target, hrMessage(3, [T + 5, 70])).commit();
-    const closing = stored(rollups.prepare(target, hrMessage(4, [T + MIN, 70])).lines[0]!);
-    const point = closing.stats;
-    const fails = (p: StoredRollup, patient = 'pat_one') =>
-      expect(() => openRollupStats(keyring, patient, p)).toThrow(
-        expect.objectContaining({ code: 'DECRYPTION_FAILED' }),
-      );
-    fails({ ...point, time: point.time + 1 });
-    fails({ ...point, time: point.time + MIN * 1000 });
-    fails({ ...point, d: 'wear-2' });
-    // The block does not open as statistics, nor the statistics as a block.
-    fails(closing.block!);
-    expect(() => openRollupBlock(keyring, 'pat_one', point)).toThrow(
-      expect.objectContaining({ code: 'DECRYPTION_FAILED' }),
-    );
-    keyring.seal(patientKeySubject('pat_two'), Buffer.from('x'), 'x');
-    fails(point, 'pat_two');
-    keyring.shred(patientKeySubject('pat_one'));
-    expect(() => openRollupBlock(keyring, 'pat_one', closing.block!)).toThrow(
-      expect.objectContaining({ code: 'KEY_DESTROYED' }),
-    );
-    expect(() => rollups.prepare(target, hrMessage(5, [T + 6, 70]))).toThrow(
-      expect.objectContaining({ code: 'KEY_DESTROYED' }),
-    );
-  });
-});
-
-describe('the accumulators', () => {
-  it('take a message’s readings only once it is committed; later lines cover the whole minute', () => {
-    const { keyring, rollups } = setup();
-    rollups.prepare(target, hrMessage(1, [T + 1000, 50])); // never durable: not committed
-    const a = rollups.prepare(target, hrMessage(2, [T + 2000, 60]));
-    a.commit();
-    const b = rollups.prepare(target, hrMessage(3, [T + 3000, 80]));
-    b.commit();
-    // Same slot: the second line overwrites the first in InfluxDB.
-    expect(stored(b.lines[0]!).stats.time).toBe(stored(a.lines[0]!).stats.time);
-    expect(stats(keyring, b.lines[0]!).stats).toEqual({
-      heart_rate: { count: 2, value: { min: 60, max: 80, sum: 140, n: 2 } },
-    });
-  });
-
-  it('keeps patients and devices apart, and counts blood pressure and ECG components', () => {
-    const { keyring, rollups } = setup();
-    const bp = rollups.prepare(
-      { deviceId: 'bp-1', patientId: 'pat_one' },
-      {
-        v: 1,
-        seq: 9,
-        ts: T + 10,
-        readings: [
-          { type: 'blood_pressure', systolic: 120, diastolic: 80, unit: 'mm[Hg]' },
-          { type: 'blood_pressure', systolic: 140, diastolic: 70, unit: 'mm[Hg]', ts: T + 20 },
-          { type: 'ecg', samples: [0.1, -0.2, 0.3], sampleRateHz: 250, unit: 'mV' },
-        ],
-      },
-    );
-    expect(bp.lines).toHaveLength(1);
-    const opened = stats(keyring, bp.lines[0]!).stats;
-    expect(opened.blood_pressure).toEqual({
-      count: 2,
-      systolic: { min: 120, max: 140, sum: 260, n: 2 },
-      diastolic: { min: 70, max: 80, sum: 150, n: 2 },
-    });
-    expect(opened.ecg).toMatchObject({ count: 1, value: { min: -0.2, max: 0.3, n: 3 } });
-    bp.commit();
-    const other = rollups.prepare({ deviceId: 'bp-1', patientId: 'pat_two' }, hrMessage(10, [T + 30, 66]));
-    expect(other.lines).toHaveLength(1);
-    expect(other.lines[0]).toContain(`s=${pseudonymFor(keyring, 'pat_two')}`);
-  });
-});
-
-describe('closing a minute', () => {
-  it('happens when the device sends a later minute: the line carries the minute’s readings', () => {
+  it('close a minute with every type’s statistics and its readings, when the device moves on', () => {
     const { keyring, rollups } = setup();
     rollups
       .prepare(target, {
@@ -179,21 +88,29 @@ describe('closing a minute', () => {
           { type: 'heart_rate', value: 61, unit: '/min' },
           { type: 'body_temperature', value: 36.6, unit: 'Cel' },
           { type: 'location', lat: 52.37, lon: 4.89, accuracyM: 12 },
-          { type: 'ecg', samples: [0.1, 0.2], sampleRateHz: 250, unit: 'mV' },
+          { type: 'ecg', samples: [0.1, -0.2, 0.3], sampleRateHz: 250, unit: 'mV' },
         ],
       })
       .commit();
     rollups.prepare(target, hrMessage(2, [T + 59_999, 62])).commit();
     // A message that is not committed closes nothing: the next one closes the minute again.
-    expect(rollups.prepare(target, hrMessage(3, [T + MIN, 63])).lines).toHaveLength(2);
+    rollups.prepare(target, hrMessage(3, [T + MIN, 63])).abort();
     const next = rollups.prepare(target, hrMessage(4, [T + MIN + 5, 64]));
-    expect(next.lines).toHaveLength(2);
-    const [closing, current] = next.lines.map(stored);
-    expect(closing!.stats.time).toBe(T * 1000 + 1);
-    expect(current!.block).toBeUndefined();
-    expect(stats(keyring, next.lines[0]!).stats.heart_rate!.count).toBe(2);
+    expect(next.lines.map(isFinal)).toEqual([true, false]);
+    const final = next.lines[0]!;
+    expect(final).not.toContain('pat_one');
+    expect(stored(final).time).toBe(T * 1000 + 1);
+    expect(stats(keyring, final)).toEqual({
+      minute: T,
+      stats: {
+        heart_rate: { count: 2, value: { min: 61, max: 62, sum: 123, n: 2 } },
+        body_temperature: { count: 1, value: { min: 36.6, max: 36.6, sum: 36.6, n: 1 } },
+        location: { count: 1 },
+        ecg: { count: 1, value: { min: -0.2, max: 0.3, sum: expect.closeTo(0.2, 10), n: 3 } },
+      },
+    });
     // Offsets in the minute and the values as sealed; ECG waveforms stay in their points.
-    expect(block(keyring, next.lines[0]!)).toEqual({
+    expect(block(keyring, final)).toEqual({
       minute: T,
       block: {
         heart_rate: [1000, 61, 59_999, 62],
@@ -203,66 +120,170 @@ describe('closing a minute', () => {
     });
     next.commit();
     expect(rollups.size).toBe(1);
-    // A late reading for the closed minute opens a slot of its own, closed in its turn.
-    const late = rollups.prepare(target, hrMessage(5, [T + 30_000, 90]));
-    late.commit();
-    expect(stored(late.lines[0]!).stats.time).toBe(T * 1000 + 5);
-    const after = rollups.prepare(target, { ...hrMessage(6, [T + 2 * MIN, 70]) });
-    expect(after.lines.map((l) => stored(l).block !== undefined)).toEqual([true, true, false]);
-    expect(block(keyring, after.lines[1]!).block).toEqual({ heart_rate: [30_000, 90] });
-  });
-
-  it('leaves a minute with more readings than a block holds to its points', () => {
-    const { keyring, rollups } = setup({ maxBlockReadings: 3 });
-    rollups.prepare(target, hrMessage(1, [T + 1, 60], [T + 2, 61])).commit();
-    rollups.prepare(target, hrMessage(2, [T + 3, 62], [T + 4, 63])).commit();
-    const next = rollups.prepare(target, hrMessage(3, [T + MIN, 64]));
-    // No closing line; the statistics still count all four.
-    expect(next.lines).toHaveLength(1);
-    expect(rollups.heldReadings).toBe(0);
-    next.commit();
-    expect(rollups.size).toBe(1);
     expect(rollups.heldReadings).toBe(1);
-    const more = rollups.prepare(target, hrMessage(4, [T + MIN + 1, 65]));
-    expect(stats(keyring, more.lines[0]!).stats.heart_rate!.count).toBe(2);
   });
 
-  it('lets idle accumulators go without a block; a late reading for their minute gets a slot of its own', () => {
-    let now = T;
-    const { keyring, rollups } = setup({ now: () => now });
-    const a = rollups.prepare(target, hrMessage(100, [T + 1000, 60]));
+  it('do not open in another slot, minute, device, field or patient, nor after shredding', () => {
+    const { keyring, rollups } = setup();
+    rollups.prepare(target, hrMessage(3, [T + 5, 70])).commit();
+    const final = stored(rollups.prepare(target, hrMessage(4, [T + MIN, 70])).lines[0]!);
+    const point = final.stats!;
+    const fails = (p: StoredRollup, patient = 'pat_one') =>
+      expect(() => openRollupStats(keyring, patient, p)).toThrow(
+        expect.objectContaining({ code: 'DECRYPTION_FAILED' }),
+      );
+    fails({ ...point, time: point.time + 1 });
+    fails({ ...point, time: point.time + MIN * 1000 });
+    fails({ ...point, d: 'wear-2' });
+    // The block does not open as statistics, nor the statistics as a block.
+    fails(final.block!);
+    expect(() => openRollupBlock(keyring, 'pat_one', point)).toThrow(
+      expect.objectContaining({ code: 'DECRYPTION_FAILED' }),
+    );
+    keyring.seal(patientKeySubject('pat_two'), Buffer.from('x'), 'x');
+    fails(point, 'pat_two');
+    keyring.shred(patientKeySubject('pat_one'));
+    expect(() => openRollupBlock(keyring, 'pat_one', final.block!)).toThrow(
+      expect.objectContaining({ code: 'KEY_DESTROYED' }),
+    );
+  });
+});
+
+describe('the accumulators', () => {
+  it('take a message’s readings only once it is committed', () => {
+    const { keyring, rollups } = setup();
+    rollups.prepare(target, hrMessage(1, [T + 1000, 50])); // never durable: not committed
+    const a = rollups.prepare(target, hrMessage(2, [T + 2000, 60]));
     a.commit();
-    now += 10 * MIN;
-    rollups.prepare({ deviceId: 'wear-2', patientId: 'pat_one' }, hrMessage(1, [now, 61])).commit();
-    expect(rollups.size).toBe(1);
-    const late = rollups.prepare(target, hrMessage(102, [T + 2000, 90]));
-    expect(late.lines).toHaveLength(1);
-    const lateLine = stored(late.lines[0]!);
-    expect(lateLine.stats.time).not.toBe(stored(a.lines[0]!).stats.time);
-    expect(stats(keyring, late.lines[0]!)).toEqual({
-      minute: T,
-      stats: { heart_rate: { count: 1, value: { min: 90, max: 90, sum: 90, n: 1 } } },
+    const b = rollups.prepare(target, hrMessage(3, [T + 3000, 80]));
+    b.commit();
+    // Same slot: one rollup point.
+    expect(b.lines).toEqual(a.lines);
+    const final = rollups.prepare(target, hrMessage(4, [T + MIN, 1])).lines[0]!;
+    expect(stats(keyring, final).stats).toEqual({
+      heart_rate: { count: 2, value: { min: 60, max: 80, sum: 140, n: 2 } },
+    });
+    expect(block(keyring, final).block).toEqual({ heart_rate: [2000, 60, 3000, 80] });
+  });
+
+  it('keep patients and devices apart, and count blood pressure and ECG components', () => {
+    const { keyring, rollups } = setup();
+    const cuff = { deviceId: 'bp-1', patientId: 'pat_one' };
+    rollups
+      .prepare(cuff, {
+        v: 1,
+        seq: 9,
+        ts: T + 10,
+        readings: [
+          { type: 'blood_pressure', systolic: 120, diastolic: 80, unit: 'mm[Hg]' },
+          { type: 'blood_pressure', systolic: 140, diastolic: 70, unit: 'mm[Hg]', ts: T + 20 },
+        ],
+      })
+      .commit();
+    const other = rollups.prepare({ deviceId: 'bp-1', patientId: 'pat_two' }, hrMessage(10, [T + MIN, 66]));
+    // Another patient's message closes nothing of pat_one's.
+    expect(other.lines).toHaveLength(1);
+    expect(other.lines[0]).toContain(`s=${pseudonymFor(keyring, 'pat_two')}`);
+    other.commit();
+    const final = rollups.prepare(cuff, { v: 1, seq: 11, ts: T + MIN, readings: [] }).lines[0]!;
+    expect(stats(keyring, final).stats).toEqual({
+      blood_pressure: {
+        count: 2,
+        systolic: { min: 120, max: 140, sum: 260, n: 2 },
+        diastolic: { min: 70, max: 80, sum: 150, n: 2 },
+      },
+    });
+    expect(block(keyring, final).block).toEqual({
+      blood_pressure: [
+        10,
+        { systolic: 120, diastolic: 80, unit: 'mm[Hg]' },
+        20,
+        { systolic: 140, diastolic: 70, unit: 'mm[Hg]' },
+      ],
     });
   });
 
-  it('stays whole when another device’s sweep lets an accumulator go between prepare and commit', () => {
+  it('give a late reading for a closed minute a slot of its own, closed in its turn', () => {
+    const { keyring, rollups } = setup();
+    rollups.prepare(target, hrMessage(1, [T + 1000, 60])).commit();
+    rollups.prepare(target, hrMessage(2, [T + MIN, 61])).commit();
+    const late = rollups.prepare(target, hrMessage(3, [T + 30_000, 90]));
+    expect(late.lines.map((l) => stored(l).time)).toEqual([T * 1000 + 3]);
+    late.commit();
+    const after = rollups.prepare(target, hrMessage(4, [T + 2 * MIN, 70]));
+    expect(after.lines.map(isFinal)).toEqual([true, true, false]);
+    expect(block(keyring, after.lines[1]!)).toEqual({ minute: T, block: { heart_rate: [30_000, 90] } });
+  });
+
+  it('close a minute with more readings than a block holds without its block', () => {
+    const { keyring, rollups } = setup({ maxBlockReadings: 3 });
+    rollups.prepare(target, hrMessage(1, [T + 1, 60], [T + 2, 61])).commit();
+    rollups.prepare(target, hrMessage(2, [T + 3, 62], [T + 4, 63])).commit();
+    expect(rollups.heldReadings).toBe(0);
+    const next = rollups.prepare(target, hrMessage(3, [T + MIN, 64]));
+    expect(stored(next.lines[0]!).block).toBeUndefined();
+    expect(stats(keyring, next.lines[0]!).stats.heart_rate!.count).toBe(4);
+    next.commit();
+    expect(rollups.heldReadings).toBe(1);
+  });
+});
+
+describe('idle minutes', () => {
+  it('are closed by the next records of any device, a few per record', () => {
+    let now = T;
+    const { keyring, rollups } = setup({ now: () => now });
+    for (let i = 0; i < 20; i++)
+      rollups
+        .prepare({ deviceId: `wear-${i}`, patientId: 'pat_one' }, hrMessage(1, [T + i, 60 + i]))
+        .commit();
+    now += 4 * MIN;
+    const other = { deviceId: 'scale-1', patientId: 'pat_one' };
+    const first = rollups.prepare(other, hrMessage(1, [now, 70]));
+    first.commit();
+    // The sweep of that commit let the 20 go; the next records close them, 16 and then 4.
+    expect(rollups.size).toBe(21);
+    const second = rollups.prepare(other, hrMessage(2, [now + 1, 70]));
+    expect(second.lines.filter(isFinal)).toHaveLength(16);
+    second.commit();
+    const third = rollups.prepare(other, hrMessage(3, [now + 2, 70]));
+    const finals = third.lines.filter(isFinal);
+    expect(finals).toHaveLength(4);
+    expect(block(keyring, finals[3]!)).toEqual({ minute: T, block: { heart_rate: [19, 79] } });
+    third.commit();
+    expect(rollups.size).toBe(1);
+    expect(rollups.heldReadings).toBe(3);
+  });
+
+  it('of an erased patient are let go without failing another patient’s message', () => {
+    let now = T;
+    const { keyring, rollups } = setup({ now: () => now });
+    rollups.prepare({ deviceId: 'wear-9', patientId: 'pat_gone' }, hrMessage(1, [T, 60])).commit();
+    now += 4 * MIN;
+    rollups.prepare(target, hrMessage(1, [now, 61])).commit();
+    keyring.shred(patientKeySubject('pat_gone'));
+    const next = rollups.prepare(target, hrMessage(2, [now + 1, 62]));
+    expect(next.lines.filter(isFinal)).toHaveLength(0);
+    next.commit();
+    expect(rollups.size).toBe(1);
+  });
+
+  it('are not let go while a message for them is in flight', () => {
     let now = T;
     const { keyring, rollups } = setup({ now: () => now });
     rollups.prepare(target, hrMessage(1, [T + 1000, 60])).commit();
     now += 4 * MIN;
-    const late = rollups.prepare(target, hrMessage(2, [T + 2000, 61]));
-    rollups.prepare({ deviceId: 'wear-2', patientId: 'pat_one' }, hrMessage(1, [now, 70])).commit();
-    expect(rollups.size).toBe(1);
-    late.commit();
-    expect(rollups.size).toBe(2);
-    expect(rollups.heldReadings).toBe(3);
-    // Still the device's: its next minute closes it, with both readings.
-    const next = rollups.prepare(target, hrMessage(3, [T + MIN, 62]));
-    expect(block(keyring, next.lines[0]!).block).toEqual({ heart_rate: [1000, 60, 2000, 61] });
-    next.commit();
-    expect(rollups.heldReadings).toBe(2);
+    const inFlight = rollups.prepare(target, hrMessage(2, [T + 2000, 61]));
+    const other = { deviceId: 'wear-2', patientId: 'pat_one' };
+    rollups.prepare(other, hrMessage(1, [now, 70])).commit();
+    // Still open: no other record closes it before the message in flight is committed.
+    expect(rollups.prepare(other, hrMessage(2, [now + 1, 70])).lines.filter(isFinal)).toHaveLength(0);
+    inFlight.commit();
+    const final = rollups.prepare(target, hrMessage(3, [T + MIN, 62])).lines[0]!;
+    expect(block(keyring, final).block).toEqual({ heart_rate: [1000, 60, 2000, 61] });
   });
+});
 
+describe('the first minute', () => {
   it('records the first minute covered by rollups once, past the allowed clock skew', () => {
     const meta = new MetaRepository(openDatabase(':memory:'));
     expect(rollupsSince(meta)).toBeUndefined();
