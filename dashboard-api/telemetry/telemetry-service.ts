@@ -1,8 +1,8 @@
 // Decrypted telemetry for the API: raw ranges, downsampled views, and a cache of closed
 // downsampled buckets. Values are encrypted in InfluxDB; a view at a resolution of whole minutes
-// is built from the sealed one-minute rollups ingest writes (one per device, type and minute),
-// and only what they do not cover (minutes before rollups existed, partial minutes at the edges)
-// from decrypted points. After that, only buckets that are still open (or that a late,
+// is built from the sealed one-minute rollups ingest writes (one per device and minute), and
+// only what they do not cover (minutes before rollups existed, minutes not closed, partial
+// minutes at the edges) from decrypted points. After that, only buckets that are still open (or that a late,
 // store-and-forward reading touched, as the live feed reports) are read again.
 // A bucket is cached only once it closed more than SETTLE_MS ago and no reading for it arrived
 // within SETTLE_MS (the live feed fires at intake, before the writer stores the point), and an
