@@ -16,6 +16,7 @@ import {
   openRollupBlock,
   openRollupStats,
   rollupMinute,
+  type StoredRollup,
 } from '../../ingest/rollup-sealing.js';
 import { ReadingOpener, TELEMETRY_MEASUREMENT, pseudonymFor, valuesOf } from '../../ingest/sealing.js';
 import type { MinuteStatsResult, TelemetryPoint, TelemetryQuery, TelemetryReader } from '../ports.js';
@@ -75,13 +76,11 @@ export class InfluxTelemetryReader implements TelemetryReader {
     const byType = new Map<ReadingType, Map<number, ReadingStats>>();
     for (const { d, row } of rows) {
       if (typeof row.c !== 'string' || unclosed.has(rollupMinute(row.time as number))) continue;
-      const { minute, stats } = openRollupStats(this.keyring, query.patientId, {
-        time: row.time as number,
-        d,
-        s: pseudonym,
-        sealed: row.c,
-        k: row.k as number,
-      });
+      const { minute, stats } = openRollupStats(
+        this.keyring,
+        query.patientId,
+        storedRollup(pseudonym, d, row, 'c'),
+      );
       for (const type of wanted) {
         const s = stats[type];
         if (!s) continue;
@@ -128,13 +127,11 @@ export class InfluxTelemetryReader implements TelemetryReader {
     const points: TelemetryPoint[] = [];
     for (const { d, row } of rows) {
       if (typeof row.r !== 'string' || unclosed.has(rollupMinute(row.time as number))) continue;
-      const { minute, block } = openRollupBlock(this.keyring, patientId, {
-        time: row.time as number,
-        d,
-        s: pseudonym,
-        sealed: row.r,
-        k: row.k as number,
-      });
+      const { minute, block } = openRollupBlock(
+        this.keyring,
+        patientId,
+        storedRollup(pseudonym, d, row, 'r'),
+      );
       for (const type of blockTypes) {
         const pairs = block[type];
         if (!pairs) continue;
@@ -262,6 +259,10 @@ export class InfluxTelemetryReader implements TelemetryReader {
 interface RollupRow {
   d: string;
   row: Record<string, unknown>;
+}
+
+function storedRollup(pseudonym: string, d: string, row: RollupRow['row'], field: 'c' | 'r'): StoredRollup {
+  return { time: row.time as number, d, s: pseudonym, sealed: row[field] as string, k: row.k as number };
 }
 
 /** Minutes with a rollup point that lacks `field` (not closed, or its block was too large). */
