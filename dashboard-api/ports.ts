@@ -34,16 +34,10 @@ export interface TelemetryReader {
   rollupsSince?(): number | undefined;
   /**
    * Statistics per type and minute start of the patient's readings, from the one-minute rollups
-   * of closed minutes; `unclosed` are the ranges (whole minutes, inclusive) whose statistics must
-   * come from the points. `from` and `to + 1` are whole minutes, not before `rollupsSince()`.
-   * `limit` is not used.
+   * (and, for minutes whose rollups are not closed yet, from the points). `from` and `to + 1` are
+   * whole minutes, not before `rollupsSince()`. `limit` is not used.
    */
-  readMinuteStats?(query: TelemetryQuery): Promise<MinuteStatsResult>;
-}
-
-export interface MinuteStatsResult {
-  byType: Map<ReadingType, Map<number, ReadingStats>>;
-  unclosed: [number, number][];
+  readMinuteStats?(query: TelemetryQuery): Promise<Map<ReadingType, Map<number, ReadingStats>>>;
 }
 
 export type LiveEvent =

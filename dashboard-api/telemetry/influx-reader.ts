@@ -8,7 +8,7 @@
 import { READING_TYPES, type ReadingType } from '../../core/domain.js';
 import type { InfluxClient } from '../../core/influx.js';
 import type { Keyring } from '../../core/keyring.js';
-import { mergeStats, type ReadingStats } from '../../ingest/reading-stats.js';
+import { mergeStats } from '../../ingest/reading-stats.js';
 import {
   MINUTE_MS,
   ROLLUP_MEASUREMENT,
@@ -19,7 +19,8 @@ import {
   type StoredRollup,
 } from '../../ingest/rollup-sealing.js';
 import { ReadingOpener, TELEMETRY_MEASUREMENT, pseudonymFor, valuesOf } from '../../ingest/sealing.js';
-import type { MinuteStatsResult, TelemetryPoint, TelemetryQuery, TelemetryReader } from '../ports.js';
+import type { TelemetryPoint, TelemetryQuery, TelemetryReader } from '../ports.js';
+import { addPoints, type StatsByType } from './downsample.js';
 import { OpeningWorker } from './opening-worker.js';
 
 export interface InfluxReaderOptions {
@@ -35,6 +36,8 @@ export interface InfluxReaderOptions {
   worker?: boolean;
 }
 
+/** Runs of minutes not closed that a raw read takes from the points one by one; more, in one pass. */
+const MAX_POINT_RUNS = 16;
 /** Chunks smaller than this are opened in this thread. */
 const MIN_WORKER_ROWS = 1000;
 /** The part of a large chunk the worker opens (it only opens; this thread also reads and parses). */
@@ -68,12 +71,15 @@ export class InfluxTelemetryReader implements TelemetryReader {
     return this.since?.();
   }
 
-  async readMinuteStats(query: TelemetryQuery): Promise<MinuteStatsResult> {
+  async readMinuteStats(query: TelemetryQuery): Promise<StatsByType> {
     const pseudonym = pseudonymFor(this.keyring, query.patientId);
     const wanted = query.types && query.types.length > 0 ? query.types : READING_TYPES;
     const rows = await this.rollupRows('c', pseudonym, query.from, query.to);
     const unclosed = unclosedMinutes(rows, 'c');
-    const byType = new Map<ReadingType, Map<number, ReadingStats>>();
+    const byType: StatsByType = new Map();
+    // Minutes not closed yet: from their points.
+    const opening = this.readUnclosed(pseudonym, { ...query, types: wanted }, unclosed);
+    opening.catch(() => {}); // awaited below; not an unhandled rejection if a rollup fails first
     for (const { d, row } of rows) {
       if (typeof row.c !== 'string' || unclosed.has(rollupMinute(row.time as number))) continue;
       const { minute, stats } = openRollupStats(
@@ -91,7 +97,8 @@ export class InfluxTelemetryReader implements TelemetryReader {
         else byMinute.set(minute, s); // freshly parsed: not shared
       }
     }
-    return { byType, unclosed: minuteRuns(unclosed) };
+    addPoints(byType, await opening, MINUTE_MS);
+    return byType;
   }
 
   /**
@@ -108,22 +115,17 @@ export class InfluxTelemetryReader implements TelemetryReader {
     const first = since === undefined ? to + 1 : Math.max(since, Math.floor(from / MINUTE_MS) * MINUTE_MS);
     if (first > to || blockTypes.length === 0)
       return limited(await this.readPoints(pseudonym, query), query.limit);
-    const parts: Promise<TelemetryPoint[]>[] = [];
-    if (from < first) parts.push(this.readPoints(pseudonym, { ...query, to: first - 1 }));
-    const others = wanted.filter((t) => !inBlocks(t));
-    if (others.length > 0)
-      parts.push(this.readPoints(pseudonym, { ...query, from: Math.max(from, first), types: others }));
     const rows = await this.rollupRows('r', pseudonym, first, to);
     const unclosed = unclosedMinutes(rows, 'r');
-    for (const [a, b] of minuteRuns(unclosed))
-      parts.push(
-        this.readPoints(pseudonym, {
-          ...query,
-          from: Math.max(from, a),
-          to: Math.min(to, b),
-          types: blockTypes,
-        }),
-      );
+    const others = wanted.filter((t) => !inBlocks(t));
+    const parts = [
+      this.readUnclosed(pseudonym, { ...query, from: Math.max(from, first), types: blockTypes }, unclosed),
+    ];
+    if (from < first) parts.push(this.readPoints(pseudonym, { ...query, to: first - 1 }));
+    if (others.length > 0)
+      parts.push(this.readPoints(pseudonym, { ...query, from: Math.max(from, first), types: others }));
+    const fromPoints = Promise.all(parts);
+    fromPoints.catch(() => {}); // awaited below; not an unhandled rejection if a block fails first
     const points: TelemetryPoint[] = [];
     for (const { d, row } of rows) {
       if (typeof row.r !== 'string' || unclosed.has(rollupMinute(row.time as number))) continue;
@@ -142,7 +144,7 @@ export class InfluxTelemetryReader implements TelemetryReader {
         }
       }
     }
-    for (const part of await Promise.all(parts)) for (const p of part) points.push(p);
+    for (const part of await fromPoints) for (const p of part) points.push(p);
     points.sort((a, b) => a.ts - b.ts);
     return limited(points, query.limit);
   }
@@ -166,6 +168,25 @@ export class InfluxTelemetryReader implements TelemetryReader {
       { epoch: 'u' },
     );
     return series.flatMap((s) => s.rows.map((row) => ({ d: s.tags.d ?? '', row })));
+  }
+
+  /**
+   * The points of the query's minutes that are in `unclosed`: run by run, or, when the runs are
+   * scattered, in one pass over the whole range that keeps only theirs.
+   */
+  private async readUnclosed(
+    pseudonym: string,
+    query: TelemetryQuery,
+    unclosed: ReadonlySet<number>,
+  ): Promise<TelemetryPoint[]> {
+    let runs = minuteRuns(unclosed);
+    if (runs.length > MAX_POINT_RUNS) runs = [[query.from, query.to]];
+    const parts = await Promise.all(
+      runs.map(([a, b]) =>
+        this.readPoints(pseudonym, { ...query, from: Math.max(query.from, a), to: Math.min(query.to, b) }),
+      ),
+    );
+    return parts.flat().filter((p) => unclosed.has(Math.floor(p.ts / MINUTE_MS) * MINUTE_MS));
   }
 
   /** The points themselves, in time slices read concurrently. */

@@ -106,9 +106,9 @@ export class TelemetryService {
   }
 
   /**
-   * Adds the statistics of [from, to] into `into`: whole minutes the store has closed rollups for
-   * come from those, the rest (older than the rollups, partial minutes at the edges, minutes not
-   * closed, resolutions that are not whole minutes) from the decrypted points.
+   * Adds the statistics of [from, to] into `into`: whole minutes the store has rollups for come
+   * from those, the rest (older than the rollups, partial minutes at the edges, resolutions
+   * that are not whole minutes) from the decrypted points.
    */
   private async readStats(
     into: StatsByType,
@@ -130,10 +130,7 @@ export class TelemetryService {
           this.reader.readMinuteStats({ patientId, from: first, to: end - 1, types }),
           ...raw.map(([a, b]) => this.readPoints(into, patientId, a, b, types, resolutionMs)),
         ]);
-        addStats(into, minutes.byType, resolutionMs);
-        await Promise.all(
-          minutes.unclosed.map(([a, b]) => this.readPoints(into, patientId, a, b, types, resolutionMs)),
-        );
+        addStats(into, minutes, resolutionMs);
         return;
       }
     }

@@ -72,12 +72,16 @@ describe('rollup lines in the writer', () => {
       from: minute,
       to: minute + 3 * 60_000 - 1,
     });
-    expect(stats.unclosed).toEqual([[minute + 120_000, minute + 180_000 - 1]]);
-    expect(stats.byType.get('heart_rate')!.get(minute)).toEqual({
+    // The third minute is not closed: its statistics come from its point.
+    expect(stats.get('heart_rate')!.get(minute + 120_000)).toEqual({
+      count: 1,
+      value: { min: 80, max: 80, sum: 80, n: 1 },
+    });
+    expect(stats.get('heart_rate')!.get(minute)).toEqual({
       count: 40,
       value: { min: 61, max: 99, sum: 70 + ((61 + 99) * 39) / 2, n: 40 },
     });
-    expect(stats.byType.get('heart_rate')!.get(minute + 60_000)).toEqual({
+    expect(stats.get('heart_rate')!.get(minute + 60_000)).toEqual({
       count: 1,
       value: { min: 71, max: 71, sum: 71, n: 1 },
     });
