@@ -115,17 +115,21 @@ export class InfluxTelemetryReader implements TelemetryReader {
     const first = since === undefined ? to + 1 : Math.max(since, Math.floor(from / MINUTE_MS) * MINUTE_MS);
     if (first > to || blockTypes.length === 0)
       return limited(await this.readPoints(pseudonym, query), query.limit);
-    const rows = await this.rollupRows('r', pseudonym, first, to);
-    const unclosed = unclosedMinutes(rows, 'r');
-    const others = wanted.filter((t) => !inBlocks(t));
-    const parts = [
-      this.readUnclosed(pseudonym, { ...query, from: Math.max(from, first), types: blockTypes }, unclosed),
-    ];
+    // Reads that do not depend on the rollups run meanwhile. Their errors surface below through
+    // `fromPoints`; the catch() only keeps them from counting as unhandled if something fails first.
+    const parts: Promise<TelemetryPoint[]>[] = [];
     if (from < first) parts.push(this.readPoints(pseudonym, { ...query, to: first - 1 }));
+    const others = wanted.filter((t) => !inBlocks(t));
     if (others.length > 0)
       parts.push(this.readPoints(pseudonym, { ...query, from: Math.max(from, first), types: others }));
+    for (const part of parts) part.catch(() => {});
+    const rows = await this.rollupRows('r', pseudonym, first, to);
+    const unclosed = unclosedMinutes(rows, 'r');
+    parts.push(
+      this.readUnclosed(pseudonym, { ...query, from: Math.max(from, first), types: blockTypes }, unclosed),
+    );
     const fromPoints = Promise.all(parts);
-    fromPoints.catch(() => {}); // awaited below; not an unhandled rejection if a block fails first
+    fromPoints.catch(() => {});
     const points: TelemetryPoint[] = [];
     for (const { d, row } of rows) {
       if (typeof row.r !== 'string' || unclosed.has(rollupMinute(row.time as number))) continue;
