@@ -1,6 +1,7 @@
 // Ingest metrics. Labels are reason codes, rule ids and kinds only: never a patient or device id.
-// Spool gauges are read from the spool at scrape time.
+// Spool and rollup gauges are read from them at scrape time.
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import type { MinuteRollups } from './minute-rollups.js';
 import type { Spool } from './spool.js';
 
 export class IngestMetrics {
@@ -18,10 +19,12 @@ export class IngestMetrics {
   readonly writeFailures: Counter;
   readonly alertsRaised: Counter<'rule'>;
   private spool: Spool | undefined;
+  private rollups: Pick<MinuteRollups, 'size' | 'heldReadings'> | undefined;
 
   constructor(registry: Registry) {
     const registers = [registry];
     const spool = () => this.spool;
+    const rollups = () => this.rollups;
     this.messagesAccepted = new Counter({
       name: 'vitalgate_ingest_messages_accepted_total',
       help: 'Telemetry messages made durable in the spool',
@@ -102,6 +105,22 @@ export class IngestMetrics {
         this.set(stats ? stats.repairedTails + stats.corruptRecords : 0);
       },
     });
+    new Gauge({
+      name: 'vitalgate_rollup_minutes_open',
+      help: 'One-minute rollups held in memory, not closed yet (per device and minute)',
+      registers,
+      collect() {
+        this.set(rollups()?.size ?? 0);
+      },
+    });
+    new Gauge({
+      name: 'vitalgate_rollup_readings_held',
+      help: 'Readings held in memory for the blocks of rollups not closed yet',
+      registers,
+      collect() {
+        this.set(rollups()?.heldReadings ?? 0);
+      },
+    });
     this.pointsWritten = new Counter({
       name: 'vitalgate_influx_points_written_total',
       help: 'Telemetry points stored in InfluxDB',
@@ -134,5 +153,10 @@ export class IngestMetrics {
   /** The spool whose depth, size and age the gauges report. */
   observeSpool(spool: Spool): void {
     this.spool = spool;
+  }
+
+  /** The rollups whose open minutes and held readings the gauges report. */
+  observeRollups(rollups: Pick<MinuteRollups, 'size' | 'heldReadings'>): void {
+    this.rollups = rollups;
   }
 }

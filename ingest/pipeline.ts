@@ -95,6 +95,7 @@ export class IngestPipeline {
     );
     markRollupsSince(store.meta, config.clockSkewSeconds * 1000, (deps.now ?? Date.now)());
     this.rollups = new MinuteRollups(keyring, deps.now ? { now: deps.now } : {});
+    this.metrics.observeRollups(this.rollups);
     this.intake = new TelemetryIntake({
       store,
       keyring,

@@ -61,6 +61,9 @@ describe('InfluxDB outages', () => {
     const metrics = await registry.metrics();
     expect(metrics).toMatch(/vitalgate_influx_write_failures_total [1-9]/);
     expect(metrics).toContain('vitalgate_influx_points_written_total 1000');
+    // The device's last minute is still open, with its readings held for its block.
+    expect(metrics).toContain('vitalgate_rollup_minutes_open 1');
+    expect(metrics).toMatch(/vitalgate_rollup_readings_held [1-9]\d*\n/);
     await pipeline.stop();
   });
 
