@@ -141,11 +141,11 @@ export class MinuteRollups {
     const updates: { touch: Touch; current: Accumulator | undefined; slot: number }[] = [];
     for (const touch of touched.values()) {
       const current = this.open.get(`${device}\u0000${touch.minute}`);
-      if (current) current.pending += 1;
       const slot = current?.slot ?? rollupSlot(envelope.seq);
       updates.push({ touch, current, slot });
       lines.push(openRollupLine(this.keyring, target, touch.minute, slot));
     }
+    for (const { current } of updates) if (current) current.pending += 1;
     let settled = false;
     const settle = () => {
       if (settled) return false;

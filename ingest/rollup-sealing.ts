@@ -79,6 +79,17 @@ export function rollupMinute(us: number): number {
   return Math.floor(us / SLOTS) * MINUTE_MS;
 }
 
+/** A rollup line: the point's series, `fields`, and its time in ns. */
+function rollupLine(
+  pseudonym: string,
+  deviceId: string,
+  minute: number,
+  slot: number,
+  fields: string,
+): string {
+  return `${ROLLUP_MEASUREMENT},d=${escapeKey(deviceId)},s=${pseudonym} ${fields} ${minute * 1000 + slot}000`;
+}
+
 /** The open line of a rollup point: there are readings in it, and it is not closed yet. */
 export function openRollupLine(
   keyring: Keyring,
@@ -86,8 +97,7 @@ export function openRollupLine(
   minute: number,
   slot: number,
 ): string {
-  const pseudonym = pseudonymFor(keyring, target.patientId);
-  return `${ROLLUP_MEASUREMENT},d=${escapeKey(target.deviceId)},s=${pseudonym} o=1i ${minute * 1000 + slot}000`;
+  return rollupLine(pseudonymFor(keyring, target.patientId), target.deviceId, minute, slot, 'o=1i');
 }
 
 function rollupAad(
@@ -120,7 +130,8 @@ export function sealRollup(
       .toString('base64');
   // base64 has no quote, backslash or newline: the string fields need no escaping.
   const r = block ? `,r="${seal('r', block)}"` : '';
-  return `${ROLLUP_MEASUREMENT},d=${escapeKey(target.deviceId)},s=${pseudonym} c="${seal('c', stats)}",k=${sealer.keyVersion}i${r} ${minute * 1000 + slot}000`;
+  const fields = `c="${seal('c', stats)}",k=${sealer.keyVersion}i${r}`;
+  return rollupLine(pseudonym, target.deviceId, minute, slot, fields);
 }
 
 /** One rollup point as InfluxDB returns it at epoch `u`, with the field that is to be opened. */
