@@ -130,9 +130,15 @@ export class InfluxTelemetryReader implements TelemetryReader {
     );
     const fromPoints = Promise.all(parts);
     fromPoints.catch(() => {});
+    // Closed minutes oldest first. With a limit, once the blocks alone hold that many points, no
+    // later minute can be among the oldest `limit`: the rest is not opened.
+    const closed = rows
+      .filter(({ row }) => typeof row.r === 'string' && !unclosed.has(rollupMinute(row.time as number)))
+      .sort((a, b) => (a.row.time as number) - (b.row.time as number));
     const points: TelemetryPoint[] = [];
-    for (const { d, row } of rows) {
-      if (typeof row.r !== 'string' || unclosed.has(rollupMinute(row.time as number))) continue;
+    let lastMinute = Infinity;
+    for (const { d, row } of closed) {
+      if (rollupMinute(row.time as number) > lastMinute) break;
       const { minute, block } = openRollupBlock(
         this.keyring,
         patientId,
@@ -147,6 +153,8 @@ export class InfluxTelemetryReader implements TelemetryReader {
             points.push({ ts, deviceId: d, type, values: valuesOf(type, pairs[i + 1]) });
         }
       }
+      if (query.limit !== undefined && points.length >= query.limit)
+        lastMinute = Math.min(lastMinute, minute);
     }
     for (const part of await fromPoints) for (const p of part) points.push(p);
     points.sort((a, b) => a.ts - b.ts);

@@ -194,7 +194,8 @@ describe('day views from one-minute rollups', () => {
         expect(canonical(blocks)).toEqual(canonical(points));
         // Oldest first, and `limit` keeps the oldest.
         expect(blocks.map((p) => p.ts)).toEqual([...blocks.map((p) => p.ts)].sort((a, b) => a - b));
-        expect(await fromBlocks.read({ ...query, limit: 3 })).toEqual(blocks.slice(0, 3));
+        for (const limit of [3, 50, 137])
+          expect(await fromBlocks.read({ ...query, limit })).toEqual(blocks.slice(0, limit));
       }
       client.pointRanges.length = 0;
       expect(await fromBlocks.read({ patientId, from: BASE, to: NOW })).toHaveLength(readings);
@@ -229,6 +230,34 @@ describe('day views from one-minute rollups', () => {
     } finally {
       await fromBlocks.close();
     }
+  });
+
+  it('a raw read with a limit keeps the oldest readings of every device, also within a minute', async () => {
+    const other = addPatient(pki);
+    const devices = ['wear-a', 'wear-b'].map((deviceId) => ({
+      deviceId,
+      kind: 'wearable' as const,
+      patientId: other,
+    }));
+    for (const d of devices) pki.store.devices.add({ id: d.deviceId, kind: 'wearable', patientId: other });
+    const { pipeline } = openPipeline(pki, influx);
+    pipeline.start();
+    const t0 = BASE + 30 * MIN;
+    for (let m = 0; m < 4; m++)
+      for (const [i, device] of devices.entries()) {
+        // wear-b sends after wear-a, with readings from earlier in the minute.
+        const ts = t0 + m * MIN + (i === 0 ? 30_000 : 0);
+        const list = [0, 1, 2].map((k) => hr(70 + 10 * i + k, ts + k * 1000));
+        expect(await pipeline.accept(device, envelope(m + 1, list, ts))).toEqual({ outcome: 'accepted' });
+      }
+    expect(await pipeline.writer.drained()).toBe(true);
+    await pipeline.stop();
+    const query = { patientId: other, from: t0, to: t0 + 4 * MIN - 1, types: ['heart_rate'] as const };
+    const all = await reader.read(query);
+    expect(all).toHaveLength(24);
+    expect(all[0]).toMatchObject({ deviceId: 'wear-b', ts: t0 });
+    for (const limit of [1, 4, 6, 9, 23])
+      expect(await reader.read({ ...query, limit })).toEqual(all.slice(0, limit));
   });
 
   it('are sealed in InfluxDB: fields c, k, o and r, tags d and s, no patient id', async () => {
