@@ -52,8 +52,8 @@ export interface TelemetryIntakeDeps {
   metrics: IngestMetrics;
   bus: AlertBus;
   alerts?: AlertEvaluator;
-  /** One-minute rollups written next to the readings (none when absent). */
-  rollups?: MinuteRollups;
+  /** One-minute rollups written next to the readings (readers rely on one for every minute). */
+  rollups: MinuteRollups;
   logger: Logger;
   /** Called after each accepted message (the writer is nudged). */
   onAccepted?: () => void;
@@ -127,10 +127,10 @@ export class TelemetryIntake {
       return { outcome: 'duplicate', reason: seqClass === 'duplicate' ? 'DUPLICATE' : 'REPLAY' };
     }
     let lines: string[];
-    let rollups: PreparedRollups | undefined;
+    let rollups: PreparedRollups;
     try {
       lines = sealEnvelope(this.deps.keyring, device, envelope);
-      rollups = this.deps.rollups?.prepare(device, envelope);
+      rollups = this.deps.rollups.prepare(device, envelope);
     } catch (err) {
       if (isVitalGateError(err, 'KEY_DESTROYED'))
         return this.deadLetter(device, payload, 'PATIENT_ERASED', 'the patient was erased', now);
@@ -139,15 +139,13 @@ export class TelemetryIntake {
       throw err;
     }
     try {
-      await this.deps.spool.append(
-        encodeSpooledMessage(device.deviceId, envelope.seq, lines, rollups?.lines),
-      );
+      await this.deps.spool.append(encodeSpooledMessage(device.deviceId, envelope.seq, lines, rollups.lines));
     } catch (err) {
-      rollups?.abort();
+      rollups.abort();
       metrics.refused.inc({ code: isVitalGateError(err) ? err.code : 'UNKNOWN' });
       throw err;
     }
-    rollups?.commit();
+    rollups.commit();
     this.deps.ledger.advance(device.deviceId, envelope.seq);
     metrics.messagesAccepted.inc();
     metrics.readingsAccepted.inc(envelope.readings.length);

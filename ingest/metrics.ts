@@ -19,7 +19,7 @@ export class IngestMetrics {
   readonly writeFailures: Counter;
   readonly alertsRaised: Counter<'rule'>;
   private spool: Spool | undefined;
-  private rollups: Pick<MinuteRollups, 'size' | 'heldReadings'> | undefined;
+  private rollups: Pick<MinuteRollups, 'size' | 'heldReadings' | 'closeFailures'> | undefined;
 
   constructor(registry: Registry) {
     const registers = [registry];
@@ -121,6 +121,14 @@ export class IngestMetrics {
         this.set(rollups()?.heldReadings ?? 0);
       },
     });
+    new Gauge({
+      name: 'vitalgate_rollup_close_failures',
+      help: 'One-minute rollups whose final line could not be sealed since start (left to their points)',
+      registers,
+      collect() {
+        this.set(rollups()?.closeFailures ?? 0);
+      },
+    });
     this.pointsWritten = new Counter({
       name: 'vitalgate_influx_points_written_total',
       help: 'Telemetry points stored in InfluxDB',
@@ -156,7 +164,7 @@ export class IngestMetrics {
   }
 
   /** The rollups whose open minutes and held readings the gauges report. */
-  observeRollups(rollups: Pick<MinuteRollups, 'size' | 'heldReadings'>): void {
+  observeRollups(rollups: Pick<MinuteRollups, 'size' | 'heldReadings' | 'closeFailures'>): void {
     this.rollups = rollups;
   }
 }

@@ -81,7 +81,10 @@ export class MinuteRollups {
   private readonly byDevice = new Map<string, Accumulator[]>();
   /** Let go while idle, oldest first, until a record closes them. */
   private readonly idle = new Set<Accumulator>();
+  /** Idle ones a prepared record closes: no other record takes them, unless that one aborts. */
+  private readonly beingClosed = new Set<Accumulator>();
   private held = 0;
+  private failures = 0;
   private readonly now: () => number;
   private readonly idleMs: number;
   private readonly maxOpen: number;
@@ -99,7 +102,12 @@ export class MinuteRollups {
 
   /** Accumulators held now, open or idle. */
   get size(): number {
-    return this.open.size + this.idle.size;
+    return this.open.size + this.idle.size + this.beingClosed.size;
+  }
+
+  /** Minutes whose final line could not be sealed (left open: read from their points). */
+  get closeFailures(): number {
+    return this.failures;
   }
 
   /** Readings held in blocks not closed yet. */
@@ -129,10 +137,12 @@ export class MinuteRollups {
     const closing = (this.byDevice.get(device) ?? []).filter(
       (acc) => acc.minute < messageMinute && !touched.has(acc.minute),
     );
+    const claimed: Accumulator[] = [];
     for (const acc of this.idle) {
-      if (closing.length >= IDLE_CLOSED_PER_RECORD) break;
-      closing.push(acc);
+      if (claimed.length >= IDLE_CLOSED_PER_RECORD) break;
+      claimed.push(acc);
     }
+    closing.push(...claimed);
     const lines: string[] = [];
     for (const acc of closing) {
       const line = this.finalLine(acc);
@@ -145,7 +155,12 @@ export class MinuteRollups {
       updates.push({ touch, current, slot });
       lines.push(openRollupLine(this.keyring, target, touch.minute, slot));
     }
+    // Nothing above changed any state: from here on, this message holds what it touched.
     for (const { current } of updates) if (current) current.pending += 1;
+    for (const acc of claimed) {
+      this.idle.delete(acc);
+      this.beingClosed.add(acc);
+    }
     let settled = false;
     const settle = () => {
       if (settled) return false;
@@ -182,17 +197,24 @@ export class MinuteRollups {
         }
         this.sweep(now);
       },
-      abort: () => void settle(),
+      abort: () => {
+        if (!settle()) return;
+        for (const acc of claimed) if (this.beingClosed.delete(acc)) this.idle.add(acc);
+      },
     };
   }
 
-  /** The final line of a minute: statistics and block; none once its patient was erased. */
+  /**
+   * The final line of a minute: statistics and block. None once its patient was erased, nor when
+   * sealing fails otherwise (counted): the minute stays open and is read from its points, and
+   * the message that closes it, perhaps another patient's, is not failed for it.
+   */
   private finalLine(acc: Accumulator): string | undefined {
     try {
       return sealRollup(this.keyring, acc.target, acc.minute, acc.slot, acc.stats, acc.block ?? undefined);
     } catch (err) {
-      if (isVitalGateError(err, 'KEY_DESTROYED')) return undefined;
-      throw err;
+      if (!isVitalGateError(err, 'KEY_DESTROYED')) this.failures += 1;
+      return undefined;
     }
   }
 
@@ -231,9 +253,9 @@ export class MinuteRollups {
     return true;
   }
 
-  /** Lets an accumulator go, open or idle (once: two records may both have closed it). */
+  /** Lets an accumulator go, open, idle or being closed (once). */
   private remove(acc: Accumulator): void {
-    if (this.idle.delete(acc) || this.detach(acc)) this.held -= acc.held;
+    if (this.idle.delete(acc) || this.beingClosed.delete(acc) || this.detach(acc)) this.held -= acc.held;
   }
 
   /**

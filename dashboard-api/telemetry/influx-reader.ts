@@ -30,14 +30,17 @@ export interface InfluxReaderOptions {
   concurrency?: number;
   /** Rows per chunk InfluxDB streams. Default 10,000. */
   chunkSize?: number;
-  /** The first minute covered by rollups (the control plane's `telemetry_rollups_since`); none when absent. */
+  /** The first minute covered by rollups (the control plane's `telemetry_minutes_since`); none when absent. */
   rollupsSince?: () => number | undefined;
+  /**
+   * Runs of minutes not closed that are read from the points one query each, `concurrency` in
+   * flight; with more, one pass over the range keeps only their points. Default 256.
+   */
+  maxPointRuns?: number;
   /** Open large chunks in a worker thread too (default true). */
   worker?: boolean;
 }
 
-/** Runs of minutes not closed that a raw read takes from the points one by one; more, in one pass. */
-const MAX_POINT_RUNS = 16;
 /** Chunks smaller than this are opened in this thread. */
 const MIN_WORKER_ROWS = 1000;
 /** The part of a large chunk the worker opens (it only opens; this thread also reads and parses). */
@@ -48,6 +51,7 @@ export class InfluxTelemetryReader implements TelemetryReader {
   private readonly concurrency: number;
   private readonly chunkSize: number;
   private readonly since: (() => number | undefined) | undefined;
+  private readonly maxPointRuns: number;
   private readonly worker: OpeningWorker | undefined;
 
   constructor(
@@ -58,6 +62,7 @@ export class InfluxTelemetryReader implements TelemetryReader {
     this.sliceMs = options.sliceMs ?? 3 * 3_600_000;
     this.concurrency = options.concurrency ?? 2;
     this.chunkSize = options.chunkSize ?? 10_000;
+    this.maxPointRuns = options.maxPointRuns ?? 256;
     this.since = options.rollupsSince;
     this.worker = options.worker === false ? undefined : new OpeningWorker();
   }
@@ -157,7 +162,7 @@ export class InfluxTelemetryReader implements TelemetryReader {
         lastMinute = Math.min(lastMinute, minute);
     }
     for (const part of await fromPoints) for (const p of part) points.push(p);
-    points.sort((a, b) => a.ts - b.ts);
+    points.sort(byTime);
     return limited(points, query.limit);
   }
 
@@ -192,11 +197,9 @@ export class InfluxTelemetryReader implements TelemetryReader {
     unclosed: ReadonlySet<number>,
   ): Promise<TelemetryPoint[]> {
     let runs = minuteRuns(unclosed);
-    if (runs.length > MAX_POINT_RUNS) runs = [[query.from, query.to]];
-    const parts = await Promise.all(
-      runs.map(([a, b]) =>
-        this.readPoints(pseudonym, { ...query, from: Math.max(query.from, a), to: Math.min(query.to, b) }),
-      ),
+    if (runs.length > this.maxPointRuns) runs = [[query.from, query.to]];
+    const parts = await mapLimited(runs, this.concurrency, ([a, b]) =>
+      this.readPoints(pseudonym, { ...query, from: Math.max(query.from, a), to: Math.min(query.to, b) }),
     );
     return parts.flat().filter((p) => unclosed.has(Math.floor(p.ts / MINUTE_MS) * MINUTE_MS));
   }
@@ -207,19 +210,10 @@ export class InfluxTelemetryReader implements TelemetryReader {
     for (let start = query.from; start <= query.to; start += this.sliceMs) {
       slices.push([start, Math.min(start + this.sliceMs - 1, query.to)]);
     }
-    const results: TelemetryPoint[][] = new Array(slices.length);
-    let next = 0;
-    const worker = async () => {
-      while (next < slices.length) {
-        const i = next++;
-        const [from, to] = slices[i]!;
-        results[i] = await this.readSlice(pseudonym, query.patientId, from, to, query.types);
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(this.concurrency, slices.length) }, worker));
-    const points = results.flat();
-    points.sort((a, b) => a.ts - b.ts);
-    return points;
+    const results = await mapLimited(slices, this.concurrency, ([from, to]) =>
+      this.readSlice(pseudonym, query.patientId, from, to, query.types),
+    );
+    return results.flat().sort(byTime);
   }
 
   private async readSlice(
@@ -315,6 +309,31 @@ function minuteRuns(minutes: Iterable<number>): [number, number][] {
     else runs.push([minute, minute + MINUTE_MS - 1]);
   }
   return runs;
+}
+
+/** `fn` over `items`, at most `limit` at a time; results in the items' order. */
+async function mapLimited<T, R>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T) => Promise<R>,
+): Promise<R[]> {
+  const results: R[] = new Array(items.length);
+  let next = 0;
+  const run = async () => {
+    while (next < items.length) {
+      const i = next++;
+      results[i] = await fn(items[i]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, run));
+  return results;
+}
+
+/** Oldest first; readings of one millisecond by device, then type, whichever path read them. */
+function byTime(a: TelemetryPoint, b: TelemetryPoint): number {
+  if (a.ts !== b.ts) return a.ts - b.ts;
+  if (a.deviceId !== b.deviceId) return a.deviceId < b.deviceId ? -1 : 1;
+  return a.type === b.type ? 0 : a.type < b.type ? -1 : 1;
 }
 
 function limited(points: TelemetryPoint[], limit: number | undefined): TelemetryPoint[] {

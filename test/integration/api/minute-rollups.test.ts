@@ -194,8 +194,11 @@ describe('day views from one-minute rollups', () => {
         expect(canonical(blocks)).toEqual(canonical(points));
         // Oldest first, and `limit` keeps the oldest.
         expect(blocks.map((p) => p.ts)).toEqual([...blocks.map((p) => p.ts)].sort((a, b) => a - b));
-        for (const limit of [3, 50, 137])
-          expect(await fromBlocks.read({ ...query, limit })).toEqual(blocks.slice(0, limit));
+        for (const limit of [3, 50, 137]) {
+          const first = await fromBlocks.read({ ...query, limit });
+          expect(first).toEqual(blocks.slice(0, limit));
+          expect(first).toEqual(await fromPoints.read({ ...query, limit }));
+        }
       }
       client.pointRanges.length = 0;
       expect(await fromBlocks.read({ patientId, from: BASE, to: NOW })).toHaveLength(readings);
@@ -209,7 +212,7 @@ describe('day views from one-minute rollups', () => {
         [25 * MIN, 26 * MIN, 'others'],
       ]);
       // Minutes not closed scattered over the range (here: a second, open slot in every other
-      // minute) are read in one pass over the points, keeping only theirs.
+      // minute): one query per run, or, beyond `maxPointRuns`, one pass keeping only theirs.
       const pseudonym = (
         await influx.client.query(`SHOW TAG VALUES FROM ${ROLLUP_MEASUREMENT} WITH KEY = s`)
       )[0]!.rows[0]!.value as string;
@@ -218,9 +221,19 @@ describe('day views from one-minute rollups', () => {
         scattered.map((us) => `${ROLLUP_MEASUREMENT},d=wear-r,s=${pseudonym} o=1i ${us}`),
         { precision: 'u' },
       );
-      client.pointRanges.length = 0;
       const all = { patientId, from: BASE, to: NOW };
-      expect(canonical(await fromBlocks.read(all))).toEqual(canonical(await fromPoints.read(all)));
+      const expected = canonical(await fromPoints.read(all));
+      client.pointRanges.length = 0;
+      expect(canonical(await fromBlocks.read(all))).toEqual(expected);
+      // 0, 2–4, 6, 8, …, 18–20, 22, 24–26, 28, …, 38
+      expect(client.pointRanges.filter((r) => r[2] === 'others')).toHaveLength(17);
+      const narrow = new InfluxTelemetryReader(client, pki.keyring, {
+        rollupsSince: () => rollupsSince(pki.store.meta),
+        maxPointRuns: 16,
+        worker: false,
+      });
+      client.pointRanges.length = 0;
+      expect(canonical(await narrow.read(all))).toEqual(expected);
       expect(client.pointRanges.sort((a, b) => a[0] - b[0] || a[2].localeCompare(b[2]))).toEqual([
         [0, NOW - BASE + 1, 'ecg'],
         [0, NOW - BASE + 1, 'others'],

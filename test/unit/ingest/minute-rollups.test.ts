@@ -2,7 +2,7 @@
 // minute, slot and field, how the accumulators take (or do not take) a message's readings, and
 // when a minute is closed with its block of readings.
 import { randomBytes } from 'node:crypto';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { Keyring } from '../../../core/keyring.js';
 import { patientKeySubject } from '../../../core/patient-registry.js';
 import { openDatabase } from '../../../core/store/database.js';
@@ -263,6 +263,46 @@ describe('idle minutes', () => {
     keyring.shred(patientKeySubject('pat_gone'));
     const next = rollups.prepare(target, hrMessage(2, [now + 1, 62]));
     expect(next.lines.filter(isFinal)).toHaveLength(0);
+    next.commit();
+    expect(rollups.size).toBe(1);
+  });
+
+  it('are closed once: records prepared together take different ones, an aborted one gives them back', () => {
+    let now = T;
+    const { rollups } = setup({ now: () => now });
+    for (let i = 0; i < 20; i++)
+      rollups.prepare({ deviceId: `wear-${i}`, patientId: 'pat_one' }, hrMessage(1, [T + i, 60])).commit();
+    now += 4 * MIN;
+    const other = (n: number) => ({ deviceId: `scale-${n}`, patientId: 'pat_one' });
+    rollups.prepare(other(0), hrMessage(1, [now, 70])).commit(); // its sweep lets the 20 go
+    const a = rollups.prepare(other(1), hrMessage(1, [now, 70]));
+    const b = rollups.prepare(other(2), hrMessage(1, [now, 70]));
+    expect([a.lines.filter(isFinal).length, b.lines.filter(isFinal).length]).toEqual([16, 4]);
+    expect(new Set([...a.lines, ...b.lines].filter(isFinal).map((l) => l.split(' ')[0]!)).size).toBe(20);
+    a.abort();
+    b.commit();
+    const c = rollups.prepare(other(3), hrMessage(1, [now, 70]));
+    expect(c.lines.filter(isFinal)).toHaveLength(16);
+    c.commit();
+    // All 20 closed; open: the minutes of scale-0, -2 and -3 (scale-1's message was aborted).
+    expect(rollups.size).toBe(3);
+    expect(rollups.heldReadings).toBe(3);
+  });
+
+  it('whose final line cannot be sealed are left open, without failing another patient’s message', () => {
+    let now = T;
+    const { keyring, rollups } = setup({ now: () => now });
+    rollups.prepare({ deviceId: 'wear-9', patientId: 'pat_bad' }, hrMessage(1, [T, 60])).commit();
+    now += 4 * MIN;
+    rollups.prepare(target, hrMessage(1, [now, 61])).commit();
+    const sealer = keyring.sealer.bind(keyring);
+    vi.spyOn(keyring, 'sealer').mockImplementation((subject) => {
+      if (subject === patientKeySubject('pat_bad')) throw new Error('the key store failed');
+      return sealer(subject);
+    });
+    const next = rollups.prepare(target, hrMessage(2, [now + 1, 62]));
+    expect(next.lines.filter(isFinal)).toHaveLength(0);
+    expect(rollups.closeFailures).toBe(1);
     next.commit();
     expect(rollups.size).toBe(1);
   });
