@@ -59,6 +59,16 @@ export const limit = (max: number, fallback: number) =>
     .optional()
     .transform((n) => n ?? fallback);
 
+/** A page's start among the matches (0 when absent), at most `max`. */
+export const offset = (max: number) =>
+  z
+    .string()
+    .regex(/^\d{1,6}$/, 'expected a non-negative integer')
+    .transform(Number)
+    .refine((n) => n <= max, `expected 0 to ${max}`)
+    .optional()
+    .transform((n) => n ?? 0);
+
 export const errorBody = z.object({
   error: z.object({
     code: z.string(),

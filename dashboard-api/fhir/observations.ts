@@ -110,15 +110,29 @@ export function toObservation(patientId: string, p: TelemetryPoint, index: numbe
   }
 }
 
-/** A `searchset` Bundle of the patient's Observations, oldest first. */
+/** One page of a search: where it starts among the matches, how many match, and the links. */
+export interface SearchPage {
+  /** The position of `points[0]` among all matches (`_offset`). */
+  offset: number;
+  /** Every match of the search, not only this page's. */
+  total: number;
+  selfUrl: string;
+  /** The next page, when matches remain after this one. */
+  nextUrl?: string | undefined;
+}
+
+/**
+ * A `searchset` Bundle of the patient's Observations, oldest first: `total` counts every match
+ * (FHIR R4 Bundle.total), the entries are this page, and a `next` link follows when more remain.
+ */
 export function observationBundle(
   patientId: string,
   points: readonly TelemetryPoint[],
-  selfUrl: string,
+  page: SearchPage,
 ): Json {
   const entry: Json[] = [];
   points.forEach((p, i) => {
-    const resource = toObservation(patientId, p, i);
+    const resource = toObservation(patientId, p, page.offset + i);
     if (resource) {
       entry.push({
         fullUrl: `urn:uuid:${uuidFromId(resource.id as string)}`,
@@ -127,12 +141,14 @@ export function observationBundle(
       });
     }
   });
+  const link = [{ relation: 'self', url: page.selfUrl }];
+  if (page.nextUrl) link.push({ relation: 'next', url: page.nextUrl });
   return {
     resourceType: 'Bundle',
     type: 'searchset',
     timestamp: new Date().toISOString(),
-    total: entry.length,
-    link: [{ relation: 'self', url: selfUrl }],
+    total: page.total,
+    link,
     entry,
   };
 }

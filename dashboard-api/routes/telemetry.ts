@@ -9,7 +9,7 @@ import type { ApiContext } from '../context.js';
 import { FHIR_TYPES, observationBundle } from '../fhir/observations.js';
 import type { TelemetryPoint } from '../ports.js';
 import type { ApiApp } from '../server.js';
-import { instant, limit, patientParams, readingTypes, resolution } from '../schemas.js';
+import { instant, limit, offset, patientParams, readingTypes, resolution } from '../schemas.js';
 import { openLiveStream } from './live.js';
 
 const MAX_RANGE_MS = 31 * 86_400_000;
@@ -126,28 +126,48 @@ export function registerTelemetryRoutes(app: ApiApp, ctx: ApiContext): void {
       schema: {
         tags,
         summary:
-          'FHIR R4 searchset Bundle of Observations (LOINC, UCUM, vital-signs category) for a time range.',
+          'FHIR R4 searchset Bundle of Observations (LOINC, UCUM, vital-signs category) for a time range. `total` counts every match; `_count` entries per page from `_offset`, with a `next` link while more remain.',
         params: patientParams,
-        querystring: z.object({ ...rangeQuery, _count: limit(20_000, 5_000) }).strict(),
+        querystring: z
+          .object({ ...rangeQuery, _count: limit(20_000, 5_000), _offset: offset(MAX_RAW_POINTS) })
+          .strict(),
       },
     },
     async (request, reply) => {
       const { id } = request.params;
       const basis = admitPatient(ctx, request, id, 'observations');
       const { from, to } = range(ctx, request.query);
+      const { _count: count, _offset: skip } = request.query;
       const wanted = (request.query.type ?? FHIR_TYPES).filter((t) => FHIR_TYPES.includes(t));
-      const points = wanted.length ? await ctx.telemetry.raw(id, from, to, wanted, request.query._count) : [];
-      const bundle = observationBundle(
-        id,
-        points,
-        `https://${request.headers.host ?? 'localhost'}${request.url}`,
-      );
+      const points = wanted.length
+        ? (await ctx.telemetry.raw(id, from, to, wanted, skip + count)).slice(skip)
+        : [];
+      // A first page that is not full holds every match; otherwise the statistics count them.
+      const total =
+        wanted.length === 0
+          ? 0
+          : skip === 0 && points.length < count
+            ? points.length
+            : await ctx.telemetry.count(id, from, to, wanted);
+      const self = new URL(request.url, `https://${request.headers.host ?? 'localhost'}`);
+      let nextUrl: string | undefined;
+      if (points.length === count && skip + count < total) {
+        const next = new URL(self);
+        // The next page is the same search: the range is pinned, so "now" does not move under it.
+        next.searchParams.set('from', String(from));
+        next.searchParams.set('to', String(to));
+        next.searchParams.set('_count', String(count));
+        next.searchParams.set('_offset', String(skip + count));
+        nextUrl = next.href;
+      }
+      const bundle = observationBundle(id, points, { offset: skip, total, selfUrl: self.href, nextUrl });
       ctx.guard.recordRead(request.principal!, id, 'observations', request.ip, {
         via: basis,
         from,
         to,
         types: request.query.type ?? 'all',
-        observations: bundle.total,
+        observations: points.length,
+        total,
       });
       return reply.type('application/fhir+json; charset=utf-8').send(JSON.stringify(bundle));
     },

@@ -48,6 +48,17 @@ export class TelemetryService {
     return this.reader.read({ patientId, from, to, types, limit });
   }
 
+  /**
+   * How many readings of `types` the patient has in [from, to]: the counts of hourly statistics,
+   * so closed hours come from the cache and rollups rather than from every point.
+   */
+  async count(patientId: string, from: number, to: number, types: readonly ReadingType[]): Promise<number> {
+    let n = 0;
+    for (const buckets of (await this.downsampled(patientId, from, to, types, COUNT_RESOLUTION_MS)).values())
+      for (const b of buckets) n += b.count;
+    return n;
+  }
+
   /** Buckets per type for [from, to]; closed buckets come from the cache when they can. */
   async downsampled(
     patientId: string,
@@ -195,6 +206,9 @@ export class TelemetryService {
     }
   }
 }
+
+/** Statistics read to count matches (FHIR `total`). */
+const COUNT_RESOLUTION_MS = 3_600_000;
 
 /** Readings older than this on arrival are late (store-and-forward). */
 const resolutionFloor = 60_000;

@@ -197,4 +197,52 @@ describe('a clinician, end to end over HTTPS', () => {
     expect(hub.pki.store.audit.verify().ok).toBe(true);
     expect(lingering.ended).toBe(false);
   });
+
+  it('pages a FHIR search: `total` counts every match, `next` links lead through all of them once', async () => {
+    const dr = await enrolledUser(hub, 'dr.pages', 'clinician');
+    hub.pki.store.patients.assign(patientId, 'dr.pages');
+    const auth = { token: dr.token };
+    // The readings published before the tests: 30 heart rates, 30 SpO2, one ECG chunk, one BP.
+    const to = t0 + 400_000;
+    const two = await hub.client.request(
+      'GET',
+      `/api/v1/patients/${patientId}/observations?from=${t0}&to=${to}&_count=2`,
+      auth,
+    );
+    expect(two.status).toBe(200);
+    expect(two.body).toMatchObject({ total: 62 });
+    expect((two.body as { entry: unknown[] }).entry).toHaveLength(2);
+
+    type Page = {
+      total: number;
+      link: { relation: string; url: string }[];
+      entry: { resource: { id: string; effectiveDateTime: string } }[];
+    };
+    const pages: Page[] = [];
+    let path: string | undefined = `/api/v1/patients/${patientId}/observations?from=${t0}&to=${to}&_count=25`;
+    while (path) {
+      const res = await hub.client.request('GET', path, auth);
+      expect(res.status).toBe(200);
+      const page = res.body as Page;
+      expect(fhirBundleValidator()(page)).toBe(true);
+      pages.push(page);
+      const next = page.link.find((l) => l.relation === 'next')?.url;
+      path = next ? new URL(next).pathname + new URL(next).search : undefined;
+      expect(pages.length).toBeLessThanOrEqual(3);
+    }
+    expect(pages.map((p) => p.entry.length)).toEqual([25, 25, 12]);
+    expect(pages.every((p) => p.total === 62)).toBe(true);
+    const resources = pages.flatMap((p) => p.entry.map((e) => e.resource));
+    expect(new Set(resources.map((r) => r.id)).size).toBe(62);
+    const times = resources.map((r) => Date.parse(r.effectiveDateTime));
+    expect(times).toEqual([...times].sort((a, b) => a - b));
+
+    const beyond = await hub.client.request(
+      'GET',
+      `/api/v1/patients/${patientId}/observations?from=${t0}&to=${to}&_count=25&_offset=100`,
+      auth,
+    );
+    expect(beyond.body).toMatchObject({ total: 62, entry: [] });
+    expect((beyond.body as Page).link.map((l) => l.relation)).toEqual(['self']);
+  });
 });
