@@ -14,6 +14,7 @@ import {
 import {
   CONTAINER_ENGINE_MESSAGE,
   NO_INFLUX_MESSAGE,
+  containerEngineAnswers,
   provisionInflux,
   startPrivateInflux,
   testInflux,
@@ -247,21 +248,48 @@ describe('test fixture: where the InfluxDB comes from', () => {
     );
   });
 
-  it('fails with one line when a container engine answers (testcontainers is not a dependency)', async () => {
+  /** A stand-in Docker socket that accepts connections, for the length of `body`. */
+  async function withAnsweringEngine(body: (dockerHost: string) => Promise<void>): Promise<void> {
     const dir = mkdtempSync(join(tmpdir(), 'vg-engine-'));
     const engine = createNetServer((socket) => socket.end());
     await new Promise<void>((r) => engine.listen(join(dir, 'docker.sock'), r));
     try {
-      const err = await provisionInflux({ DOCKER_HOST: `unix://${join(dir, 'docker.sock')}` }).catch(
-        (e: unknown) => e,
-      );
-      expect((err as Error).message).toBe(CONTAINER_ENGINE_MESSAGE);
-      expect(CONTAINER_ENGINE_MESSAGE).toContain('VITALGATE_TEST_INFLUX_URL');
-      expect(CONTAINER_ENGINE_MESSAGE).not.toContain('\n');
+      const dockerHost = `unix://${join(dir, 'docker.sock')}`;
+      expect(await containerEngineAnswers({ DOCKER_HOST: dockerHost })).toBe(true);
+      await body(dockerHost);
     } finally {
       await new Promise((r) => engine.close(r));
       rmSync(dir, { recursive: true, force: true });
     }
+  }
+
+  it('chooses the local influxd before a container engine that answers', async () => {
+    await withAnsweringEngine(async (DOCKER_HOST) => {
+      const provided = await provisionInflux({ DOCKER_HOST });
+      try {
+        expect(provided.source).toBe('local-influxd');
+        expect(await new InfluxClient({ url: provided.url, database: 'x' }).ping()).toBe(true);
+      } finally {
+        await provided.stop();
+      }
+      expect(existsSync(provided.scratchDir)).toBe(false);
+    });
+  });
+
+  it('fails with one line when only a container engine answers (testcontainers is not a dependency)', async () => {
+    await withAnsweringEngine(async (DOCKER_HOST) => {
+      const path = process.env.PATH;
+      process.env.PATH = '/nonexistent';
+      let err: unknown;
+      try {
+        err = await provisionInflux({ DOCKER_HOST }).catch((e: unknown) => e);
+      } finally {
+        process.env.PATH = path;
+      }
+      expect((err as Error).message).toBe(CONTAINER_ENGINE_MESSAGE);
+      expect(CONTAINER_ENGINE_MESSAGE).toContain('VITALGATE_TEST_INFLUX_URL');
+      expect(CONTAINER_ENGINE_MESSAGE).not.toContain('\n');
+    });
   });
 
   it('fails with one line saying how to get one when there is no influxd either', async () => {

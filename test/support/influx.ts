@@ -1,6 +1,8 @@
-// The InfluxDB test fixture. In order: VITALGATE_TEST_INFLUX_URL if set; else a container
-// engine (testcontainers with influxdb:1.8) when one answers; else the local `influxd` on free
-// ports with a temp dir; else a failure saying how to get one. It never skips.
+// The InfluxDB test fixture. In order: VITALGATE_TEST_INFLUX_URL if set; else the local `influxd`
+// on free ports with a temp dir; else, when a container engine (Docker or Podman) answers, a
+// failure saying how to use it (testcontainers is not a dependency); else a failure saying how
+// to get an InfluxDB. It never skips. The local influxd comes before any container engine, so a
+// CI runner that has both never depends on the engine (or on pulling an image) to set up.
 // The global setup (global-setup.ts) provisions one instance for the run and provides its URL;
 // each test file takes its own database with testInflux(). Tests that need to stop and restart
 // InfluxDB start a private instance with startPrivateInflux(). Every local influxd of a run keeps
@@ -33,7 +35,7 @@ export const NO_INFLUX_MESSAGE =
   'no InfluxDB for the tests: install it (apt-get install influxdb) or set VITALGATE_TEST_INFLUX_URL to an InfluxDB 1.x URL';
 
 export const CONTAINER_ENGINE_MESSAGE =
-  'a container engine is running but testcontainers is not a dependency of VitalGate: set VITALGATE_TEST_INFLUX_URL to an InfluxDB 1.x (e.g. docker run -p 8086:8086 influxdb:1.8), or install testcontainers@11 and start influxdb:1.8 from test/support/influx.ts';
+  'no local influxd, and a container engine is running but testcontainers is not a dependency of VitalGate: set VITALGATE_TEST_INFLUX_URL to an InfluxDB 1.x (e.g. docker run -p 8086:8086 influxdb:1.8), or install testcontainers@11 and start influxdb:1.8 from test/support/influx.ts';
 
 /** A running InfluxDB for a test run: its URL, the scratch dir, and how to let it all go. */
 export interface ProvisionedInflux {
@@ -56,10 +58,12 @@ export async function provisionInflux(env: NodeJS.ProcessEnv = process.env): Pro
         throw new Error(`VITALGATE_TEST_INFLUX_URL (${client.url}) does not answer GET /ping with 204`);
       return { url: fromEnv, source: 'env', scratchDir, stop };
     }
+    if (influxdAvailable()) {
+      const server = await startPrivateInflux({ dir: join(scratchDir, 'shared') });
+      return { url: server.url, source: 'local-influxd', scratchDir, stop };
+    }
     if (await containerEngineAnswers(env)) throw new Error(CONTAINER_ENGINE_MESSAGE);
-    if (!influxdAvailable()) throw new Error(NO_INFLUX_MESSAGE);
-    const server = await startPrivateInflux({ dir: join(scratchDir, 'shared') });
-    return { url: server.url, source: 'local-influxd', scratchDir, stop };
+    throw new Error(NO_INFLUX_MESSAGE);
   } catch (err) {
     await stop();
     throw err;
