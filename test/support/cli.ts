@@ -1,4 +1,6 @@
-// Runs the real `vitalgate` entry point as a child process, as an operator would.
+// Runs the real `vitalgate` entry point as a child process, as an operator would. In a checkout
+// bin/vitalgate.mjs runs the TypeScript sources (through tsx), never a leftover dist/
+// (test/e2e/entry-point.test.ts), so these tests always test the code beside them.
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
