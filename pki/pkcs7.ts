@@ -31,6 +31,11 @@ export function certsOnlyPkcs7(certificates: readonly CertificateInput[]): Buffe
 
 /** The EST body for application/pkcs7-mime; smime-type=certs-only: base64 DER in 64-column CRLF lines. */
 export function certsOnlyPkcs7Base64(certificates: readonly CertificateInput[]): string {
-  const b64 = certsOnlyPkcs7(certificates).toString('base64');
+  return estBase64(certsOnlyPkcs7(certificates));
+}
+
+/** An EST body (Content-Transfer-Encoding: base64): the DER in 64-column CRLF lines. */
+export function estBase64(der: Buffer): string {
+  const b64 = der.toString('base64');
   return `${b64.replace(/(.{64})/g, '$1\r\n').replace(/\r\n$/, '')}\r\n`;
 }

@@ -4,7 +4,8 @@
 import type { FastifyReply } from 'fastify';
 import { z } from 'zod';
 import { VitalGateError } from '../../core/errors.js';
-import { certsOnlyPkcs7Base64 } from '../../pki/pkcs7.js';
+import { csrAttributesDer } from '../../pki/csr-attributes.js';
+import { certsOnlyPkcs7Base64, estBase64 } from '../../pki/pkcs7.js';
 import type { EnrollmentResult } from '../../pki/enrollment.js';
 import { ClientCertificateGate } from '../client-certificate.js';
 import type { ApiContext } from '../context.js';
@@ -111,6 +112,25 @@ export function registerEnrollmentRoutes(app: ApiApp, ctx: ApiContext): void {
         },
       },
       async (_request, res) => pkcs7(res, [ctx.deps.authority.issuingPem, ctx.deps.authority.rootPem]),
+    );
+
+    scoped.get(
+      '/.well-known/est/csrattrs',
+      {
+        config: { access: 'public' },
+        schema: {
+          tags: ['est'],
+          summary:
+            'EST: the CSR attributes the hub requires (RFC 7030 §4.5): ecPublicKey on P-256, ecdsa-with-SHA256, a CN (= the device id). Base64 DER.',
+          security: [],
+        },
+      },
+      async (_request, res) =>
+        res
+          .status(200)
+          .header('content-type', 'application/csrattrs')
+          .header('content-transfer-encoding', 'base64')
+          .send(estBase64(csrAttributesDer())),
     );
 
     scoped.post(

@@ -185,6 +185,34 @@ describe('EST (RFC 7030)', () => {
   });
 });
 
+describe('EST csrattrs (RFC 7030 §4.5)', () => {
+  it('answers base64 DER of the CsrAttrs SEQUENCE that openssl asn1parse reads: P-256 key, ECDSA-SHA256, a CN', async () => {
+    const res = await hub.client.request('GET', '/.well-known/est/csrattrs');
+    expect(res.status, res.text).toBe(200);
+    expect(res.headers['content-type']).toBe('application/csrattrs');
+    expect(res.headers['content-transfer-encoding']).toBe('base64');
+    expect(res.text).toMatch(/^[A-Za-z0-9+/=\r\n]+$/);
+    const files = writeFiles({ 'attrs.der': Buffer.from(res.text, 'base64') });
+    const parsed = openssl(['asn1parse', '-inform', 'DER', '-in', files['attrs.der']!]);
+    expect(parsed.status, parsed.stderr).toBe(0);
+    // depth, constructed/primitive, tag and value of each element, in order.
+    const elements = parsed.stdout
+      .trim()
+      .split('\n')
+      .map((line) => /d=(\d+).*?(cons|prim): (.*)$/.exec(line)!)
+      .map(([, depth, , rest]) => `${depth} ${rest!.replace(/\s+/g, ' ').trim()}`);
+    expect(elements).toEqual([
+      '0 SEQUENCE',
+      '1 SEQUENCE',
+      '2 OBJECT :id-ecPublicKey',
+      '2 SET',
+      '3 OBJECT :prime256v1',
+      '1 OBJECT :ecdsa-with-SHA256',
+      '1 OBJECT :commonName',
+    ]);
+  });
+});
+
 describe('lifecycle and the PKI endpoints', () => {
   it('revoke needs a reason, puts the certificate on the CRL, and OCSP says revoked', async () => {
     const creds = await hub.pki.issueDevice('wear-rev', 'wearable');
