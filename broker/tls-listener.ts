@@ -5,6 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Socket } from 'node:net';
 import { createServer, type PeerCertificate, type Server, type TLSSocket, type TlsOptions } from 'node:tls';
+import { TLS_CIPHERS, TLS_MIN_VERSION } from '../core/tls-policy.js';
 import { SourceRateLimiter } from './limits.js';
 import { ClientRevocation } from './revocation.js';
 
@@ -25,16 +26,8 @@ export interface BrokerTlsMaterial {
   crl: string | string[];
 }
 
-export const TLS_CIPHERS = [
-  'TLS_AES_128_GCM_SHA256',
-  'TLS_AES_256_GCM_SHA384',
-  'TLS_CHACHA20_POLY1305_SHA256',
-  'ECDHE-ECDSA-AES128-GCM-SHA256',
-  'ECDHE-ECDSA-AES256-GCM-SHA384',
-  'ECDHE-ECDSA-CHACHA20-POLY1305',
-  'ECDHE-RSA-AES128-GCM-SHA256',
-  'ECDHE-RSA-AES256-GCM-SHA384',
-].join(':');
+/** The hub's TLS policy (core/tls-policy.ts), which the API listener shares. */
+export { TLS_CIPHERS };
 
 /** Why a connection ended before MQTT: each is a metric, most are audited. */
 export type TransportRefusal =
@@ -123,7 +116,7 @@ export function secureContextOptions(material: BrokerTlsMaterial): TlsOptions {
     ca: material.anchors ?? material.ca,
     requestCert: true,
     rejectUnauthorized: true,
-    minVersion: 'TLSv1.2',
+    minVersion: TLS_MIN_VERSION,
     ciphers: TLS_CIPHERS,
     honorCipherOrder: true,
   };

@@ -26,6 +26,7 @@ import {
 } from 'fastify-type-provider-zod';
 import { VitalGateError } from '../core/errors.js';
 import { silentLogger } from '../core/logger.js';
+import { TLS_CIPHERS, TLS_MIN_VERSION } from '../core/tls-policy.js';
 import { roleMay, type Permission } from './access/policy.js';
 import type { Principal } from './auth/sessions.js';
 import { createApiContext, type ApiContext, type ApiDeps } from './context.js';
@@ -75,7 +76,9 @@ export async function buildApiServer(deps: ApiDeps): Promise<ApiApp & { apiConte
       ca: deps.authority.caBundlePem(),
       requestCert: true,
       rejectUnauthorized: false,
-      minVersion: 'TLSv1.2',
+      minVersion: TLS_MIN_VERSION,
+      ciphers: TLS_CIPHERS,
+      honorCipherOrder: true,
     },
     loggerInstance: (deps.logger ?? silentLogger()) as FastifyBaseLogger,
     // Per-request lines would carry URLs; the API logs its own PHI-free lines instead.

@@ -164,8 +164,11 @@ export function publishRetained(target: ConnectionTarget, device: FaultDevice): 
 
 /**
  * A flood: the device first behaves (quietly connected for `idleMs`, so the hub's behaviour
- * monitor learns its normal rate), then bursts far above the per-device rate limit, then, on a
- * new session, streams just under it for `sustainMs` (what the behaviour monitor looks for).
+ * monitor learns its normal rate), then, on the same session, streams just under the per-device
+ * rate limit (what the behaviour monitor looks for) until the hub closes the connection, or
+ * `sustainMs` passes without it (then the hub failed to act). One session from start to end: the
+ * device is online whenever the monitor's verdict comes, so the quarantine ends this session
+ * (it never lands in a gap between two). Rate limiting of a burst is the broker's own test.
  * Status messages, so no telemetry is stored.
  */
 export async function flood(
@@ -174,36 +177,26 @@ export async function flood(
   timing: { idleMs: number; sustainMs: number },
   ratePerSecond = 40,
 ): Promise<string[]> {
-  const lines: string[] = [];
   const status = JSON.stringify({ v: 1, firmware: '6.6.6', battery: 0.5, uptimeS: 1 });
   const topic = `devices/${device.deviceId}/status`;
-  const first = await tryConnect(target, device);
-  if (!('client' in first)) return [describeConnect(first)];
-  const burst = first.client;
-  burst.publish(topic, status, { qos: 1 });
+  const connected = await tryConnect(target, device);
+  if (!('client' in connected)) return [describeConnect(connected)];
+  const client = connected.client;
+  let closed = false;
+  client.once('close', () => (closed = true));
+  client.publish(topic, status, { qos: 1 });
   await sleep(timing.idleMs);
-  if (!burst.connected) return [...lines, 'the hub closed the quiet session before the flood'];
-  const closed = new Promise<void>((resolve) => burst.once('close', () => resolve()));
-  for (let i = 0; i < 400 && burst.connected; i++) burst.publish(topic, status, { qos: 0 });
-  const cut = await Promise.race([closed.then(() => true), sleep(3_000).then(() => false)]);
-  lines.push(`burst of 400 messages: ${cut ? 'the hub closed the connection' : 'still connected after 3 s'}`);
-  await end(burst);
-
-  const second = await tryConnect(target, device);
-  if (!('client' in second)) return [...lines, `steady stream: ${describeConnect(second)}`];
-  const steady = second.client;
+  if (closed) return ['the hub closed the quiet session before the flood'];
   let sent = 0;
   const deadline = Date.now() + timing.sustainMs;
-  while (Date.now() < deadline && steady.connected) {
-    steady.publish(topic, status, { qos: 0 });
+  while (!closed && Date.now() < deadline) {
+    client.publish(topic, status, { qos: 0 });
     sent += 1;
     await sleep(1000 / ratePerSecond);
   }
-  lines.push(
-    `steady ${ratePerSecond} msg/s: ${sent} sent, ${steady.connected ? 'still connected' : 'the hub closed the connection'}`,
-  );
-  await end(steady);
-  return lines;
+  const line = `steady ${ratePerSecond} msg/s: ${sent} sent, ${closed ? 'the hub closed the connection' : `still connected after ${timing.sustainMs} ms`}`;
+  await end(client);
+  return [line];
 }
 
 export function sleep(ms: number): Promise<void> {

@@ -177,9 +177,9 @@ const SPECS: Record<FaultName, FaultSpec> = {
       ),
   },
   flood: {
-    description: 'quiet for a behaviour window, then a burst of 400 messages, then a steady 40 msg/s',
-    expected:
-      'rate-limited and disconnected; the behaviour monitor raises a flood event and quarantines the device',
+    description:
+      'quiet for a behaviour window, then a steady 40 msg/s on the same session until the hub ends it',
+    expected: 'the behaviour monitor raises a flood event, quarantines the device and ends its session',
     watch: [
       [M.aclDenials, 'reason'],
       [M.disconnects, 'cause'],
@@ -187,7 +187,8 @@ const SPECS: Record<FaultName, FaultSpec> = {
     act: (ctx, device) =>
       flood(ctx.target, device, {
         idleMs: (ctx.behaviourWindowS + 1) * 1000,
-        sustainMs: (ctx.behaviourWindowS + 2) * 1000,
+        // A bound, not a pace: the stream stops as soon as the hub closes the session.
+        sustainMs: (ctx.behaviourWindowS * 3 + 2) * 1000,
       }),
     judge: (o) => {
       if (o.status === 'quarantined') return { outcome: 'quarantined', asExpected: true };

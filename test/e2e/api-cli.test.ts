@@ -1,12 +1,14 @@
 // The `vitalgate user` and `device` commands that share the API's services, run as an operator
 // runs them (child processes on one data dir), in the order an operator would use them.
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../support/cli.js';
 
-const dataDir = join(mkdtempSync(join(tmpdir(), 'vg-api-cli-')), 'hub');
+const scratch = mkdtempSync(join(tmpdir(), 'vg-api-cli-'));
+const dataDir = join(scratch, 'hub');
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 const env = { VITALGATE_DATA_DIR: dataDir };
 const json = async (args: string[]) => {
   const r = await runCli([...args, '--json'], env);

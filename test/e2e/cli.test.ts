@@ -1,14 +1,16 @@
 // The CLI as an operator runs it: a child process, a temp data dir, exit codes and output.
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../hub/cli.js';
 import { COMMANDS } from '../../hub/commands/index.js';
 import { runCli } from '../support/cli.js';
 
-const dataDir = join(mkdtempSync(join(tmpdir(), 'vg-cli-')), 'hub');
+const scratch = mkdtempSync(join(tmpdir(), 'vg-cli-'));
+const dataDir = join(scratch, 'hub');
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 const env = { VITALGATE_DATA_DIR: dataDir };
 let firstInit: {
   admin: { username: string; oneTimePassword: string };

@@ -1,8 +1,9 @@
 // Runs the real openssl CLI against files in a temp dir, to prove interoperability.
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { afterAll } from 'vitest';
 
 export interface OpensslResult {
   status: number;
@@ -16,9 +17,16 @@ export function openssl(args: string[], input?: Buffer | string): OpensslResult 
   return { status: result.status ?? -1, stdout: result.stdout, stderr: result.stderr };
 }
 
-/** A temp dir with named files written into it; returns their paths. */
+const written: string[] = [];
+// Each test file gets its own copy of this module: its dirs go when its tests are done.
+afterAll(() => {
+  for (const dir of written.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+/** A temp dir with named files written into it (removed after the test file); returns their paths. */
 export function writeFiles(files: Record<string, string | Buffer>): Record<string, string> & { dir: string } {
   const dir = mkdtempSync(join(tmpdir(), 'vg-openssl-'));
+  written.push(dir);
   const paths: Record<string, string> = { dir };
   for (const [name, content] of Object.entries(files)) {
     paths[name] = join(dir, name);

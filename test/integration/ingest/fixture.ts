@@ -1,17 +1,27 @@
 // A real ingest pipeline for the integration tests: the test PKI's store and keyring, a real
 // InfluxDB (shared run instance or a private one), its own spool directory and its own registry.
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Registry } from 'prom-client';
+import { afterAll } from 'vitest';
 import { loadConfig } from '../../../core/config.js';
 import { InfluxClient } from '../../../core/influx.js';
 import { silentLogger } from '../../../core/logger.js';
 import { IngestPipeline } from '../../../ingest/pipeline.js';
 import type { TestPki } from '../../support/hub-pki.js';
 
+const ownDirs: string[] = [];
+// Registered when a test file imports this module, so it runs after that file's own teardown.
+afterAll(() => {
+  for (const dir of ownDirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+/** A data dir of the test's own, removed after the test file. */
 export function ownDataDir(): string {
-  return mkdtempSync(join(tmpdir(), 'vg-ingest-'));
+  const dir = mkdtempSync(join(tmpdir(), 'vg-ingest-'));
+  ownDirs.push(dir);
+  return dir;
 }
 
 export function openTestPipeline(

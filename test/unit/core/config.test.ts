@@ -1,7 +1,7 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { envName, loadConfig } from '../../../core/config.js';
 import { NetworkPolicy } from '../../../core/cidr.js';
 
@@ -52,6 +52,7 @@ describe('loadConfig', () => {
 
   it('reads a JSON config file, with env winning', () => {
     const dir = mkdtempSync(join(tmpdir(), 'vg-config-'));
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
     const file = join(dir, 'hub.json');
     writeFileSync(file, JSON.stringify({ apiPort: 9443, publicHost: 'hub.example.org' }));
     expect(loadConfig({ env: { VITALGATE_API_PORT: '7443' }, file })).toMatchObject({

@@ -1,8 +1,8 @@
-import { mkdtempSync, statSync, writeFileSync, chmodSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync, writeFileSync, chmodSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { Keyring, loadMasterKey, masterKeyPath } from '../../../core/keyring.js';
 import { openDatabase } from '../../../core/store/database.js';
 
@@ -116,6 +116,7 @@ describe('Keyring', () => {
 describe('loadMasterKey', () => {
   it('creates a 0600 key file once and reads it back', () => {
     const dir = mkdtempSync(join(tmpdir(), 'vg-key-'));
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
     const first = loadMasterKey({ dataDir: dir, create: true });
     expect(first.key).toHaveLength(32);
     expect(statSync(masterKeyPath(dir)).mode & 0o777).toBe(0o600);
@@ -131,6 +132,7 @@ describe('loadMasterKey', () => {
 
   it('refuses a missing, world-readable or malformed key file with a clear code', () => {
     const dir = mkdtempSync(join(tmpdir(), 'vg-key-'));
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
     expect(() => loadMasterKey({ dataDir: dir })).toThrow(
       expect.objectContaining({ code: 'MASTER_KEY_MISSING' }),
     );

@@ -1,7 +1,7 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { openDatabase, migrate } from '../../../core/store/database.js';
 import { ControlPlane } from '../../../core/store/control-plane.js';
 import { hashPassword, verifyPassword, generateOneTimePassword } from '../../../core/passwords.js';
@@ -18,6 +18,7 @@ describe('control plane store', () => {
 
   it('persists across reopen of the data dir', () => {
     const dir = mkdtempSync(join(tmpdir(), 'vg-store-'));
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
     const cp = ControlPlane.open(dir);
     cp.devices.add({ id: 'ox-1', kind: 'pulse_oximeter' });
     cp.close();
