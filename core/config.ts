@@ -47,6 +47,15 @@ export const configSchema = z
       .default('localhost'),
     mqttPort: port.default(8883),
     apiPort: port.default(8443),
+    /**
+     * Base URL relying parties reach the PKI endpoints at (`/pki/crl`, `/pki/ocsp`); it goes into
+     * every certificate issued. Unset: `https://<publicHost>:<apiPort>` (the bound port when 0).
+     */
+    pkiPublicUrl: z
+      .url({ protocol: /^https?$/ })
+      .refine((s) => new URL(s).port !== '0', { message: 'expected a URL that names no port 0' })
+      .refine((s) => !/[?#]/.test(s), { message: 'expected a base URL without query or fragment' })
+      .optional(),
     influxUrl: z.url({ protocol: /^https?$/ }).optional(),
     influxDb: z
       .string()
@@ -64,6 +73,11 @@ export const configSchema = z
     renewalGraceSeconds: nonNegativeInt.max(7 * 24 * 3600).default(600),
     crlValidityHours: positiveInt.max(24 * 30).default(24),
     certRotationDays: positiveInt.default(365),
+    /**
+     * A device whose current certificate ends within this many days is sent one signed rotate-cert
+     * (per certificate) while connected; shorter than deviceCertDays.
+     */
+    deviceRenewalWindowDays: positiveInt.max(824).default(30),
 
     // Ingest
     maxPayloadBytes: positiveInt.max(16 * 1024 * 1024).default(64 * 1024),
@@ -71,6 +85,17 @@ export const configSchema = z
     clockSkewSeconds: nonNegativeInt.max(24 * 3600).default(300),
     maxReadingAgeDays: positiveInt.default(30),
     retentionDays: positiveInt.max(36500).default(90),
+    // Retention of the control plane's growing tables, in days (core/store/retention.ts holds the
+    // policy floors; a value below its floor is flagged at start and by check VG-AUD-002).
+    auditRetentionDays: positiveInt.max(36500).default(2190),
+    securityEventRetentionDays: positiveInt.max(36500).default(2190),
+    deadLetterRetentionDays: positiveInt.max(36500).default(30),
+    alertRetentionDays: positiveInt.max(36500).default(365),
+    apiSessionRetentionDays: positiveInt.max(36500).default(90),
+    loginChallengeRetentionDays: positiveInt.max(36500).default(7),
+    checkRunRetentionDays: positiveInt.max(36500).default(365),
+    /** VG-DATA-010 fails when a running hub's oldest spooled record is older than this. */
+    spoolStallMinutes: positiveInt.max(7 * 24 * 60).default(15),
     spoolQuotaBytes: positiveInt.default(1024 * 1024 * 1024),
     spoolSegmentBytes: positiveInt.default(16 * 1024 * 1024),
     spoolGroupCommitMs: nonNegativeInt.max(100).default(0),
@@ -82,6 +107,10 @@ export const configSchema = z
     deviceBytesPerSecond: positiveInt.default(256 * 1024),
     connectsPerSourcePerMinute: positiveInt.default(60),
     maxConnections: positiveInt.default(10_000),
+    /** A TLS handshake not finished this long after the TCP connect is cut. */
+    tlsHandshakeTimeoutSeconds: positiveInt.max(120).default(10),
+    /** Connections one source address may hold before their TLS handshake is done. */
+    pendingHandshakesPerSource: positiveInt.max(10_000).default(16),
     aclViolationsBeforeDisconnect: positiveInt.default(3),
     aclViolationsBeforeQuarantine: positiveInt.default(10),
 
@@ -104,6 +133,21 @@ export const configSchema = z
     // Checks and monitoring
     checksIntervalMinutes: nonNegativeInt.default(60),
     backupMaxAgeHours: positiveInt.default(24),
+    /** Whole-hub backups: where scheduled ones go (each in its own subdirectory); unset = none. */
+    backupDir: z.string().min(1).optional(),
+    /** Hours between scheduled backups (fractions allowed); needs backupDir. */
+    backupIntervalHours: z.coerce.number().positive().max(8760).default(24),
+    /** Scheduled backups kept in backupDir; older ones are deleted after a successful run. */
+    backupRetention: positiveInt.max(1000).default(7),
+    /** A backup key file (base64 of 32 bytes) instead of one derived from the master key. */
+    backupKeyFile: z.string().min(1).optional(),
+    /** VG-DATA-009 fails when no restore drill passed within this many days. */
+    backupDrillDays: positiveInt.max(3650).default(30),
+    /** host:port of an external InfluxDB's backup (RPC) service; default: its URL's host, 8088. */
+    influxBackupAddress: z
+      .string()
+      .regex(/^[A-Za-z0-9.:[\]-]+:\d{1,5}$/, 'expected host:port')
+      .optional(),
     deviceSilentMinutes: positiveInt.default(60),
     behaviourWindowSeconds: positiveInt.max(3600).default(10),
     floodMessagesPerSecond: positiveInt.default(20),
@@ -112,7 +156,15 @@ export const configSchema = z
       z.enum(['flood', 'auth_failures', 'flapping', 'new_network', 'silence']),
     ).default(['flood', 'auth_failures']),
   })
-  .strict();
+  .strict()
+  .superRefine((c, ctx) => {
+    if (c.deviceRenewalWindowDays >= c.deviceCertDays)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['deviceRenewalWindowDays'],
+        message: `must be shorter than the device certificate validity (${c.deviceCertDays} days), or every renewed certificate would be renewed again at once`,
+      });
+  });
 
 export type HubConfig = z.infer<typeof configSchema>;
 export type ConfigKey = keyof HubConfig;

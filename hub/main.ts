@@ -1,7 +1,8 @@
 // The running hub: the composition root. Start order: control plane and CA → InfluxDB (managed
-// or external) → ingest → broker → API; stop in reverse. It also watches the shared data dir, so
+// or external) → ingest → broker → API; stop in reverse. Before all of it, the data dir's lock
+// (data-dir-lock.ts): one hub per data dir. It also watches the shared data dir, so
 // that a `vitalgate device revoke` from another shell reaches live sessions within a second.
-import { rmSync, writeFileSync } from 'node:fs';
+import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import type { HubConfig } from '../core/config.js';
@@ -15,8 +16,10 @@ import { RETENTION_POLICY } from '../ingest/writer.js';
 import { CertificateAuthority } from '../pki/authority.js';
 import { DeviceLifecycle } from '../pki/lifecycle.js';
 import { openContext, type HubContext } from './context.js';
+import { DataDirLock } from './data-dir-lock.js';
 import { HUB_STATE_FILE, liveHubInProcess } from './checks/live.js';
 import { DeploymentChecks } from './checks/service.js';
+import { startRetention } from './retention.js';
 import { startManagedInflux, type InfluxdProcess } from './influxd.js';
 import { DeviceBehaviourMonitor } from './monitoring/device-behaviour.js';
 import { StaffAccessMonitor } from './monitoring/staff-access.js';
@@ -70,6 +73,12 @@ export class Hub {
 
   async start(): Promise<HubReady> {
     const { config, logger } = this;
+    // One hub per data dir: the lock comes before anything is read or written there, and goes
+    // last. Without the dir, openContext says to run init.
+    if (existsSync(config.dataDir)) {
+      const lock = DataDirLock.acquire(config.dataDir);
+      this.stops.push(() => lock.release());
+    }
     const ctx = openContext(config);
     this.stops.push(() => ctx.close());
     try {
@@ -162,6 +171,7 @@ export class Hub {
         const api = await this.plugins.startApi(hub);
         apiPort = api.port;
         this.apiPort = api.port;
+        authority.useApiPort(api.port); // VITALGATE_API_PORT=0: certificates name the bound port
         this.stops.push(() => api.stop());
       }
 
@@ -169,6 +179,7 @@ export class Hub {
       this.monitorBehaviour(hub);
       const ready: HubReady = { ready: true, mqttPort, apiPort, influxUrl };
       this.scheduleChecks(hub);
+      this.timers.push(startRetention(ctx.store, config, logger)); // prunes now, then hourly
       const stateFile = join(config.dataDir, HUB_STATE_FILE);
       writeFileSync(
         stateFile,

@@ -282,4 +282,58 @@ export const MIGRATIONS: Migration[] = [
       );
     `,
   },
+  {
+    version: 540,
+    name: 'API: login throttle per username and source network',
+    sql: `
+      CREATE TABLE login_throttle (
+        username TEXT NOT NULL,
+        source TEXT NOT NULL,
+        failures INTEGER NOT NULL,
+        first_failure_at INTEGER NOT NULL,
+        last_failure_at INTEGER NOT NULL,
+        blocked_until INTEGER,
+        PRIMARY KEY (username, source)
+      );
+      CREATE INDEX login_throttle_recent ON login_throttle (last_failure_at);
+    `,
+  },
+  {
+    version: 500,
+    name: 'hub: operator requests for the running hub, rotate-cert sent per certificate',
+    sql: `
+      CREATE TABLE hub_requests (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        kind TEXT NOT NULL,
+        target TEXT NOT NULL,
+        params TEXT NOT NULL,
+        actor TEXT NOT NULL,
+        state TEXT NOT NULL CHECK (state IN ('queued', 'running', 'done', 'failed', 'cancelled')),
+        result TEXT,
+        created_at INTEGER NOT NULL,
+        claimed_at INTEGER,
+        finished_at INTEGER
+      );
+      CREATE INDEX hub_requests_state ON hub_requests (state, id);
+
+      CREATE TABLE certificate_rotations (
+        serial TEXT PRIMARY KEY,
+        device_id TEXT NOT NULL,
+        command_id TEXT NOT NULL,
+        outcome TEXT,
+        sent_at INTEGER NOT NULL
+      );
+    `,
+  },
+  {
+    version: 520,
+    name: 'retention: indexes the pruning of growing tables reads',
+    sql: `
+      CREATE INDEX dead_letters_received ON dead_letters (received_at);
+      CREATE INDEX alerts_cleared ON alerts (cleared_at);
+      CREATE INDEX api_sessions_expires ON api_sessions (expires_at);
+      CREATE INDEX api_sessions_ended ON api_sessions (ended_at);
+      CREATE INDEX login_challenges_expires ON login_challenges (expires_at);
+    `,
+  },
 ];

@@ -66,7 +66,8 @@ export function registerAuditRoutes(app: ApiApp, ctx: ApiContext): void {
       config: { access: 'audit.read' },
       schema: {
         tags: ['audit'],
-        summary: 'Walks the whole hash chain; names the first entry that does not fit.',
+        summary:
+          'Walks the hash chain from its retention anchor; names the first entry that does not fit and reports entries pruned by policy.',
       },
     },
     async (request) => {
@@ -76,7 +77,11 @@ export function registerAuditRoutes(app: ApiApp, ctx: ApiContext): void {
         action: 'audit.verify',
         outcome: result.ok ? 'success' : 'failure',
         source: request.ip,
-        details: { checked: result.checked, ...(result.firstBad ? { firstBad: result.firstBad.seq } : {}) },
+        details: {
+          checked: result.checked,
+          ...(result.firstBad ? { firstBad: result.firstBad.seq } : {}),
+          ...(result.pruned ? { prunedThroughSeq: result.pruned.throughSeq } : {}),
+        },
       });
       return result;
     },

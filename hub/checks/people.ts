@@ -114,8 +114,11 @@ export const auditChainVerifies: DeploymentCheck = {
   references: { owasp: 'Incident response', hipaa: '164.312(b) Audit controls' },
   run({ store }) {
     const result = store.audit.verify();
+    const pruned = result.pruned
+      ? `; ${result.pruned.entries} older entries pruned by the retention policy (through seq ${result.pruned.throughSeq})`
+      : '';
     return result.ok
-      ? pass(`${result.checked} entries verified`)
+      ? pass(`${result.checked} entries verified${pruned}`)
       : fail(
           `chain broken at entry ${result.firstBad?.seq} (${result.firstBad?.problem}); ${result.checked} entries before it verified`,
           'Treat as a security incident: preserve the database, compare with backups, find who had write access.',
