@@ -4,6 +4,7 @@ import type { HubConfig } from '../core/config.js';
 import type { Role } from '../core/domain.js';
 import type { Keyring } from '../core/keyring.js';
 import type { Logger } from '../core/logger.js';
+import { PatientErasure } from '../core/patient-erasure.js';
 import { PatientRegistry } from '../core/patient-registry.js';
 import { ApiSessionRepository } from '../core/store/api-sessions.js';
 import { BreakGlassGrantRepository } from '../core/store/break-glass-grants.js';
@@ -15,17 +16,20 @@ import { EnrollmentTokenService } from '../pki/enrollment-tokens.js';
 import type { DeviceLifecycle } from '../pki/lifecycle.js';
 import { PhiGuard } from './access/phi-guard.js';
 import { LoginService } from './auth/login.js';
+import { LoginThrottle } from './auth/login-throttle.js';
 import { SessionService } from './auth/sessions.js';
 import { TotpVerifier } from './auth/totp.js';
 import { ApiMetrics } from './metrics.js';
 import type {
   ChecksService,
+  DeviceCommandPort,
   DeviceSessionKicker,
   LiveFeed,
   ReadinessProbe,
   TelemetryReader,
 } from './ports.js';
 import { BreakGlass } from './services/break-glass.js';
+import { DeviceCommands } from './services/device-commands.js';
 import { DeviceRegistry } from './services/device-registry.js';
 import { UserDirectory } from './services/user-directory.js';
 import { TelemetryService } from './telemetry/telemetry-service.js';
@@ -45,6 +49,8 @@ export interface ApiDeps {
   checks?: ChecksService;
   /** Ends a device's live session when its patient binding changes (the broker). */
   kicker?: DeviceSessionKicker;
+  /** Signed ping and config commands (the hub's command publisher); without it they answer 503. */
+  commands?: DeviceCommandPort;
   logger?: Logger;
   /** What enrollment replies tell devices to connect to; defaults to publicHost and mqttPort. */
   mqttEndpoint?: { host: string; port: number };
@@ -72,6 +78,8 @@ export interface ApiContext {
   patients: PatientRegistry;
   users: UserDirectory;
   devices: DeviceRegistry;
+  deviceCommands: DeviceCommands;
+  erasure: PatientErasure;
   enrollment: DeviceEnrollment;
   telemetry: TelemetryService;
   mqttEndpoint: { host: string; port: number };
@@ -95,6 +103,7 @@ export function createApiContext(deps: ApiDeps): ApiContext {
     keyring,
     audit: store.audit,
     securityEvents: store.securityEvents,
+    throttle: new LoginThrottle(store.loginThrottle, config, now),
     config,
     now,
   });
@@ -122,6 +131,8 @@ export function createApiContext(deps: ApiDeps): ApiContext {
     patients: new PatientRegistry(store.patients, keyring, store.audit),
     users: new UserDirectory(store, sessions, grants, now),
     devices: new DeviceRegistry(store, tokens, config, deps.kicker),
+    deviceCommands: new DeviceCommands(store.devices, deps.commands),
+    erasure: new PatientErasure(store, keyring, deps.kicker),
     enrollment: new DeviceEnrollment(store, deps.authority, tokens, config, now),
     telemetry: new TelemetryService(deps.telemetry, deps.live, now),
     mqttEndpoint: deps.mqttEndpoint ?? { host: config.publicHost, port: config.mqttPort },

@@ -7,6 +7,7 @@ import { openDatabase, type Db } from './database.js';
 import { DeviceModelRepository } from './device-models.js';
 import { DeviceRepository } from './devices.js';
 import { EnrollmentTokenRepository } from './enrollment-tokens.js';
+import { LoginThrottleRepository } from './login-throttle.js';
 import { AlertRepository, DeadLetterRepository, DeviceSeqRepository } from './ingest-state.js';
 import { MetaRepository } from './meta.js';
 import { PatientRepository } from './patients.js';
@@ -31,6 +32,7 @@ export class ControlPlane {
   readonly deviceSeqs: DeviceSeqRepository;
   readonly alerts: AlertRepository;
   readonly deviceModels: DeviceModelRepository;
+  readonly loginThrottle: LoginThrottleRepository;
 
   constructor(
     readonly db: Db,
@@ -50,6 +52,7 @@ export class ControlPlane {
     this.deviceSeqs = new DeviceSeqRepository(db);
     this.alerts = new AlertRepository(db, now);
     this.deviceModels = new DeviceModelRepository(db, now);
+    this.loginThrottle = new LoginThrottleRepository(db);
   }
 
   static open(dataDir: string, now?: () => number): ControlPlane {

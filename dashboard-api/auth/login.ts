@@ -1,8 +1,11 @@
 // Login: password, then the steps the account still owes (a first-login password change, TOTP
-// enrollment), then the TOTP code, then a session. Failures of the password or the code count
-// toward a lockout that doubles with each further failure. Refusals are alike toward the caller
-// (an unknown user, a wrong password and a disabled account all read INVALID_CREDENTIALS); the
-// audit entry keeps the precise cause.
+// enrollment), then the TOTP code, then a session. Failures of the password or the code count in
+// the login throttle, per username and source network (login-throttle.ts). Refusals are alike
+// toward the caller in status, body and time: the password is always hashed (against a dummy
+// hash for an unknown name), the throttle is asked only afterwards and keys on the name as typed,
+// so an unknown name and an account answer INVALID_CREDENTIALS, then ACCOUNT_LOCKED, alike. The
+// audit entry keeps the precise cause. `unlock` takes both factors at once and is never throttled:
+// the owner's way in while an attacker keeps their name blocked.
 import { createHash, randomBytes } from 'node:crypto';
 import type { AuditLog } from '../../core/audit.js';
 import type { HubConfig } from '../../core/config.js';
@@ -12,14 +15,13 @@ import { hashPassword, verifyPassword } from '../../core/passwords.js';
 import type { LoginChallengeRepository, LoginStage } from '../../core/store/login-challenges.js';
 import type { SecurityEventRepository } from '../../core/store/security-events.js';
 import type { User, UserRepository } from '../../core/store/users.js';
+import type { LoginThrottle } from './login-throttle.js';
 import { checkPasswordPolicy } from './password-policy.js';
 import type { IssuedSession, SessionService } from './sessions.js';
 import type { TotpVerifier } from './totp.js';
 
 const CHALLENGE_TTL_MS = 5 * 60_000;
 const MAX_CHALLENGE_ATTEMPTS = 5;
-/** The lock doubles per failure past the threshold, up to 2^6 times the configured minutes. */
-const MAX_BACKOFF_DOUBLINGS = 6;
 
 export type LoginNext = 'password_change' | 'mfa_enroll' | 'mfa';
 
@@ -39,6 +41,7 @@ export interface LoginDeps {
   keyring: Keyring;
   audit: AuditLog;
   securityEvents: SecurityEventRepository;
+  throttle: LoginThrottle;
   config: Pick<HubConfig, 'lockoutThreshold' | 'lockoutMinutes'>;
   now: () => number;
 }
@@ -58,28 +61,26 @@ function totpPurpose(username: string): string {
 }
 
 export class LoginService {
-  private dummyHash: Promise<string> | undefined;
+  /** Hashed once, up front, with the same scrypt parameters as every account's hash. */
+  private readonly dummyHash: Promise<string> = hashPassword(randomBytes(16).toString('hex'));
 
   constructor(private readonly deps: LoginDeps) {}
+
+  /** Checks the password against the account's hash, or the dummy one: the same work either way. */
+  private async passwordMatches(user: User | undefined, password: string): Promise<boolean> {
+    const ok = await verifyPassword(password, user?.passwordHash ?? (await this.dummyHash));
+    return ok && user !== undefined;
+  }
 
   async login(username: string, password: string, source: string | undefined): Promise<LoginStep> {
     const { users, now } = this.deps;
     const user = users.get(username);
-    if (!user) {
-      // Spend the same scrypt time as for a real account.
-      this.dummyHash ??= hashPassword(randomBytes(16).toString('hex'));
-      await verifyPassword(password, await this.dummyHash);
-      this.auditLogin(username, 'denied', source, { code: 'INVALID_CREDENTIALS', cause: 'unknown_user' });
-      throw invalidCredentials();
-    }
-    this.refuseIfLocked(user, source, 'auth.login');
-    const ok = await verifyPassword(password, user.passwordHash);
-    if (!ok) {
-      this.recordFailure(user, source, 'auth.login', 'wrong_password');
-      throw invalidCredentials();
-    }
-    if (user.disabledAt !== null) {
-      this.auditLogin(username, 'denied', source, { code: 'INVALID_CREDENTIALS', cause: 'disabled' });
+    const ok = await this.passwordMatches(user, password);
+    // Asked after the hash, for every name alike: a block never answers faster than a check.
+    this.refuseIfThrottled(username, source, 'auth.login');
+    if (!user || !ok || user.disabledAt !== null) {
+      const cause = !user ? 'unknown_user' : !ok ? 'wrong_password' : 'disabled';
+      this.recordFailure(username, source, 'auth.login', cause);
       throw invalidCredentials();
     }
     this.deps.challenges.voidOpen(username, now());
@@ -145,7 +146,7 @@ export class LoginService {
       );
     }
     const user = users.get(challenge.username)!;
-    this.refuseIfLocked(user, source, 'auth.mfa');
+    this.refuseIfThrottled(user.username, source, 'auth.mfa');
     const sealed = challenge.stage === 'totp_enroll' ? challenge.sealedPendingSecret : user.sealedTotpSecret;
     if (!sealed)
       throw new VitalGateError('CHALLENGE_INVALID', 'the login challenge is invalid; log in again');
@@ -154,13 +155,13 @@ export class LoginService {
     if (step === undefined) {
       const attempts = this.deps.challenges.fail(idHash);
       if (attempts >= MAX_CHALLENGE_ATTEMPTS) this.deps.challenges.spend(idHash, now());
-      this.recordFailure(user, source, 'auth.mfa', 'wrong_code');
+      this.recordFailure(user.username, source, 'auth.mfa', 'wrong_code');
       throw new VitalGateError('MFA_CODE_INVALID', 'the code is not valid');
     }
     // A code (its 30-second step, or an earlier one) is good once. The step is consumed first, so
     // two concurrent requests with one code cannot both pass.
     if (!users.consumeTotpStep(user.username, step)) {
-      this.recordFailure(user, source, 'auth.mfa', 'code_reused');
+      this.recordFailure(user.username, source, 'auth.mfa', 'code_reused');
       throw new VitalGateError('MFA_CODE_REUSED', 'this code was used already; wait for the next one');
     }
     if (!this.deps.challenges.spend(idHash, now())) {
@@ -179,7 +180,7 @@ export class LoginService {
         source,
       });
     }
-    users.update(user.username, { failedLogins: 0, lockedUntil: null });
+    this.deps.throttle.clear(user.username, source);
     const session = this.deps.sessions.create(user.username, source);
     this.deps.audit.append({
       actor: `user:${user.username}`,
@@ -192,12 +193,64 @@ export class LoginService {
     return { ...session, username: user.username };
   }
 
+  /**
+   * Both factors in one request: the way in for the owner of a name an attacker keeps throttled
+   * (an admin's too). Never refused by the throttle, so it needs the password AND a fresh TOTP
+   * code; any failure is one INVALID_CREDENTIALS and counts like a wrong password. Success clears
+   * this network's failures and yields a session.
+   */
+  async unlock(
+    username: string,
+    password: string,
+    code: string,
+    source: string | undefined,
+  ): Promise<IssuedSession & { username: string }> {
+    const { users, keyring, totp } = this.deps;
+    const user = users.get(username);
+    const ok = await this.passwordMatches(user, password);
+    const sealed = user?.sealedTotpSecret;
+    const step = sealed
+      ? totp.verify(code, keyring.openSecret(totpPurpose(username), sealed).toString('utf8'))
+      : undefined;
+    const refusal = !user
+      ? 'unknown_user'
+      : !ok
+        ? 'wrong_password'
+        : user.disabledAt !== null
+          ? 'disabled'
+          : user.mustChangePassword || !sealed
+            ? 'no_second_factor'
+            : step === undefined
+              ? 'wrong_code'
+              : !users.consumeTotpStep(username, step)
+                ? 'code_reused'
+                : undefined;
+    if (refusal) {
+      this.recordFailure(username, source, 'auth.unlock', refusal);
+      throw invalidCredentials();
+    }
+    this.deps.throttle.clear(username, source);
+    this.deps.challenges.voidOpen(username, this.deps.now());
+    const session = this.deps.sessions.create(username, source);
+    this.deps.audit.append({
+      actor: `user:${username}`,
+      action: 'auth.unlock',
+      target: `user:${username}`,
+      outcome: 'success',
+      source,
+      details: { factors: ['password', 'totp'], sessionExpiresAt: session.expiresAt },
+    });
+    return { ...session, username };
+  }
+
   /** A password change from a live session: needs the current password. */
   async changePassword(username: string, current: string, next: string, source: string | undefined) {
     const user = this.deps.users.get(username);
     if (!user) throw invalidCredentials();
-    if (!(await verifyPassword(current, user.passwordHash))) {
-      this.recordFailure(user, source, 'auth.password.change', 'wrong_password');
+    const ok = await verifyPassword(current, user.passwordHash);
+    this.refuseIfThrottled(username, source, 'auth.password.change');
+    if (!ok) {
+      this.recordFailure(username, source, 'auth.password.change', 'wrong_password');
       throw invalidCredentials();
     }
     checkPasswordPolicy(next, username);
@@ -258,62 +311,51 @@ export class LoginService {
     return { challenge, user: this.deps.users.get(challenge.username)! };
   }
 
-  private refuseIfLocked(user: User, source: string | undefined, action: string): void {
-    const at = this.deps.now();
-    if (user.lockedUntil !== null && user.lockedUntil > at) {
-      const retryAfterSeconds = Math.ceil((user.lockedUntil - at) / 1000);
-      this.deps.audit.append({
-        actor: `user:${user.username}`,
-        action,
-        target: `user:${user.username}`,
-        outcome: 'denied',
-        source,
-        details: { code: 'ACCOUNT_LOCKED', retryAfterSeconds },
-      });
-      throw new VitalGateError(
-        'ACCOUNT_LOCKED',
-        'too many failed attempts; the account is locked for a while',
-        {
-          retryAfterSeconds,
-        },
-      );
-    }
-  }
-
-  private recordFailure(user: User, source: string | undefined, action: string, cause: string): void {
-    const { users, config, now } = this.deps;
-    const failures = user.failedLogins + 1;
-    let lockedUntil: number | null = null;
-    if (failures >= config.lockoutThreshold) {
-      const doublings = Math.min(failures - config.lockoutThreshold, MAX_BACKOFF_DOUBLINGS);
-      lockedUntil = now() + config.lockoutMinutes * 60_000 * 2 ** doublings;
-    }
-    users.update(user.username, { failedLogins: failures, ...(lockedUntil ? { lockedUntil } : {}) });
+  private refuseIfThrottled(username: string, source: string | undefined, action: string): void {
+    const { blocked, retryAfterSeconds } = this.deps.throttle.verdict(username, source);
+    if (!blocked) return;
     this.deps.audit.append({
-      actor: `user:${user.username}`,
+      actor: `user:${username}`,
       action,
-      target: `user:${user.username}`,
+      target: `user:${username}`,
       outcome: 'denied',
       source,
-      details: { code: 'INVALID_CREDENTIALS', cause, failures },
+      details: { code: 'ACCOUNT_LOCKED', retryAfterSeconds },
     });
-    if (lockedUntil) {
-      this.deps.audit.append({
-        actor: 'system',
-        action: 'auth.lockout',
-        target: `user:${user.username}`,
-        outcome: 'success',
-        source,
-        details: { failures, lockedUntil },
-      });
-      this.deps.securityEvents.add({
-        kind: 'account_locked',
-        severity: failures > config.lockoutThreshold ? 'high' : 'medium',
-        username: user.username,
-        source: source ?? null,
-        details: { failures, lockedUntil },
-      });
-    }
+    throw new VitalGateError(
+      'ACCOUNT_LOCKED',
+      'too many failed attempts from this network; try again later or unlock with your authenticator',
+      { retryAfterSeconds },
+    );
+  }
+
+  private recordFailure(username: string, source: string | undefined, action: string, cause: string): void {
+    const entry = this.deps.throttle.fail(username, source);
+    this.deps.audit.append({
+      actor: `user:${username}`,
+      action,
+      target: `user:${username}`,
+      outcome: 'denied',
+      source,
+      details: { code: 'INVALID_CREDENTIALS', cause, failures: entry.failures },
+    });
+    if (!entry.newlyBlocked) return;
+    const details = { failures: entry.failures, blockedUntil: entry.blockedUntil, network: entry.source };
+    this.deps.audit.append({
+      actor: 'system',
+      action: 'auth.lockout',
+      target: `user:${username}`,
+      outcome: 'success',
+      source,
+      details,
+    });
+    this.deps.securityEvents.add({
+      kind: 'account_locked',
+      severity: entry.failures > this.deps.config.lockoutThreshold ? 'high' : 'medium',
+      username,
+      source: source ?? null,
+      details,
+    });
   }
 
   private auditLogin(

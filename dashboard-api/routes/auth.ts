@@ -1,5 +1,6 @@
 // Login, MFA, logout and password changes (SPEC §6). Login answers with the next step the
 // account owes; the session token comes only from a successful TOTP step.
+import type { FastifyReply } from 'fastify';
 import { z } from 'zod';
 import { MAX_PASSWORD_LENGTH } from '../auth/password-policy.js';
 import type { ApiContext } from '../context.js';
@@ -22,6 +23,37 @@ const loginStep = z.object({
   expiresAt: z.string(),
   totp: z.object({ secret: z.string(), otpauthUri: z.string() }).optional(),
 });
+
+const totpCode = z.string().regex(/^\d{6}$/, 'expected 6 digits');
+
+const sessionView = z.object({
+  token: z.string(),
+  expiresAt: z.string(),
+  idleTimeoutSeconds: z.number(),
+  username: z.string(),
+});
+
+/** A new session: the token in the body and as the httpOnly cookie. */
+function sessionReply(
+  ctx: ApiContext,
+  reply: FastifyReply,
+  session: { token: string; expiresAt: number; idleTimeoutSeconds: number; username: string },
+) {
+  ctx.metrics.logins.inc({ outcome: 'session' });
+  void reply.setCookie(SESSION_COOKIE, session.token, {
+    httpOnly: true,
+    secure: true,
+    sameSite: 'strict',
+    path: '/',
+    maxAge: Math.floor((session.expiresAt - ctx.now()) / 1000),
+  });
+  return {
+    token: session.token,
+    expiresAt: new Date(session.expiresAt).toISOString(),
+    idleTimeoutSeconds: session.idleTimeoutSeconds,
+    username: session.username,
+  };
+}
 
 function stepView(step: {
   next: 'password_change' | 'mfa_enroll' | 'mfa';
@@ -86,33 +118,39 @@ export function registerAuthRoutes(app: ApiApp, ctx: ApiContext): void {
         tags: ['auth'],
         summary: 'TOTP step (or enrollment confirmation); yields the session token and an httpOnly cookie.',
         security: [],
-        body: z.object({ challengeId, code: z.string().regex(/^\d{6}$/, 'expected 6 digits') }).strict(),
-        response: {
-          200: z.object({
-            token: z.string(),
-            expiresAt: z.string(),
-            idleTimeoutSeconds: z.number(),
-            username: z.string(),
-          }),
-        },
+        body: z.object({ challengeId, code: totpCode }).strict(),
+        response: { 200: sessionView },
+      },
+    },
+    async (request, reply) =>
+      sessionReply(ctx, reply, ctx.login.verifyMfa(request.body.challengeId, request.body.code, request.ip)),
+  );
+
+  app.post(
+    '/auth/unlock',
+    {
+      config: { access: 'public', rateLimit: { max: Math.min(authLimit.max, 10), timeWindow: 60_000 } },
+      schema: {
+        tags: ['auth'],
+        summary:
+          'Both factors at once (password and TOTP code): signs in even while the login throttle refuses this network.',
+        security: [],
+        body: z.object({ username, password, code: totpCode }).strict(),
+        response: { 200: sessionView },
       },
     },
     async (request, reply) => {
-      const session = ctx.login.verifyMfa(request.body.challengeId, request.body.code, request.ip);
-      ctx.metrics.logins.inc({ outcome: 'session' });
-      void reply.setCookie(SESSION_COOKIE, session.token, {
-        httpOnly: true,
-        secure: true,
-        sameSite: 'strict',
-        path: '/',
-        maxAge: Math.floor((session.expiresAt - ctx.now()) / 1000),
-      });
-      return {
-        token: session.token,
-        expiresAt: new Date(session.expiresAt).toISOString(),
-        idleTimeoutSeconds: session.idleTimeoutSeconds,
-        username: session.username,
-      };
+      const { body } = request;
+      try {
+        return sessionReply(
+          ctx,
+          reply,
+          await ctx.login.unlock(body.username, body.password, body.code, request.ip),
+        );
+      } catch (err) {
+        ctx.metrics.logins.inc({ outcome: 'refused' });
+        throw err;
+      }
     },
   );
 

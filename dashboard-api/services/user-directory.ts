@@ -37,7 +37,8 @@ export class UserDirectory {
       role: u.role,
       mfaEnrolled: u.totpEnrolledAt !== null,
       mustChangePassword: u.mustChangePassword,
-      locked: u.lockedUntil !== null && u.lockedUntil > this.now(),
+      /** Blocked by the login throttle from at least one network. */
+      locked: this.store.loginThrottle.blockedSources(u.username, this.now()) > 0,
       disabled: u.disabledAt !== null,
       createdAt: new Date(u.createdAt).toISOString(),
     };
@@ -84,15 +85,16 @@ export class UserDirectory {
 
   enable(username: string, actor: string, source?: string): UserView {
     this.require(username);
-    this.store.users.update(username, { disabledAt: null, failedLogins: 0, lockedUntil: null });
+    this.store.users.update(username, { disabledAt: null });
+    this.store.loginThrottle.clear(username);
     this.audit(actor, 'user.enable', username, source);
     return this.get(username);
   }
 
   unlock(username: string, actor: string, source?: string): UserView {
     this.require(username);
-    this.store.users.update(username, { failedLogins: 0, lockedUntil: null });
-    this.audit(actor, 'user.unlock', username, source);
+    const networks = this.store.loginThrottle.clear(username);
+    this.audit(actor, 'user.unlock', username, source, { networks });
     return this.get(username);
   }
 
@@ -103,9 +105,8 @@ export class UserDirectory {
     this.store.users.update(username, {
       passwordHash: await hashPassword(oneTimePassword),
       mustChangePassword: true,
-      failedLogins: 0,
-      lockedUntil: null,
     });
+    this.store.loginThrottle.clear(username);
     this.sessions.endAllOf(username, 'password_reset', actor);
     this.audit(actor, 'user.password.reset', username, source);
     return { username, oneTimePassword };

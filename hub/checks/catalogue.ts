@@ -1,13 +1,17 @@
 // Every deployment check, in report order, and the docs/CHECKS.md catalogue generated from them.
 import type { DeploymentCheck } from './check.js';
 import { API_CHECKS } from './api.js';
+import { BACKLOG_CHECKS } from './backlog.js';
 import { aclLint, revocationCanary } from './canary.js';
 import { DATA_CHECKS } from './data.js';
+import { dataDirLocked } from './data-dir.js';
 import { DEVICE_CHECKS } from './devices.js';
 import { FLEET_CHECKS } from './fleet.js';
+import { accountsUnderAttack } from './login-attacks.js';
 import { NETWORK_CHECKS } from './network.js';
 import { PEOPLE_CHECKS, breakGlassReviewed } from './people.js';
 import { PKI_CHECKS } from './pki.js';
+import { RETENTION_CHECKS } from './retention.js';
 
 export const ALL_CHECKS: readonly DeploymentCheck[] = [
   ...PKI_CHECKS,
@@ -15,9 +19,13 @@ export const ALL_CHECKS: readonly DeploymentCheck[] = [
   ...NETWORK_CHECKS,
   aclLint,
   ...DATA_CHECKS,
+  ...BACKLOG_CHECKS,
+  dataDirLocked,
   ...PEOPLE_CHECKS,
   breakGlassReviewed,
+  ...RETENTION_CHECKS,
   ...API_CHECKS,
+  accountsUnderAttack,
   ...DEVICE_CHECKS,
   ...FLEET_CHECKS,
 ];

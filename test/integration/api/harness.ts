@@ -39,6 +39,8 @@ export interface RequestExtras {
   headers?: Record<string, string>;
   cert?: string;
   key?: string;
+  /** The client's source address (any 127.0.0.0/8 address works on loopback): another network. */
+  localAddress?: string;
 }
 
 export class ApiClient {
@@ -66,6 +68,7 @@ export class ApiClient {
       ca: this.ca,
       servername: 'localhost',
       ...(extras.cert ? { cert: extras.cert, key: extras.key } : {}),
+      ...(extras.localAddress ? { localAddress: extras.localAddress } : {}),
       agent: false,
     };
     return new Promise((resolve, reject) => {

@@ -181,7 +181,7 @@ describe('sessions and login', () => {
     await hub.client.request('POST', '/api/v1/auth/login', {
       body: { username: 'dr.brute', password: 'nope-nope-nope' },
     });
-    const until = hub.pki.store.users.get('dr.brute')!.lockedUntil!;
+    const until = hub.pki.store.loginThrottle.get('dr.brute', '127.0.0.1')!.blockedUntil!;
     expect(until - hub.clock.now()).toBeGreaterThan(hub.deps.config.lockoutMinutes * 60_000 * 1.9);
     void victim;
   });
