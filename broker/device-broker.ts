@@ -33,6 +33,8 @@ export type BrokerLimits = Pick<
   | 'deviceBytesPerSecond'
   | 'connectsPerSourcePerMinute'
   | 'maxConnections'
+  | 'tlsHandshakeTimeoutSeconds'
+  | 'pendingHandshakesPerSource'
   | 'aclViolationsBeforeDisconnect'
   | 'aclViolationsBeforeQuarantine'
 >;
@@ -58,6 +60,8 @@ export interface DeviceBrokerEvents {
   /** A device published to its `commands/ack` topic (the CommandPublisher listens). */
   ack: [deviceId: string, payload: Buffer];
   connected: [LiveSessionInfo];
+  /** A device's subscription to its commands topic is in place: commands sent now reach it. */
+  listening: [LiveSessionInfo];
   disconnected: [LiveSessionInfo, cause: string];
 }
 
@@ -125,6 +129,11 @@ export class DeviceBroker extends EventEmitter<DeviceBrokerEvents> {
       if (session) session.endCause ??= 'client_error';
       this.options.logger.debug({ err: err.message, client: client.id }, 'mqtt client error');
     });
+    aedes.on('subscribe', (subscriptions, client) => {
+      const session = this.sessions.ofClient(client);
+      if (session && subscriptions.some((s) => s.qos !== 128 && s.topic === session.topics.commands))
+        this.emit('listening', sessionInfo(session));
+    });
     aedes.on('keepaliveTimeout', (client) => {
       const session = this.sessions.ofClient(client);
       if (session) session.endCause ??= 'keepalive_timeout';
@@ -136,6 +145,8 @@ export class DeviceBroker extends EventEmitter<DeviceBrokerEvents> {
       tls: this.tls,
       maxConnections: limits.maxConnections,
       connectsPerSourcePerMinute: limits.connectsPerSourcePerMinute,
+      handshakeTimeoutMs: limits.tlsHandshakeTimeoutSeconds * 1000,
+      pendingHandshakesPerSource: limits.pendingHandshakesPerSource,
       now: this.now,
       onConnection: (socket, peer) => {
         this.peers.set(socket, peer);

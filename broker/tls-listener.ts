@@ -1,7 +1,9 @@
 // The device listener: TLS only (≥ 1.2, AEAD suites), a client certificate required and checked
 // against the hub CA chain (by OpenSSL) and its CRLs (by ClientRevocation, once the handshake is
-// done and before anything is read), a per-source connection rate, a global connection cap and a
-// handshake deadline. Handshake failures come out as coded transport refusals.
+// done and before anything is read), a per-source connection rate, a global connection cap, a cap
+// on the connections one source holds before their handshake is done, and a handshake deadline
+// counted from the TCP connect (a peer that trickles bytes cannot stretch it), at which the
+// connection is cut. Handshake failures come out as coded transport refusals.
 import { randomBytes } from 'node:crypto';
 import type { Socket } from 'node:net';
 import { createServer, type PeerCertificate, type Server, type TLSSocket, type TlsOptions } from 'node:tls';
@@ -43,7 +45,8 @@ export type TransportRefusal =
   | 'HANDSHAKE_TIMEOUT'
   | 'HANDSHAKE_ABORTED'
   | 'CONNECTION_RATE_LIMITED'
-  | 'CONNECTION_LIMIT_REACHED';
+  | 'CONNECTION_LIMIT_REACHED'
+  | 'PENDING_HANDSHAKES_LIMITED';
 
 export interface TransportRefusalEvent {
   code: TransportRefusal;
@@ -126,7 +129,10 @@ export interface DeviceTlsListenerOptions {
   tls: BrokerTlsMaterial;
   maxConnections: number;
   connectsPerSourcePerMinute: number;
+  /** From the TCP connect to the end of the TLS handshake; 10 s by default. */
   handshakeTimeoutMs?: number;
+  /** Connections one source may hold before their handshake is done; 16 by default. */
+  pendingHandshakesPerSource?: number;
   /** The clock CRLs are checked against. */
   now?: () => number;
   /**
@@ -140,8 +146,10 @@ export interface DeviceTlsListenerOptions {
 export class DeviceTlsListener {
   private readonly server: Server;
   private readonly sourceLimiter: SourceRateLimiter;
+  /** Raw sockets whose refusal is already reported (Node's own TLS error after it is not). */
   private readonly limited = new WeakSet<Socket>();
   private readonly sockets = new Set<Socket>();
+  private readonly handshakes: PendingHandshakes;
   private material: BrokerTlsMaterial;
   private revocation: ClientRevocation;
 
@@ -149,8 +157,11 @@ export class DeviceTlsListener {
     this.material = options.tls;
     this.revocation = ClientRevocation.load(this.material.ca, this.material.crl);
     this.sourceLimiter = new SourceRateLimiter(options.connectsPerSourcePerMinute);
+    const handshakeTimeoutMs = options.handshakeTimeoutMs ?? 10_000;
+    this.handshakes = new PendingHandshakes(options.pendingHandshakesPerSource ?? 16, handshakeTimeoutMs);
     this.server = createServer(
-      { ...secureContextOptions(this.material), handshakeTimeout: options.handshakeTimeoutMs ?? 10_000 },
+      // Node's own timer is an idle timer (each byte restarts it); PendingHandshakes' is not.
+      { ...secureContextOptions(this.material), handshakeTimeout: handshakeTimeoutMs },
       (socket) => this.secured(socket),
     );
     this.server.maxConnections = options.maxConnections;
@@ -162,11 +173,13 @@ export class DeviceTlsListener {
       this.sockets.add(socket);
       socket.once('close', () => this.sockets.delete(socket));
       const source = socket.remoteAddress ?? 'unknown';
-      if (!this.sourceLimiter.allow(source)) {
-        this.limited.add(socket);
-        socket.destroy();
-        options.onRefusal({ code: 'CONNECTION_RATE_LIMITED', source });
-      }
+      if (!this.sourceLimiter.allow(source)) return this.cut(socket, 'CONNECTION_RATE_LIMITED', source);
+      // At the deadline the handshake is cut, whatever the peer sent (Node's idle timer may have
+      // reported it a moment before: then it is reported once).
+      const admitted = this.handshakes.admit(socket, source, () =>
+        this.cut(socket, 'HANDSHAKE_TIMEOUT', source),
+      );
+      if (!admitted) this.cut(socket, 'PENDING_HANDSHAKES_LIMITED', source);
     });
     this.server.on('drop', (data) =>
       options.onRefusal({ code: 'CONNECTION_LIMIT_REACHED', source: data?.remoteAddress ?? 'unknown' }),
@@ -174,11 +187,23 @@ export class DeviceTlsListener {
     this.server.on('tlsClientError', (err: Error & { code?: string }, socket: TLSSocket) => {
       // The raw TCP socket still knows the peer address after the TLS socket was torn down.
       const raw = (socket as TLSSocket & { _parent?: Socket })._parent;
+      // Node reports a handshake timeout here and leaves the connection open: end it.
+      socket.destroy();
+      raw?.destroy();
       if (raw && this.limited.has(raw)) return;
+      if (raw) this.limited.add(raw);
       const source = raw?.remoteAddress ?? socket.remoteAddress ?? 'unknown';
       const code = classifyTlsFailure(err, socket.authorizationError);
       options.onRefusal({ code, source, cause: String(socket.authorizationError ?? err.code ?? 'unknown') });
     });
+  }
+
+  /** Ends a connection before its handshake is done and reports why, once per connection. */
+  private cut(socket: Socket, code: TransportRefusal, source: string): void {
+    socket.destroy();
+    if (this.limited.has(socket)) return;
+    this.limited.add(socket);
+    this.options.onRefusal({ code, source });
   }
 
   /**
@@ -186,6 +211,8 @@ export class DeviceTlsListener {
    * is checked here, on full and resumed handshakes alike, before any MQTT byte is read.
    */
   private secured(socket: TLSSocket): void {
+    const raw = (socket as TLSSocket & { _parent?: Socket })._parent;
+    if (raw) this.handshakes.done(raw);
     const peer = socket.getPeerCertificate();
     const verdict = peer.raw
       ? this.revocation.check(peer.raw, peer.serialNumber, (this.options.now ?? Date.now)())
@@ -229,6 +256,11 @@ export class DeviceTlsListener {
     if (material.crl !== undefined) this.server.setTicketKeys(randomBytes(48));
   }
 
+  /** Connections whose TLS handshake is not done yet. */
+  get pendingHandshakes(): number {
+    return this.handshakes.size;
+  }
+
   /** Ends every connection still open (handshakes, connections that never sent CONNECT). */
   closeConnections(): void {
     for (const socket of this.sockets) socket.destroy();
@@ -240,5 +272,48 @@ export class DeviceTlsListener {
       if (!this.server.listening) return resolve();
       this.server.close(() => resolve());
     });
+  }
+}
+
+/**
+ * Connections between the TCP connect and the end of their TLS handshake: at most `perSource` per
+ * source address, each with a deadline from the connect. A connection leaves when its handshake is
+ * done or it closes, whichever comes first.
+ */
+class PendingHandshakes {
+  private readonly bySource = new Map<string, number>();
+  private readonly pending = new Map<Socket, { source: string; timer: NodeJS.Timeout }>();
+
+  constructor(
+    private readonly perSource: number,
+    private readonly timeoutMs: number,
+  ) {}
+
+  get size(): number {
+    return this.pending.size;
+  }
+
+  /** False when the source already holds its share; otherwise `onTimeout` runs at the deadline. */
+  admit(socket: Socket, source: string, onTimeout: () => void): boolean {
+    const held = this.bySource.get(source) ?? 0;
+    if (held >= this.perSource) return false;
+    this.bySource.set(source, held + 1);
+    const timer = setTimeout(() => {
+      this.done(socket);
+      onTimeout();
+    }, this.timeoutMs);
+    this.pending.set(socket, { source, timer });
+    socket.once('close', () => this.done(socket));
+    return true;
+  }
+
+  done(socket: Socket): void {
+    const entry = this.pending.get(socket);
+    if (!entry) return;
+    this.pending.delete(socket);
+    clearTimeout(entry.timer);
+    const held = (this.bySource.get(entry.source) ?? 1) - 1;
+    if (held > 0) this.bySource.set(entry.source, held);
+    else this.bySource.delete(entry.source);
   }
 }
