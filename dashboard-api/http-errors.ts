@@ -21,6 +21,8 @@ const STATUS_BY_CODE: Readonly<Record<string, number>> = {
   ROLE_INVALID: 400,
   RANGE_INVALID: 400,
   ROLE_NOT_ALLOWED: 400,
+  COMMAND_PARAMS_INVALID: 400,
+  CONFIRMATION_MISMATCH: 400,
 
   UNAUTHENTICATED: 401,
   SESSION_EXPIRED: 401,
@@ -66,7 +68,9 @@ const STATUS_BY_CODE: Readonly<Record<string, number>> = {
   INFLUX_QUERY_FAILED: 503,
   TELEMETRY_UNAVAILABLE: 503,
   CHECKS_UNAVAILABLE: 503,
+  COMMANDS_UNAVAILABLE: 503,
   NOT_READY: 503,
+  PKI_URL_UNREACHABLE: 503,
 };
 
 /** Code prefixes that are caller errors as a family (the CSR gates). */

@@ -60,6 +60,7 @@ export class CertificateAuthority {
   private readonly listeners = new Set<(crl: RevocationList) => void>();
   private ocsp: OcspResponder | undefined;
   private trustAnchor: string | undefined;
+  private boundApiPort: number | undefined;
 
   private constructor(
     private readonly deps: AuthorityDeps,
@@ -183,8 +184,25 @@ export class CertificateAuthority {
     return `${this.issuingPem}\n${this.rootPem}\n`;
   }
 
+  /**
+   * The CRL and OCSP URLs that go into issued certificates. Throws PKI_URL_UNREACHABLE while none
+   * would reach the hub (VITALGATE_API_PORT=0 before the API is bound, see useApiPort), so that
+   * no certificate names a port 0.
+   */
   urls(): PkiUrls {
-    return pkiUrls(this.deps.config);
+    const urls = pkiUrls(this.deps.config, this.boundApiPort);
+    if (!urls) {
+      throw new VitalGateError(
+        'PKI_URL_UNREACHABLE',
+        'no reachable URL for the CRL and OCSP endpoints yet: set VITALGATE_PKI_PUBLIC_URL, or a VITALGATE_API_PORT other than 0, and a VITALGATE_PUBLIC_HOST devices can reach',
+      );
+    }
+    return urls;
+  }
+
+  /** The port the API listens on; with VITALGATE_API_PORT=0 the PKI URLs name it from now on. */
+  useApiPort(port: number): void {
+    if (Number.isSafeInteger(port) && port > 0 && port < 65536) this.boundApiPort = port;
   }
 
   /**
@@ -390,11 +408,25 @@ export class CertificateAuthority {
   }
 }
 
-function pkiUrls(config: HubConfig): PkiUrls {
-  const host = config.publicHost.includes(':') ? `[${config.publicHost}]` : config.publicHost;
-  const base = `https://${host}:${config.apiPort}`;
+/**
+ * Where relying parties fetch the CRL and ask OCSP: VITALGATE_PKI_PUBLIC_URL, else the API on the
+ * public host and port (`boundApiPort` when VITALGATE_API_PORT is 0). Undefined when no relying
+ * party could reach it: port 0 before the API is bound, or an unspecified address as the host.
+ */
+export function pkiUrls(config: HubConfig, boundApiPort?: number): PkiUrls | undefined {
+  let base: string;
+  if (config.pkiPublicUrl) {
+    base = config.pkiPublicUrl.replace(/\/+$/, '');
+  } else {
+    const port = config.apiPort || boundApiPort || 0;
+    if (port === 0 || UNSPECIFIED_HOSTS.has(config.publicHost)) return undefined;
+    const host = config.publicHost.includes(':') ? `[${config.publicHost}]` : config.publicHost;
+    base = `https://${host}:${port}`;
+  }
   return { crl: `${base}/pki/crl`, ocsp: `${base}/pki/ocsp` };
 }
+
+const UNSPECIFIED_HOSTS = new Set(['0.0.0.0', '::', '[::]']);
 
 function loadMaterial(deps: AuthorityDeps, name: string): Material {
   const record = deps.store.pkiMaterial.get(name);

@@ -76,8 +76,8 @@ export interface IssueCertificateParams {
   validityDays?: number;
   /** `server` only: DNS names and IP addresses. `device` derives its SAN URI from the subject. */
   sans?: readonly string[];
-  /** Required for `device`, `server` and `command-signer`. */
-  urls?: PkiUrls;
+  /** Required for `device`; `server` and `command-signer` without them carry no CRL/OCSP pointers. */
+  urls?: PkiUrls | undefined;
   /** Epoch ms; defaults to now. */
   now?: number;
   /** Hex serial; defaults to a random positive 128-bit value. For tests. */
@@ -211,9 +211,15 @@ export async function issueCertificate(params: IssueCertificateParams): Promise<
       keyUsage(profile === 'command-signer' ? ['digitalSignature'] : leafKeyUsage(spki.algorithm)),
       subjectKeyIdentifier(spki.keyId),
       authorityKeyIdentifier(issuer!.keyId),
-      crlDistributionPoints([checkUrl(urls?.crl, 'CRL')]),
-      authorityInfoAccess({ ocsp: [checkUrl(urls?.ocsp, 'OCSP')] }),
     );
+    // The hub's own certificates may be made before any reachable URL is known (an API port
+    // of 0 at init): they then carry no pointers rather than ones that reach nothing.
+    if (urls || profile === 'device') {
+      extensions.push(
+        crlDistributionPoints([checkUrl(urls?.crl, 'CRL')]),
+        authorityInfoAccess({ ocsp: [checkUrl(urls?.ocsp, 'OCSP')] }),
+      );
+    }
     if (profile === 'device') {
       extensions.push(
         extendedKeyUsage([EKU_CLIENT_AUTH]),
@@ -323,7 +329,7 @@ export async function issueServerCertificate(params: {
   hosts: string[];
   publicKey: PublicKeyInput;
   issuer: Issuer;
-  urls: PkiUrls;
+  urls: PkiUrls | undefined;
   validityDays: number;
   now: number;
 }) {
@@ -345,7 +351,7 @@ export async function issueServerCertificate(params: {
 export async function issueCommandSignerCertificate(params: {
   publicKey: PublicKeyInput;
   issuer: Issuer;
-  urls: PkiUrls;
+  urls: PkiUrls | undefined;
   validityDays: number;
   now: number;
 }) {
