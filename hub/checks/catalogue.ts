@@ -2,6 +2,7 @@
 import type { DeploymentCheck } from './check.js';
 import { API_CHECKS } from './api.js';
 import { BACKLOG_CHECKS } from './backlog.js';
+import { restoreDrillPassed } from './backup-drill.js';
 import { aclLint, revocationCanary } from './canary.js';
 import { DATA_CHECKS } from './data.js';
 import { dataDirLocked } from './data-dir.js';
@@ -19,6 +20,7 @@ export const ALL_CHECKS: readonly DeploymentCheck[] = [
   ...NETWORK_CHECKS,
   aclLint,
   ...DATA_CHECKS,
+  restoreDrillPassed,
   ...BACKLOG_CHECKS,
   dataDirLocked,
   ...PEOPLE_CHECKS,
