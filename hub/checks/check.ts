@@ -29,6 +29,8 @@ export interface CheckOutcome {
 
 /** Live parts of a running hub that some checks probe. Absent when the hub is not running. */
 export interface LiveHub {
+  /** The running hub's process id (this process when the hub runs the checks itself). */
+  pid?: number;
   mqtt: { host: string; port: number };
   api?: { host: string; port: number };
   /** Device ids with a live MQTT session, and the certificate serial each presented. */

@@ -23,6 +23,7 @@ export function liveHubFromStateFile(config: HubConfig): (LiveHub & { influxUrl:
     };
     process.kill(state.pid, 0); // throws when the hub is gone
     return {
+      pid: state.pid,
       mqtt: { host: probeHost(config.bind), port: state.mqttPort },
       ...(state.apiPort ? { api: { host: probeHost(config.bind), port: state.apiPort } } : {}),
       liveSessions: () => [],
@@ -39,6 +40,7 @@ export function liveHubInProcess(
   sessions: () => { deviceId: string; serial: string; address: string }[],
 ): LiveHub {
   return {
+    pid: process.pid,
     mqtt: { host: probeHost(config.bind), port: ports.mqttPort },
     ...(ports.apiPort ? { api: { host: probeHost(config.bind), port: ports.apiPort } } : {}),
     liveSessions: sessions,

@@ -12,11 +12,17 @@ export interface CliResult {
   stderr: string;
 }
 
-export function runCli(args: string[], env: Record<string, string>): Promise<CliResult> {
+/** Runs `vitalgate ARGS`; `signal` kills it (for a command that might not end by itself). */
+export function runCli(
+  args: string[],
+  env: Record<string, string>,
+  signal?: AbortSignal,
+): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [BIN, ...args], {
       env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
+      ...(signal ? { signal, killSignal: 'SIGKILL' as const } : {}),
     });
     let stdout = '';
     let stderr = '';
