@@ -75,9 +75,10 @@ export const configSchema = z
     certRotationDays: positiveInt.default(365),
     /**
      * A device whose current certificate ends within this many days is sent one signed rotate-cert
-     * (per certificate) while connected; shorter than deviceCertDays.
+     * (per certificate) while connected; shorter than deviceCertDays. Unset: a third of
+     * deviceCertDays, at most 30 (renewalWindowDays below).
      */
-    deviceRenewalWindowDays: positiveInt.max(824).default(30),
+    deviceRenewalWindowDays: positiveInt.max(824).optional(),
 
     // Ingest
     maxPayloadBytes: positiveInt.max(16 * 1024 * 1024).default(64 * 1024),
@@ -158,7 +159,7 @@ export const configSchema = z
   })
   .strict()
   .superRefine((c, ctx) => {
-    if (c.deviceRenewalWindowDays >= c.deviceCertDays)
+    if (c.deviceRenewalWindowDays !== undefined && c.deviceRenewalWindowDays >= c.deviceCertDays)
       ctx.addIssue({
         code: 'custom',
         path: ['deviceRenewalWindowDays'],
@@ -167,6 +168,11 @@ export const configSchema = z
   });
 
 export type HubConfig = z.infer<typeof configSchema>;
+
+/** The device renewal window in days: the setting, else a third of the validity, at most 30. */
+export function renewalWindowDays(config: Pick<HubConfig, 'deviceRenewalWindowDays' | 'deviceCertDays'>): number {
+  return config.deviceRenewalWindowDays ?? Math.min(30, Math.floor(config.deviceCertDays / 3));
+}
 export type ConfigKey = keyof HubConfig;
 
 const SECRET_KEYS: ReadonlySet<string> = new Set(['masterKey', 'influxPassword']);

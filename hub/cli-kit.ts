@@ -106,6 +106,8 @@ export function helpText(spec: CommandSpec): string {
 const OPTION_HELP: Record<string, string> = {
   help: 'show this help',
   json: 'print machine-readable JSON on stdout',
+  'new-key': 'file with the new master key (base64 of 32 bytes, mode 0600)',
+  batch: 'sealed values per transaction (default 500)',
   config: 'read settings from this JSON file (env vars VITALGATE_* win)',
   id: 'device id (letters, digits, . _ -; becomes the certificate CN)',
   kind: 'device kind: wearable, pulse_oximeter, bp_monitor, glucometer, weight_scale, thermometer',
@@ -127,6 +129,9 @@ const OPTION_HELP: Record<string, string> = {
   scenario: 'clinical scenario to play',
   fault: 'fault or attack to inject',
   to: 'directory to write to',
+  from: 'backup directory to read from',
+  'key-file': 'backup key file (base64 of 32 bytes) instead of the master key',
+  'master-key': 'master key file of the backed-up hub (when VITALGATE_MASTER_KEY is unset)',
   note: 'what the review found',
   evaluated: 'date of the security evaluation, YYYY-MM-DD',
   mds2: "the vendor's MDS2 form is on file",

@@ -15,6 +15,7 @@ import type { IngestPipeline } from '../ingest/pipeline.js';
 import { RETENTION_POLICY } from '../ingest/writer.js';
 import { CertificateAuthority } from '../pki/authority.js';
 import { DeviceLifecycle } from '../pki/lifecycle.js';
+import { BackupSchedule } from './backup/schedule.js';
 import { openContext, type HubContext } from './context.js';
 import { DataDirLock } from './data-dir-lock.js';
 import { HUB_STATE_FILE, liveHubInProcess } from './checks/live.js';
@@ -22,6 +23,7 @@ import { DeploymentChecks } from './checks/service.js';
 import { startRetention } from './retention.js';
 import { startManagedInflux, type InfluxdProcess } from './influxd.js';
 import { DeviceBehaviourMonitor } from './monitoring/device-behaviour.js';
+import { startOperatorServices } from './operator-services.js';
 import { StaffAccessMonitor } from './monitoring/staff-access.js';
 
 export interface HubReady {
@@ -176,9 +178,18 @@ export class Hub {
       }
 
       this.watchSharedState(hub);
+      this.stops.push(startOperatorServices(hub));
       this.monitorBehaviour(hub);
       const ready: HubReady = { ready: true, mqttPort, apiPort, influxUrl };
       this.scheduleChecks(hub);
+      const backups = new BackupSchedule({
+        config,
+        store: ctx.store,
+        masterKey: ctx.masterKey.key,
+        onError: (err) => logger.error({ err }, 'scheduled backup failed'),
+      });
+      backups.start();
+      this.stops.push(() => backups.stop());
       this.timers.push(startRetention(ctx.store, config, logger)); // prunes now, then hourly
       const stateFile = join(config.dataDir, HUB_STATE_FILE);
       writeFileSync(

@@ -1,88 +1,243 @@
-import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import Database from 'better-sqlite3';
-import { AuditLog } from '../../core/audit.js';
+// Whole-hub backup commands: `backup` (online, encrypted, with a manifest), `backup verify`,
+// `backup drill` and `restore`. The work is in hub/backup/; these are the CLI's edge: options,
+// progress on a TTY, a summary at the end, audit entries as `cli:<os user>`.
+import { readFileSync, statSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { HubConfig } from '../../core/config.js';
 import { VitalGateError } from '../../core/errors.js';
-import { cliActor, requireString, type CommandSpec } from '../cli-kit.js';
+import { loadMasterKey } from '../../core/keyring.js';
+import { latestBackup, runDrill } from '../backup/drill.js';
+import { restoreBackup } from '../backup/restore-backup.js';
+import { backupKeySource, LAST_VERIFIED_BACKUP } from '../backup/schedule.js';
+import { takeBackup } from '../backup/take-backup.js';
+import { verifyBackup } from '../backup/verify-backup.js';
+import {
+  cliActor,
+  optionalString,
+  requirePositional,
+  requireString,
+  usageError,
+  type CliIo,
+  type CommandSpec,
+  type ParsedArgs,
+} from '../cli-kit.js';
 import { openContext, readConfig } from '../context.js';
 
-export const LAST_VERIFIED_BACKUP = 'last_verified_backup_at';
+export { LAST_VERIFIED_BACKUP };
 
-/**
- * Backs up the control plane with SQLite's online backup (safe while the hub runs), then
- * verifies the copy: SQLite integrity check and the audit hash chain. The master key is not
- * copied: keep it apart. InfluxDB has its own backup (`influxd backup -portable`).
- */
+const KEY_OPTIONS = { 'key-file': { type: 'string' }, 'master-key': { type: 'string' } } as const;
+
+/** `\r<step> done/total` on stderr while on a TTY (not with --json); `done()` clears the line. */
+function progressLine(args: ParsedArgs, io: CliIo) {
+  const on = io.isTTY && !args.values.json;
+  return {
+    step: (step: string, done: number, total: number) => {
+      if (on) process.stderr.write(`\r\x1b[K${step} ${done}/${total}`);
+    },
+    done: () => {
+      if (on) process.stderr.write('\r\x1b[K');
+    },
+  };
+}
+
+/** The master key: --master-key FILE, else VITALGATE_MASTER_KEY, else `<data dir>/master.key`. */
+function masterKeyOf(args: ParsedArgs, config: HubConfig): Buffer {
+  const file = optionalString(args, 'master-key');
+  if (!file)
+    return loadMasterKey({
+      dataDir: config.dataDir,
+      ...(config.masterKey ? { base64: config.masterKey } : {}),
+    }).key;
+  let key: Buffer;
+  try {
+    if ((statSync(file).mode & 0o077) !== 0)
+      throw new VitalGateError(
+        'MASTER_KEY_EXPOSED',
+        `master key file ${file} is readable by other users: chmod 600 it`,
+      );
+    key = Buffer.from(readFileSync(file, 'utf8').trim(), 'base64');
+  } catch (err) {
+    if (err instanceof VitalGateError) throw err;
+    throw new VitalGateError('MASTER_KEY_MISSING', `master key file ${file} cannot be read`);
+  }
+  if (key.length !== 32)
+    throw new VitalGateError('MASTER_KEY_INVALID', `master key file ${file} must hold base64 of 32 bytes`);
+  return key;
+}
+
+const mib = (bytes: number) => `${(bytes / 1_048_576).toFixed(1)} MiB`;
+
 export const backup: CommandSpec = {
   name: 'backup',
-  summary: 'Back up the control plane (online) and verify the copy; the master key is not included.',
-  usage: 'backup --to DIR [--json]',
-  options: { to: { type: 'string' } },
+  summary:
+    'Whole-hub backup while the hub runs: control plane, InfluxDB series, spool; encrypted, with a manifest.',
+  usage: 'backup --to DIR [--key-file FILE] [--json]',
+  options: { to: { type: 'string' }, 'key-file': { type: 'string' } },
   details: [
-    'Writes DIR/control-plane.sqlite and DIR/manifest.json (SHA-256, time, audit entries).',
-    'Safe while the hub runs. Back up the master key separately; InfluxDB: influxd backup -portable.',
+    'DIR must be new or empty and outside the data dir. Writes DIR/manifest.json (SHA-256 of every part,',
+    'counts, an HMAC) and DIR/parts/*.vgb (AES-256-GCM). The key is derived from the master key with',
+    'HKDF, or read from --key-file / VITALGATE_BACKUP_KEY_FILE; the master key is never in the backup.',
+    'InfluxDB is backed up with influxd backup -portable (the managed one, or VITALGATE_INFLUX_BACKUP_ADDRESS).',
+    'Check it with "vitalgate backup verify DIR"; prove it with "vitalgate backup drill".',
   ],
   async run(args, io) {
     const dir = resolve(requireString(args, 'to'));
     const ctx = openContext(readConfig(args, io.env));
+    const progress = progressLine(args, io);
+    const started = Date.now();
     try {
-      if (dir.startsWith(resolve(ctx.config.dataDir))) {
-        throw new VitalGateError('USAGE', '--to must be outside the data dir');
-      }
-      mkdirSync(dir, { recursive: true, mode: 0o700 });
-      const file = join(dir, 'control-plane.sqlite');
-      const progress = io.isTTY && !args.values.json;
-      await ctx.store.db.backup(file, {
-        progress: ({ totalPages, remainingPages }) => {
-          if (progress) process.stderr.write(`\rbackup ${totalPages - remainingPages}/${totalPages} pages`);
-          return 200;
-        },
-      });
-      if (progress) process.stderr.write('\r\x1b[K');
-      const copy = new Database(file, { readonly: true, fileMustExist: true });
-      let integrity: string;
-      let chain;
-      try {
-        integrity = (copy.pragma('integrity_check', { simple: true }) as string) ?? 'unknown';
-        chain = new AuditLog(copy).verify();
-      } finally {
-        copy.close();
-      }
-      if (integrity !== 'ok' || !chain.ok) {
+      const manifest = await takeBackup({
+        config: ctx.config,
+        db: ctx.store.db,
+        keySource: backupKeySource(ctx.config, ctx.masterKey.key, optionalString(args, 'key-file')),
+        dir,
+        onProgress: progress.step,
+      }).catch((err: unknown) => {
         ctx.store.audit.append({
           actor: cliActor(),
           action: 'backup.create',
           outcome: 'failure',
-          details: { integrity, chain: chain.ok },
+          details: { error: err instanceof VitalGateError ? err.code : 'UNEXPECTED' },
         });
-        throw new VitalGateError(
-          'BACKUP_VERIFY_FAILED',
-          `the backup copy did not verify (integrity: ${integrity}, audit chain: ${chain.ok ? 'ok' : 'broken'})`,
-        );
-      }
-      const manifest = {
-        createdAt: new Date().toISOString(),
-        file: 'control-plane.sqlite',
-        sha256: createHash('sha256').update(readFileSync(file)).digest('hex'),
-        auditEntries: chain.checked,
-        masterKeyIncluded: false,
-      };
-      writeFileSync(join(dir, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`, { mode: 0o600 });
-      ctx.store.meta.set(LAST_VERIFIED_BACKUP, manifest.createdAt);
+        throw err;
+      });
+      progress.done();
+      ctx.store.meta.set(LAST_VERIFIED_BACKUP, manifest.completedAt);
       ctx.store.audit.append({
         actor: cliActor(),
         action: 'backup.create',
         outcome: 'success',
-        details: { sha256: manifest.sha256 },
+        details: { backupId: manifest.backupId, parts: manifest.parts.length },
       });
-      if (args.values.json) io.json({ dir, ...manifest });
+      const bytes = manifest.parts.reduce((n, p) => n + p.bytes, 0);
+      if (args.values.json) {
+        io.json({
+          dir,
+          backupId: manifest.backupId,
+          parts: manifest.parts.length,
+          bytes,
+          counts: manifest.counts,
+        });
+        return;
+      }
+      const points = Object.values(manifest.counts.telemetry.points).reduce((n, p) => n + p, 0);
+      io.out(
+        `backup ${dir}: ${manifest.parts.length} parts, ${mib(bytes)}; ${manifest.counts.auditEntries} audit entries, ` +
+          `${manifest.counts.devices} devices, ${points} InfluxDB points, ${manifest.counts.spoolRecords} spool records to replay ` +
+          `(${((Date.now() - started) / 1000).toFixed(1)} s)`,
+      );
+    } finally {
+      progress.done();
+      ctx.close();
+    }
+  },
+};
+
+export const backupVerify: CommandSpec = {
+  name: 'backup verify',
+  summary:
+    'Check a backup without restoring it: manifest MAC, every part’s SHA-256 and tag, the control plane.',
+  usage: 'backup verify DIR [--key-file FILE] [--master-key FILE] [--json]',
+  options: KEY_OPTIONS,
+  details: ['Exit 1 names the first part that fails (changed, missing, or not in the manifest).'],
+  async run(args, io) {
+    const dir = resolve(requirePositional(args, 0, 'the backup directory'));
+    const config = readConfig(args, io.env);
+    const progress = progressLine(args, io);
+    try {
+      const source = backupKeySource(config, masterKeyOf(args, config), optionalString(args, 'key-file'));
+      const { manifest, bytes } = await verifyBackup(dir, source, (d, t) => progress.step('verify', d, t));
+      progress.done();
+      if (args.values.json)
+        io.json({ ok: true, dir, backupId: manifest.backupId, parts: manifest.parts.length, bytes });
       else
         io.out(
-          `backup verified: ${file} (${chain.checked} audit entries, sha256 ${manifest.sha256.slice(0, 16)}…)`,
+          `backup ${dir} verifies: ${manifest.parts.length} parts, ${mib(bytes)}, taken ${manifest.startedAt}`,
         );
     } finally {
+      progress.done();
+    }
+  },
+};
+
+export const backupDrill: CommandSpec = {
+  name: 'backup drill',
+  summary: 'Restore the latest backup into a temp dir and compare it with the live hub (VG-DATA-009).',
+  usage: 'backup drill [--from DIR] [--key-file FILE] [--json]',
+  options: { from: { type: 'string' }, 'key-file': { type: 'string' } },
+  details: [
+    'Without --from, the newest finished backup in VITALGATE_BACKUP_DIR. Starts nothing of the hub that',
+    'listens (a private influxd on a loopback port holds the restored series while they are counted).',
+    'Exit 1 when a comparison fails; the result is recorded and audited.',
+  ],
+  async run(args, io) {
+    const ctx = openContext(readConfig(args, io.env));
+    const progress = progressLine(args, io);
+    try {
+      const explicit = optionalString(args, 'from');
+      if (!explicit && !ctx.config.backupDir)
+        throw usageError('--from is required when VITALGATE_BACKUP_DIR is unset');
+      const from = explicit ? resolve(explicit) : latestBackup(ctx.config.backupDir!);
+      const report = await runDrill({
+        from,
+        config: ctx.config,
+        store: ctx.store,
+        keySource: backupKeySource(ctx.config, ctx.masterKey.key, optionalString(args, 'key-file')),
+        masterKey: ctx.masterKey.key,
+        actor: cliActor(),
+        onProgress: progress.step,
+      });
+      progress.done();
+      if (args.values.json) io.json(report);
+      else {
+        for (const c of report.comparisons) io.out(`${c.ok ? 'ok  ' : 'FAIL'} ${c.what}: ${c.detail}`);
+        io.out(`drill ${report.passed ? 'passed' : 'FAILED'}: ${from}`);
+      }
+      return report.passed ? 0 : 1;
+    } finally {
+      progress.done();
       ctx.close();
+    }
+  },
+};
+
+export const restore: CommandSpec = {
+  name: 'restore',
+  summary: 'Rebuild a hub from a backup onto an empty data dir; refuses a changed or incomplete backup.',
+  usage: 'restore --from DIR [--master-key FILE] [--key-file FILE] [--json]',
+  options: { from: { type: 'string' }, ...KEY_OPTIONS },
+  details: [
+    'The data dir (VITALGATE_DATA_DIR) must be empty or absent. The master key comes from',
+    'VITALGATE_MASTER_KEY or --master-key FILE (copied to <data dir>/master.key); it must be the backed-up',
+    "hub's. The backup is verified in full before anything is written; on any failure nothing changes.",
+    'The spool comes back and is replayed into InfluxDB at the next "vitalgate start".',
+  ],
+  async run(args, io) {
+    const from = resolve(requireString(args, 'from'));
+    const config = readConfig(args, io.env);
+    if (!config.masterKey && !optionalString(args, 'master-key'))
+      throw usageError('--master-key FILE is required when VITALGATE_MASTER_KEY is unset');
+    const masterKey = masterKeyOf(args, config);
+    const progress = progressLine(args, io);
+    try {
+      const report = await restoreBackup({
+        from,
+        config,
+        keySource: backupKeySource(config, masterKey, optionalString(args, 'key-file')),
+        masterKey,
+        actor: cliActor(),
+        onProgress: progress.step,
+      });
+      progress.done();
+      const { manifest: _manifest, ...summary } = report;
+      if (args.values.json) io.json(summary);
+      else
+        io.out(
+          `restored backup ${report.backupId} into ${report.dataDir}: ${report.parts} parts; ` +
+            `${report.spoolRecords} spool records are written to InfluxDB at the next start`,
+        );
+    } finally {
+      progress.done();
     }
   },
 };

@@ -1,11 +1,12 @@
 // Every CLI command, in the order --help lists them.
 import type { CommandSpec } from '../cli-kit.js';
 import { auditVerify } from './audit.js';
-import { backup } from './backup.js';
+import { backup, backupDrill, backupVerify, restore } from './backup.js';
 import { breakGlassReview } from './break-glass.js';
 import { check } from './check.js';
 import { demo } from './demo.js';
 import { init } from './init.js';
+import { keysRotateMaster } from './keys.js';
 import { modelSet } from './model.js';
 import { start } from './start.js';
 import { simulate } from './simulate.js';
@@ -45,7 +46,11 @@ export const COMMANDS: readonly CommandSpec[] = [
   userResetMfa,
   auditVerify,
   check,
+  keysRotateMaster,
   simulate,
   backup,
+  backupVerify,
+  backupDrill,
+  restore,
   breakGlassReview,
 ];
