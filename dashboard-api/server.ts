@@ -14,6 +14,7 @@ import Fastify, {
   LogController,
   type FastifyBaseLogger,
   type FastifyInstance,
+  type FastifyReply,
   type FastifyRequest,
   type RawReplyDefaultExpression,
   type RawRequestDefaultExpression,
@@ -29,8 +30,10 @@ import { silentLogger } from '../core/logger.js';
 import { TLS_CIPHERS, TLS_MIN_VERSION } from '../core/tls-policy.js';
 import { roleMay, type Permission } from './access/policy.js';
 import type { Principal } from './auth/sessions.js';
+import { registerConsole } from './console.js';
 import { createApiContext, type ApiContext, type ApiDeps } from './context.js';
-import { describeRequestError } from './request-errors.js';
+import { acceptJsonOnly } from './media-types.js';
+import { answerClientError, describeRequestError } from './request-errors.js';
 import { toErrorResponse } from './http-errors.js';
 import { registerAlertRoutes } from './routes/alerts.js';
 import { registerAuditRoutes } from './routes/audit.js';
@@ -86,11 +89,19 @@ export async function buildApiServer(deps: ApiDeps): Promise<ApiApp & { apiConte
     bodyLimit: BODY_LIMIT_BYTES,
     genReqId: () => randomUUID(),
     routerOptions: { ignoreTrailingSlash: false, maxParamLength: 200 },
-    return503OnClosing: true,
+    // A request must have arrived in full within a minute (slow senders hold no socket for ever).
+    requestTimeout: 60_000,
+    // Every error the HTTP stack raises gets the coded body: the router's (a bad URL, an
+    // over-long parameter), Node's parser's (malformed HTTP, headers too large, a timeout), and
+    // requests arriving while the server closes (the onRequest hook below).
+    frameworkErrors: (error, request, reply) => replyWithError(deps, error, request, reply),
+    clientErrorHandler: answerClientError,
+    return503OnClosing: false,
   }).withTypeProvider<ZodTypeProvider>() as unknown as ApiApp;
 
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
+  acceptJsonOnly(app);
 
   // Deny by default: every route says who may reach it.
   app.addHook('onRoute', (route) => {
@@ -147,9 +158,16 @@ export async function buildApiServer(deps: ApiDeps): Promise<ApiApp & { apiConte
   });
   await app.register(fastifySwaggerUi, { routePrefix: '/docs', staticCSP: true });
 
+  let closing = false;
+  app.addHook('onRequest', async (_request, reply) => {
+    if (!closing) return;
+    void reply.header('connection', 'close');
+    throw new VitalGateError('SHUTTING_DOWN', 'the hub is shutting down');
+  });
   app.addHook('onRequest', async (request) => authenticate(ctx, request));
   // Live streams never end on their own: close them so the server can stop.
   app.addHook('preClose', async () => {
+    closing = true;
     for (const close of [...ctx.liveStreams]) close('server_closing');
   });
   app.addHook('onResponse', async (request, reply) => {
@@ -158,36 +176,12 @@ export async function buildApiServer(deps: ApiDeps): Promise<ApiApp & { apiConte
     ctx.metrics.duration.observe({ route }, reply.elapsedTime / 1000);
   });
 
-  app.setErrorHandler(async (error, request, reply) => {
-    const described = describeRequestError(error);
-    const { status, body } = toErrorResponse(described);
-    if (status >= 500) {
-      request.log.error(
-        { code: body.error.code, err: errorSummary(error), route: request.routeOptions.url },
-        'request failed',
-      );
-    }
-    if (status === 400 || status === 413 || status === 415) {
-      deps.store.audit.append({
-        actor: request.principal ? `user:${request.principal.username}` : 'anonymous',
-        action: 'api.request.rejected',
-        target: `route:${request.method} ${request.routeOptions.url ?? 'unmatched'}`,
-        outcome: 'denied',
-        source: request.ip,
-        details: { code: body.error.code },
-      });
-    }
-    const retry = body.error.details?.retryAfterSeconds;
-    if (typeof retry === 'number') void reply.header('retry-after', String(retry));
-    if (status === 401 && request.url.startsWith('/.well-known/est/')) {
-      void reply.header('www-authenticate', 'Basic realm="vitalgate-est"');
-    }
-    return reply.status(status).type('application/json').send(body);
-  });
+  app.setErrorHandler(async (error, request, reply) => replyWithError(deps, error, request, reply));
   app.setNotFoundHandler({ preHandler: app.rateLimit() }, async (_request, reply) =>
     reply.status(404).send({ error: { code: 'ROUTE_NOT_FOUND', message: 'no such route' } }),
   );
 
+  await registerConsole(app);
   registerOpsRoutes(app, ctx);
   registerPkiRoutes(app, ctx);
   registerEnrollmentRoutes(app, ctx);
@@ -205,6 +199,32 @@ export async function buildApiServer(deps: ApiDeps): Promise<ApiApp & { apiConte
     { prefix: API_PREFIX },
   );
   return Object.assign(app, { apiContext: ctx });
+}
+
+/** The one answer to every error: coded body, audit of refused shapes, no echo of the request. */
+function replyWithError(deps: ApiDeps, error: unknown, request: FastifyRequest, reply: FastifyReply) {
+  const described = describeRequestError(error);
+  const { status, body } = toErrorResponse(described);
+  const route = request.routeOptions?.url ?? 'unmatched';
+  if (status >= 500) {
+    request.log.error({ code: body.error.code, err: errorSummary(error), route }, 'request failed');
+  }
+  if (status === 400 || status === 413 || status === 414 || status === 415) {
+    deps.store.audit.append({
+      actor: request.principal ? `user:${request.principal.username}` : 'anonymous',
+      action: 'api.request.rejected',
+      target: `route:${request.method} ${route}`,
+      outcome: 'denied',
+      source: request.ip,
+      details: { code: body.error.code },
+    });
+  }
+  const retry = body.error.details?.retryAfterSeconds;
+  if (typeof retry === 'number') void reply.header('retry-after', String(retry));
+  if (status === 401 && request.url.startsWith('/.well-known/est/')) {
+    void reply.header('www-authenticate', 'Basic realm="vitalgate-est"');
+  }
+  return reply.status(status).type('application/json').send(body);
 }
 
 function errorSummary(error: unknown): string {

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Makes a fresh clone runnable: installs npm dependencies when they are missing or older than
 // the lockfile, and the Debian packages the hub and its tests use (InfluxDB 1.x, Mosquitto
-// clients, OpenSSL) when they are missing and we are root. Plain Node, no dependencies: it runs
+// clients, OpenSSL, Chromium for the console's browser tests) when they are missing and we are
+// root. Then it builds the web console (console/dist). Plain Node, no dependencies: it runs
 // before `npm ci` has.
 //
 //   node scripts/bootstrap.mjs            # what the tests need
@@ -38,6 +39,7 @@ function ensureDebianPackages() {
       ['mosquitto_pub', 'mosquitto-clients'],
       ['mosquitto', 'mosquitto'],
       ['openssl', 'openssl'],
+      ['chromium', 'chromium'],
     );
   }
   if (runtimeOnly && process.env.VITALGATE_INFLUX_URL) wanted.length = 0;
@@ -60,5 +62,11 @@ function ensureDebianPackages() {
   });
 }
 
+function buildConsole() {
+  // The web console the hub serves (console/dist), built from console/ with esbuild.
+  execFileSync(process.execPath, [join(root, 'scripts', 'build-console.mjs')], { cwd: root, stdio: 'inherit' });
+}
+
 ensureDebianPackages();
 ensureNodeModules();
+buildConsole();

@@ -1,0 +1,86 @@
+// The console's one way to the API: same-origin fetch with the session cookie (httpOnly,
+// SameSite=Strict; the script never sees the token). Writes are same-origin POSTs, which browsers
+// send with an Origin header: the API's CSRF rule accepts exactly that. Nothing is cached.
+import { sentenceFor } from './messages.js';
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    readonly detail: Record<string, unknown> | undefined,
+  ) {
+    super(sentenceFor(code));
+  }
+}
+
+type Listener = (error: ApiError) => void;
+
+export class ApiClient {
+  private readonly signedOutListeners = new Set<Listener>();
+  /** Called on every answered request: the server counts it as activity. */
+  onActivity: () => void = () => {};
+
+  /** Called when the API says the session is gone (ended elsewhere, idle, expired). */
+  onSignedOut(listener: Listener): void {
+    this.signedOutListeners.add(listener);
+  }
+
+  get<T>(path: string, signal?: AbortSignal): Promise<T> {
+    return this.request<T>('GET', path, undefined, signal);
+  }
+
+  post<T>(path: string, body?: unknown, signal?: AbortSignal): Promise<T> {
+    return this.request<T>('POST', path, body, signal);
+  }
+
+  put<T>(path: string, body?: unknown): Promise<T> {
+    return this.request<T>('PUT', path, body);
+  }
+
+  delete<T>(path: string): Promise<T> {
+    return this.request<T>('DELETE', path);
+  }
+
+  async request<T>(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<T> {
+    let response: Response;
+    try {
+      response = await fetch(`/api/v1${path}`, {
+        method,
+        credentials: 'same-origin',
+        cache: 'no-store',
+        headers:
+          body === undefined
+            ? { accept: 'application/json' }
+            : { 'content-type': 'application/json', accept: 'application/json' },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+        ...(signal ? { signal } : {}),
+      });
+    } catch (err) {
+      if (signal?.aborted) throw err;
+      throw new ApiError(0, 'NETWORK', undefined);
+    }
+    if (response.ok) this.onActivity();
+    if (response.status === 204) return undefined as T;
+    const text = await response.text();
+    const json = text ? (JSON.parse(text) as unknown) : undefined;
+    if (!response.ok) {
+      const e = (json as { error?: { code?: string; details?: Record<string, unknown> } } | undefined)?.error;
+      const error = new ApiError(response.status, e?.code ?? 'UNKNOWN', e?.details);
+      const authStep = path.startsWith('/auth/login') || path === '/auth/mfa';
+      if (response.status === 401 && !authStep) for (const l of this.signedOutListeners) l(error);
+      throw error;
+    }
+    return json as T;
+  }
+
+  /** A text download (FHIR bundle) as a Blob, with the same cookie. */
+  async download(path: string): Promise<Blob> {
+    const response = await fetch(`/api/v1${path}`, { credentials: 'same-origin', cache: 'no-store' });
+    if (!response.ok) {
+      const e = ((await response.json().catch(() => ({}))) as { error?: { code?: string } }).error;
+      throw new ApiError(response.status, e?.code ?? 'UNKNOWN', undefined);
+    }
+    this.onActivity();
+    return response.blob();
+  }
+}
