@@ -131,7 +131,7 @@ export class DeviceBroker extends EventEmitter<DeviceBrokerEvents> {
     });
     aedes.on('subscribe', (subscriptions, client) => {
       const session = this.sessions.ofClient(client);
-      if (session && subscriptions.some((s) => s.qos !== 128 && s.topic === session.topics.commands))
+      if (session && subscriptions.some((s) => (s.qos as number) !== 128 && s.topic === session.topics.commands))
         this.emit('listening', sessionInfo(session));
     });
     aedes.on('keepaliveTimeout', (client) => {
@@ -277,7 +277,12 @@ export class DeviceBroker extends EventEmitter<DeviceBrokerEvents> {
     const session: LiveSession = {
       identity,
       will: this.wills.get(client),
-      intakeDevice: { deviceId: identity.deviceId, kind: identity.kind, patientId: identity.patientId },
+      intakeDevice: {
+        deviceId: identity.deviceId,
+        kind: identity.kind,
+        patientId: identity.patientId,
+        enrollment: identity.enrollment,
+      },
       client,
       topics,
       connectedAt: now,

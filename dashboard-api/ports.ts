@@ -66,3 +66,16 @@ export interface ChecksService {
 export interface DeviceSessionKicker {
   kick(deviceId: string, cause: string): unknown;
 }
+
+/** Signed commands to a connected device (the hub's command publisher, which audits each). */
+export interface DeviceCommandPort {
+  send(
+    deviceId: string,
+    type: 'ping' | 'config',
+    params: Record<string, unknown>,
+    actor: string,
+    options: { ttlMs: number },
+  ): Promise<{ command: { id: string }; outcome: CommandAnswer; detail?: string }>;
+}
+
+export type CommandAnswer = 'acked' | 'rejected' | 'expired' | 'not_connected';

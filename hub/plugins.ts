@@ -42,6 +42,7 @@ export const HUB_PLUGINS: HubPlugins = {
       live: hub.ingest ? liveFeedFromBus(hub.ingest.bus) : { subscribe: () => () => {} },
       checks: { latest: () => hub.checks.latest(), run: (actor) => hub.checks.run(actor) },
       kicker: hub.broker,
+      commands: hub.commands,
       logger: hub.logger,
       mqttEndpoint: { host: hub.config.publicHost, port: hub.mqttPort },
       readiness: [

@@ -1,6 +1,9 @@
 // The device lifecycle: disable, enable, quarantine, revoke and wipe. Each change needs a reason,
 // is audited, and ends the device's live session through the broker (a port the hub wires; the
 // CLI, which runs without the broker, leaves it to the running hub, which notices the change).
+// With the signed command path wired (the running hub), a connected device is told first: a wipe
+// waits for the ack or the command's expiry before the certificate is revoked; a disable waits a
+// few seconds for the ack before the session ends.
 import type { AuditLog } from '../core/audit.js';
 import type { DeviceStatus } from '../core/domain.js';
 import { VitalGateError } from '../core/errors.js';
@@ -14,9 +17,10 @@ export interface SessionKicker {
   kick(deviceId: string, cause: string): void;
 }
 
-/** Sends a signed wipe command and resolves when the device acked or the command expired. */
-export interface WipeCommander {
+/** Sends signed commands and resolves when the device acked or the command expired. */
+export interface DeviceCommander {
   wipe(deviceId: string, reason: string): Promise<'acked' | 'expired' | 'not_connected'>;
+  disable(deviceId: string, reason: string): Promise<string>;
 }
 
 const TARGET_STATUS: Record<LifecycleAction, DeviceStatus> = {
@@ -40,7 +44,7 @@ export class DeviceLifecycle {
   constructor(
     private readonly store: ControlPlane,
     private readonly authority: CertificateAuthority,
-    private readonly ports: { kicker?: SessionKicker; commander?: WipeCommander } = {},
+    private readonly ports: { kicker?: SessionKicker; commander?: DeviceCommander } = {},
   ) {}
 
   private get audit(): AuditLog {
@@ -58,11 +62,14 @@ export class DeviceLifecycle {
     if (action === 'enable' && device.currentSerial === null) {
       throw new VitalGateError('DEVICE_STATE_CONFLICT', 'the device has no certificate; enroll it instead');
     }
-    let wipeOutcome: string | undefined;
+    let commandOutcome: Record<string, string> = {};
     if (action === 'wipe' && this.ports.commander) {
       // The wipe command is signed and delivered first; the certificate is revoked once the device
       // acked or the command expired.
-      wipeOutcome = await this.ports.commander.wipe(deviceId, reason);
+      commandOutcome = { wipe: await this.ports.commander.wipe(deviceId, reason) };
+    } else if (action === 'disable' && this.ports.commander && device.status === 'active') {
+      // The device hears it is disabled (and stops measuring) before its session ends.
+      commandOutcome = { disableCommand: await this.ports.commander.disable(deviceId, reason) };
     }
     this.store.devices.setStatus(deviceId, TARGET_STATUS[action], reason);
     this.ports.kicker?.kick(deviceId, action);
@@ -80,8 +87,8 @@ export class DeviceLifecycle {
       target: `device:${deviceId}`,
       outcome: 'success',
       source,
-      details: { reason, from: device.status, revoked, ...(wipeOutcome ? { wipe: wipeOutcome } : {}) },
+      details: { reason, from: device.status, revoked, ...commandOutcome },
     });
-    return { deviceId, status: TARGET_STATUS[action], revokedSerials: revoked };
+    return { deviceId, status: TARGET_STATUS[action], revokedSerials: revoked, ...commandOutcome };
   }
 }

@@ -336,4 +336,23 @@ export const MIGRATIONS: Migration[] = [
       CREATE INDEX login_challenges_expires ON login_challenges (expires_at);
     `,
   },
+  {
+    version: 530,
+    name: 'ingest: replay windows per enrollment (a renewal keeps its enrollment, a new one restarts seq)',
+    sql: `
+      ALTER TABLE certificates ADD COLUMN enrollment_serial TEXT;
+
+      CREATE TABLE seq_windows (
+        device_id TEXT NOT NULL,
+        enrollment TEXT NOT NULL,
+        last_seq INTEGER NOT NULL,
+        PRIMARY KEY (device_id, enrollment)
+      );
+      -- Until now a device had one window; it belongs to the enrollment of its current certificate.
+      INSERT INTO seq_windows (device_id, enrollment, last_seq)
+        SELECT s.device_id, COALESCE(d.current_serial, ''), s.last_seq
+        FROM device_seq s LEFT JOIN devices d ON d.id = s.device_id;
+      DROP TABLE device_seq;
+    `,
+  },
 ];

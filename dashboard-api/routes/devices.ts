@@ -1,6 +1,7 @@
-// Devices (admin, engineer): register, enrollment tokens, patient binding, and the lifecycle
-// verbs, each needing a reason. Lifecycle goes through DeviceLifecycle, which the hub builds with
-// the broker (live sessions end at once) and the signed command path (wipe).
+// Devices (admin, engineer): register, enrollment tokens, patient binding, the lifecycle verbs
+// (each needing a reason), and the signed ping and config commands. Lifecycle goes through
+// DeviceLifecycle, which the hub builds with the broker (live sessions end at once) and the
+// signed command path (wipe, disable).
 import { z } from 'zod';
 import type { LifecycleAction } from '../../pki/lifecycle.js';
 import type { ApiContext } from '../context.js';
@@ -131,6 +132,60 @@ export function registerDeviceRoutes(app: ApiApp, ctx: ApiContext): void {
       schema: { tags, summary: 'Unbinds the device from its patient.', params: deviceParams },
     },
     async (request) => deviceView(ctx.devices.unbind(request.params.id, actor(request), request.ip)),
+  );
+
+  const ttlSeconds = z.number().int().min(1).max(300).optional();
+  const commandResult = z.object({
+    deviceId: z.string(),
+    type: z.enum(['ping', 'config']),
+    commandId: z.string(),
+    outcome: z.enum(['acked', 'rejected', 'expired', 'not_connected']),
+    detail: z.string().optional(),
+  });
+  const ttlMs = (s: number | undefined) => (s === undefined ? undefined : s * 1000);
+
+  app.post(
+    '/devices/:id/ping',
+    {
+      config: { access: 'devices.manage' },
+      schema: {
+        tags,
+        summary:
+          'Sends a signed ping and waits for the ack (or the expiry, `ttlSeconds`, default 60); audited.',
+        params: deviceParams,
+        body: z.object({ ttlSeconds }).strict().nullish(),
+        response: { 200: commandResult },
+      },
+    },
+    async (request) =>
+      ctx.deviceCommands.send(
+        request.params.id,
+        { type: 'ping' },
+        actor(request),
+        ttlMs(request.body?.ttlSeconds),
+      ),
+  );
+
+  app.post(
+    '/devices/:id/config',
+    {
+      config: { access: 'devices.manage' },
+      schema: {
+        tags,
+        summary:
+          'Sends a signed config command with device settings (statusIntervalS: 10 to 86400) and waits for the ack or the expiry; audited.',
+        params: deviceParams,
+        body: z.object({ settings: z.record(z.string().max(64), z.number()), ttlSeconds }).strict(),
+        response: { 200: commandResult },
+      },
+    },
+    async (request) =>
+      ctx.deviceCommands.send(
+        request.params.id,
+        { type: 'config', settings: request.body.settings },
+        actor(request),
+        ttlMs(request.body.ttlSeconds),
+      ),
   );
 
   for (const action of LIFECYCLE) {

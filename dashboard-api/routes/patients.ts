@@ -1,5 +1,5 @@
-// Patients: registration and assignments (admin, no PHI shown), demographics for the clinicians
-// who may read them (PHI, audited), and break-glass.
+// Patients: registration, assignments and erasure (admin, no PHI shown), demographics for the
+// clinicians who may read them (PHI, audited), and break-glass.
 import { z } from 'zod';
 import { VitalGateError } from '../../core/errors.js';
 import type { ApiContext } from '../context.js';
@@ -183,6 +183,29 @@ export function registerPatientRoutes(app: ApiApp, ctx: ApiContext): void {
       });
       return reply.status(204).send();
     },
+  );
+
+  app.post(
+    '/patients/:id/erase',
+    {
+      config: { access: 'patients.manage' },
+      schema: {
+        tags,
+        summary:
+          'Erases a patient for good (crypto-shredding): the data key is destroyed, so every reading, rollup, dead letter and the demographics become unreadable; the devices are unbound and their sessions ended. `confirm` repeats the patient id. Audited.',
+        params: patientParams,
+        body: z.object({ reason, confirm: z.string().max(64) }).strict(),
+        response: {
+          200: z.object({ patientId: z.string(), erasedAt: z.string(), unboundDevices: z.array(z.string()) }),
+        },
+      },
+    },
+    async (request) =>
+      ctx.erasure.erase(
+        { patientId: request.params.id, confirm: request.body.confirm, reason: request.body.reason },
+        actor(request),
+        request.ip,
+      ),
   );
 
   app.post(
