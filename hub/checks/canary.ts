@@ -84,36 +84,53 @@ const HOSTILE_TOPICS = [
   'devices/SELF/commands/#',
 ];
 
-export const aclLint: DeploymentCheck = {
-  id: 'VG-NET-004',
-  title: 'The device ACL grants only a device’s own topics',
-  severity: 'critical',
-  verifies:
-    'No wildcard, foreign, $SYS or retained publish or subscription is allowed to a device; its own topics are.',
-  how: 'Runs the ACL the broker uses against hostile topics and the device’s own topics.',
-  references: {
-    owasp: 'Network security controls',
-    hipaa: '164.312(a)(1) Access control',
-    deviceDefender: 'IOT_POLICY_OVERLY_PERMISSIVE_CHECK',
-  },
-  run() {
-    const topics = deviceTopics('SELF');
-    const allowedHostile = HOSTILE_TOPICS.filter(
-      (t) => authorizeDevicePublish(topics, t, false).allowed || authorizeDeviceSubscribe(topics, t) === null,
-    );
-    const ownOk =
-      authorizeDevicePublish(topics, topics.telemetry, false).allowed &&
-      !authorizeDevicePublish(topics, topics.telemetry, true).allowed &&
-      authorizeDeviceSubscribe(topics, topics.commands) === null;
-    if (allowedHostile.length)
-      return fail(
-        `the ACL allows ${allowedHostile.join(', ')}`,
-        'Restore the least-privilege ACL in broker/acl.ts.',
+/** The ACL VG-NET-004 lints: the broker's own (broker/acl.ts); a test hands it broken ones. */
+export interface DeviceAcl {
+  publish: typeof authorizeDevicePublish;
+  subscribe: typeof authorizeDeviceSubscribe;
+}
+
+export const BROKER_ACL: DeviceAcl = { publish: authorizeDevicePublish, subscribe: authorizeDeviceSubscribe };
+
+/** VG-NET-004 over `acl`. */
+export function aclLintOf(acl: DeviceAcl): DeploymentCheck {
+  return {
+    id: 'VG-NET-004',
+    title: 'The device ACL grants only a device’s own topics',
+    severity: 'critical',
+    verifies:
+      'No wildcard, foreign, $SYS or retained publish or subscription is allowed to a device; its own topics are.',
+    how: 'Runs the ACL the broker uses against hostile topics and the device’s own topics.',
+    references: {
+      owasp: 'Network security controls',
+      hipaa: '164.312(a)(1) Access control',
+      deviceDefender: 'IOT_POLICY_OVERLY_PERMISSIVE_CHECK',
+    },
+    run() {
+      const topics = deviceTopics('SELF');
+      const allowedHostile = HOSTILE_TOPICS.filter(
+        (t) => acl.publish(topics, t, false).allowed || acl.subscribe(topics, t) === null,
       );
-    if (!ownOk)
-      return fail('the ACL does not allow a device its own topics as specified', 'Restore broker/acl.ts.');
-    return pass(
-      `${HOSTILE_TOPICS.length} hostile topics refused; own telemetry/commands allowed; retained refused`,
-    );
-  },
-};
+      const ownOk =
+        acl.publish(topics, topics.telemetry, false).allowed &&
+        acl.subscribe(topics, topics.commands) === null;
+      if (allowedHostile.length)
+        return fail(
+          `the ACL allows ${allowedHostile.join(', ')}`,
+          'Restore the least-privilege ACL in broker/acl.ts.',
+        );
+      if (acl.publish(topics, topics.telemetry, true).allowed)
+        return fail(
+          'the ACL allows a retained publish on a device’s own telemetry',
+          'Restore broker/acl.ts.',
+        );
+      if (!ownOk)
+        return fail('the ACL does not allow a device its own topics as specified', 'Restore broker/acl.ts.');
+      return pass(
+        `${HOSTILE_TOPICS.length} hostile topics refused; own telemetry/commands allowed; retained refused`,
+      );
+    },
+  };
+}
+
+export const aclLint = aclLintOf(BROKER_ACL);

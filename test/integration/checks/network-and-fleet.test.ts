@@ -234,4 +234,44 @@ describe('active self-tests', () => {
     const { aclLint } = await import('../../../hub/checks/canary.js');
     expect(await run(aclLint)).toMatchObject({ status: 'pass' });
   });
+
+  it('VG-NET-004 fails on an ACL that grants too much, or too little', async () => {
+    const { BROKER_ACL, aclLintOf } = await import('../../../hub/checks/canary.js');
+    const lint = (acl: Partial<typeof BROKER_ACL>) => run(aclLintOf({ ...BROKER_ACL, ...acl }));
+    // Each broken ACL is the broker's own with one mistake in it.
+    expect(
+      await lint({ subscribe: (t, filter) => (filter === '#' ? null : BROKER_ACL.subscribe(t, filter)) }),
+    ).toMatchObject({ status: 'fail', evidence: 'the ACL allows #' });
+    expect(
+      await lint({
+        publish: (t, topic, retain) =>
+          topic.startsWith('devices/other/')
+            ? { allowed: true, kind: 'telemetry' }
+            : BROKER_ACL.publish(t, topic, retain),
+      }),
+    ).toMatchObject({
+      status: 'fail',
+      evidence: 'the ACL allows devices/other/telemetry, devices/other/commands',
+    });
+    expect(
+      await lint({
+        subscribe: (t, filter) => (filter.startsWith('$SYS') ? null : BROKER_ACL.subscribe(t, filter)),
+      }),
+    ).toMatchObject({ status: 'fail', evidence: 'the ACL allows $SYS/#' });
+    expect(
+      await lint({ publish: (t, topic) => BROKER_ACL.publish(t, topic, false) }), // ignores the retain flag
+    ).toMatchObject({
+      status: 'fail',
+      evidence: 'the ACL allows a retained publish on a device’s own telemetry',
+    });
+    expect(
+      await lint({
+        subscribe: (t, filter) =>
+          filter === t.commands ? 'SUBSCRIPTION_NOT_ALLOWED' : BROKER_ACL.subscribe(t, filter),
+      }),
+    ).toMatchObject({
+      status: 'fail',
+      evidence: 'the ACL does not allow a device its own topics as specified',
+    });
+  });
 });
