@@ -1,6 +1,10 @@
-// Fastify's own request errors (schema validation, body parsing, limits) as coded
-// VitalGateErrors, so the one error mapping in http-errors.ts answers all of them. Validation
-// details name the fields, never their values.
+// Fastify's own request errors (schema validation, body parsing, limits, the router's URL and
+// parameter-length errors) as coded VitalGateErrors, so the one error mapping in http-errors.ts
+// answers all of them; and the answer to errors Node's HTTP parser raises before Fastify sees a
+// request (malformed HTTP, oversized headers, a request that never finishes arriving). Validation
+// details name the fields, never their values; no answer quotes the request.
+import { STATUS_CODES } from 'node:http';
+import type { Duplex } from 'node:stream';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { VitalGateError, isVitalGateError } from '../core/errors.js';
 
@@ -13,6 +17,9 @@ const FASTIFY_CODES: Readonly<Record<string, [string, string]>> = {
   FST_ERR_CTP_EMPTY_TYPE: ['UNSUPPORTED_MEDIA_TYPE', 'a content type is required'],
   FST_ERR_CTP_INVALID_TYPE: ['UNSUPPORTED_MEDIA_TYPE', 'unsupported content type'],
   FST_ERR_VALIDATION: ['VALIDATION_FAILED', 'the request is not valid'],
+  FST_ERR_MAX_PARAM_LENGTH: ['URI_TOO_LONG', 'a path parameter is too long'],
+  FST_ERR_BAD_URL: ['URL_INVALID', 'the URL is not valid'],
+  FST_ERR_INVALID_URL: ['URL_INVALID', 'the URL is not valid'],
 };
 
 export function describeRequestError(error: unknown): unknown {
@@ -49,4 +56,37 @@ export function describeRequestError(error: unknown): unknown {
     return new VitalGateError('BAD_REQUEST', 'the request cannot be served');
   }
   return error;
+}
+
+/** Errors of Node's HTTP parser, by their code; anything else is a plain bad request. */
+const CLIENT_ERRORS: Readonly<Record<string, [number, string, string]>> = {
+  ERR_HTTP_REQUEST_TIMEOUT: [408, 'REQUEST_TIMEOUT', 'the request took too long to arrive'],
+  HPE_HEADER_OVERFLOW: [431, 'HEADERS_TOO_LARGE', 'the request line or headers are too large'],
+};
+
+/**
+ * Fastify's `clientErrorHandler`: answers a request Node could not parse with the coded error
+ * body, then closes the connection (its state is unknown).
+ */
+export function answerClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
+  if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  const [status, code, message] = CLIENT_ERRORS[err.code ?? ''] ?? [
+    400,
+    'BAD_REQUEST',
+    'the request is not valid HTTP',
+  ];
+  const body = JSON.stringify({ error: { code, message } });
+  if (!socket.writable) {
+    socket.destroy();
+    return;
+  }
+  socket.once('finish', () => socket.destroy());
+  socket.end(
+    `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\n` +
+      'Content-Type: application/json; charset=utf-8\r\n' +
+      'X-Content-Type-Options: nosniff\r\n' +
+      'Cache-Control: no-store\r\n' +
+      'Connection: close\r\n' +
+      `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+  );
 }

@@ -38,6 +38,7 @@ import { toErrorResponse } from './http-errors.js';
 import { registerAlertRoutes } from './routes/alerts.js';
 import { registerAuditRoutes } from './routes/audit.js';
 import { registerAuthRoutes } from './routes/auth.js';
+import { registerCareSummaryRoutes } from './routes/care-summary.js';
 import { registerDeviceRoutes } from './routes/devices.js';
 import { registerEnrollmentRoutes } from './routes/enrollment.js';
 import { registerOpsRoutes } from './routes/ops.js';
@@ -194,6 +195,7 @@ export async function buildApiServer(deps: ApiDeps): Promise<ApiApp & { apiConte
       registerTelemetryRoutes(scoped, ctx);
       registerDeviceRoutes(scoped, ctx);
       registerAlertRoutes(scoped, ctx);
+      registerCareSummaryRoutes(scoped, ctx);
       registerAuditRoutes(scoped, ctx);
     },
     { prefix: API_PREFIX },
