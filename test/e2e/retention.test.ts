@@ -12,6 +12,7 @@ import { runCli } from '../support/cli.js';
 import { createTestPki, type TestPki } from '../support/hub-pki.js';
 import { testInflux, type TestInflux } from '../support/influx.js';
 import { startHubProcess } from '../support/hub-process.js';
+import { deadLetter } from '../support/dead-letters.js';
 
 const DAY = 86_400_000;
 
@@ -46,15 +47,7 @@ function seed(at: number, tag: string): void {
         mustChangePassword: false,
       });
     store.securityEvents.add({ kind: 'test', severity: 'low', deviceId: tag });
-    store.deadLetters.add({
-      deviceId: tag,
-      reason: 'invalid',
-      detail: 'x',
-      receivedAt: at,
-      keySubject: 'p',
-      keyVersion: 1,
-      sealedPayload: Buffer.from('sealed'),
-    });
+    store.deadLetters.add(deadLetter(tag, at));
     const alert = store.alerts.raise({ patientId: null, deviceId: tag, rule: 'spo2_low', severity: 'high' });
     store.alerts.clear(alert.id);
     const sessions = new ApiSessionRepository(store.db);

@@ -12,6 +12,7 @@ import { SPOOL_DIR } from '../../../ingest/pipeline.js';
 import { Spool } from '../../../ingest/spool.js';
 import { checkContext } from '../../support/checks.js';
 import { createTestPki, type TestPki } from '../../support/hub-pki.js';
+import { deadLetter } from '../../support/dead-letters.js';
 
 const DAY = 86_400_000;
 const MINUTE = 60_000;
@@ -56,15 +57,7 @@ describe('VG-AUD-002 retention settings meet policy', () => {
 describe('VG-AUD-003 retention is enforced', () => {
   it('fails while a row is older than its setting and passes once the hub pruned it', async () => {
     const now = Date.now();
-    pki.store.deadLetters.add({
-      deviceId: 'ox-old',
-      reason: 'invalid',
-      detail: 'x',
-      receivedAt: now - 40 * DAY,
-      keySubject: 'p',
-      keyVersion: 1,
-      sealedPayload: Buffer.from('sealed'),
-    });
+    pki.store.deadLetters.add(deadLetter('ox-old', now - 40 * DAY));
     expect(await run(retention.retentionEnforced, { now })).toMatchObject({
       status: 'fail',
       evidence: expect.stringContaining(
@@ -195,15 +188,7 @@ describe('VG-DATA-011 no device piles up dead letters', () => {
   it('fails when one device sends many invalid messages in an hour, passes when they are spread or old', async () => {
     const now = Date.now();
     const add = (deviceId: string, receivedAt: number) =>
-      pki.store.deadLetters.add({
-        deviceId,
-        reason: 'invalid',
-        detail: 'x',
-        receivedAt,
-        keySubject: 'p',
-        keyVersion: 1,
-        sealedPayload: Buffer.from('sealed'),
-      });
+      pki.store.deadLetters.add(deadLetter(deviceId, receivedAt));
     for (let i = 0; i < 49; i++) add('ox-noisy', now - MINUTE);
     for (let i = 0; i < 60; i++) add('ox-past', now - 2 * 3_600_000);
     expect(await run(backlog.deadLettersPerDevice, { now })).toMatchObject({

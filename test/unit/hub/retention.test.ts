@@ -13,7 +13,10 @@ import {
   retentionBelowPolicy,
   type RetainedKind,
 } from '../../../core/store/retention.js';
-import { enforceRetention, RETENTION_LAST_RUN_KEY } from '../../../hub/retention.js';
+import { Writable } from 'node:stream';
+import { createLogger } from '../../../core/logger.js';
+import { enforceRetention, RETENTION_LAST_RUN_KEY, startRetention } from '../../../hub/retention.js';
+import { deadLetter } from '../../support/dead-letters.js';
 
 const DAY = 86_400_000;
 const NOW = Date.UTC(2031, 0, 1);
@@ -41,15 +44,7 @@ function seed(kind: RetainedKind, at: number, tag: string): void {
       store.securityEvents.add({ kind: 'test', severity: 'low', details: { tag } });
       break;
     case 'deadLetters':
-      store.deadLetters.add({
-        deviceId: tag,
-        reason: 'invalid',
-        detail: 'x',
-        receivedAt: at,
-        keySubject: 'p',
-        keyVersion: 1,
-        sealedPayload: Buffer.from('sealed'),
-      });
+      store.deadLetters.add(deadLetter(tag, at));
       break;
     case 'alerts': {
       const alert = store.alerts.raise({
@@ -207,5 +202,29 @@ describe('retention', () => {
     expect(() => loadConfig({ env: { VITALGATE_AUDIT_RETENTION_DAYS: '0' } })).toThrow(
       /VITALGATE_AUDIT_RETENTION_DAYS/,
     );
+  });
+
+  it('the hub flags settings below policy at start and prunes before returning', () => {
+    const lines: string[] = [];
+    const destination = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        lines.push(chunk.toString().trim());
+        done();
+      },
+    });
+    const short = loadConfig({ env: { VITALGATE_AUDIT_RETENTION_DAYS: '30' } });
+    seed('securityEvents', Date.now() - (short.securityEventRetentionDays + 1) * DAY, 'old');
+    const timer = startRetention(store, short, createLogger({ destination, level: 'warn' }));
+    clearInterval(timer);
+    expect(remaining('securityEvents')).toEqual([]);
+    const warnings = lines.map((l) => JSON.parse(l) as { msg: string; setting: string });
+    expect(warnings).toEqual([
+      expect.objectContaining({
+        setting: 'VITALGATE_AUDIT_RETENTION_DAYS',
+        msg: expect.stringContaining(
+          'retention below policy: VITALGATE_AUDIT_RETENTION_DAYS keeps 30 days, policy is 2190',
+        ),
+      }),
+    ]);
   });
 });
