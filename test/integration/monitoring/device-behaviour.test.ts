@@ -1,5 +1,7 @@
-// Device behaviour monitoring against a live broker: a flood gets the device quarantined under
-// the auto-quarantine policy and its session ends; a silent monitor raises an event.
+// Device behaviour monitoring against a live broker: a flood or a burst of refused connections
+// gets the device quarantined under the default auto-quarantine policy and its session ends;
+// flapping and a new source network raise events only; a silent monitor raises an event.
+import { once } from 'node:events';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../../core/config.js';
 import { DeviceLifecycle } from '../../../pki/lifecycle.js';
@@ -77,5 +79,83 @@ describe('device behaviour', () => {
     );
     // Silence only alerts under the default policy.
     expect(pki.store.devices.require('th-quiet').status).toBe('active');
+  });
+
+  /** Connects, and resolves once the broker has ended the session the client closed. */
+  async function connectAndLeave(port: number, creds: Parameters<typeof connectDevice>[1], id: string) {
+    const client = await connectDevice(port, creds, id);
+    const gone = once(broker.broker, 'disconnected');
+    await client.endAsync();
+    await gone;
+  }
+
+  it('a burst of refused connections quarantines the device (auto-quarantine policy); one short of it does not', async () => {
+    const burst = await pki.issueDevice('wear-burst', 'wearable');
+    const fewer = await pki.issueDevice('wear-fewer', 'wearable');
+    const a = await connectDevice(broker.port, burst, 'wear-burst');
+    await connectAndLeave(broker.port, fewer, 'wear-fewer');
+    await monitor.tick(); // the baselines
+    // The device's certificate with another client id: refused at CONNECT, counted for the device.
+    for (let i = 0; i < 5; i++)
+      await expect(connectDevice(broker.port, burst, 'not-wear-burst')).rejects.toThrow();
+    for (let i = 0; i < 4; i++)
+      await expect(connectDevice(broker.port, fewer, 'not-wear-fewer')).rejects.toThrow();
+    const closed = new Promise<void>((r) => a.once('close', () => r()));
+    const fired = await monitor.tick();
+    expect(fired.filter((f) => f.rule === 'auth_failures')).toEqual([
+      { deviceId: 'wear-burst', rule: 'auth_failures' },
+    ]);
+    await closed;
+    expect(pki.store.devices.require('wear-burst').status).toBe('quarantined');
+    expect(pki.store.devices.require('wear-fewer').status).toBe('active');
+    expect(
+      pki.store.securityEvents.list({ kind: 'behaviour_auth_failures', deviceId: 'wear-burst' }),
+    ).toEqual([expect.objectContaining({ severity: 'high' })]);
+    expect(
+      pki.store.securityEvents.list({ kind: 'behaviour_auth_failures', deviceId: 'wear-fewer' }),
+    ).toEqual([]);
+    expect(pki.store.audit.list({ action: 'device.quarantine', target: 'device:wear-burst' })[0]?.actor).toBe(
+      'system:monitor',
+    );
+    a.end(true);
+  });
+
+  it('a device that keeps reconnecting raises a flapping event, and stays active (not in the policy)', async () => {
+    const dev = await pki.issueDevice('bp-flap', 'bp_monitor');
+    await connectAndLeave(broker.port, dev, 'bp-flap'); // one disconnect before the baseline
+    await monitor.tick();
+    for (let i = 0; i < 4; i++) await connectAndLeave(broker.port, dev, 'bp-flap');
+    expect((await monitor.tick()).filter((f) => f.deviceId === 'bp-flap')).toEqual([]); // 4: not yet
+    for (let i = 0; i < 5; i++) await connectAndLeave(broker.port, dev, 'bp-flap');
+    expect((await monitor.tick()).filter((f) => f.deviceId === 'bp-flap')).toEqual([
+      { deviceId: 'bp-flap', rule: 'flapping' },
+    ]);
+    expect(pki.store.securityEvents.list({ kind: 'behaviour_flapping', deviceId: 'bp-flap' })).toEqual([
+      expect.objectContaining({ severity: 'low', details: expect.objectContaining({ quarantine: false }) }),
+    ]);
+    expect(pki.store.devices.require('bp-flap').status).toBe('active');
+  });
+
+  it('a device that appears on another network raises a new-network event once', async () => {
+    const dev = await pki.issueDevice('sc-move', 'weight_scale');
+    await connectAndLeave(broker.port, dev, 'sc-move'); // from 127.0.0.1
+    await monitor.tick();
+    await connectAndLeave(broker.port, dev, 'sc-move'); // the same /24
+    expect((await monitor.tick()).filter((f) => f.deviceId === 'sc-move')).toEqual([]);
+    // From 127.0.1.2: another /24 (all of 127/8 is loopback here).
+    const moved = await connectDevice(broker.port, dev, 'sc-move', {
+      localAddress: '127.0.1.2',
+    } as Parameters<typeof connectDevice>[3]);
+    const gone = once(broker.broker, 'disconnected');
+    await moved.endAsync();
+    await gone;
+    expect((await monitor.tick()).filter((f) => f.deviceId === 'sc-move')).toEqual([
+      { deviceId: 'sc-move', rule: 'new_network' },
+    ]);
+    expect(await monitor.tick()).not.toContainEqual({ deviceId: 'sc-move', rule: 'new_network' });
+    expect(pki.store.securityEvents.list({ kind: 'behaviour_new_network', deviceId: 'sc-move' })).toEqual([
+      expect.objectContaining({ severity: 'low' }),
+    ]);
+    expect(pki.store.devices.require('sc-move').status).toBe('active');
   });
 });
