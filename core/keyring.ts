@@ -1,5 +1,7 @@
 // The keyring: the master key, per-subject AES-256-GCM data keys wrapped by it, secrets sealed
-// under it (CA keys, TOTP secrets), and HMAC pseudonyms.
+// under it (CA keys, TOTP secrets), and HMAC pseudonyms. The pseudonym key is derived from the
+// master key until the first master key rotation; from then on it is kept sealed under the
+// master key in `meta`, so pseudonyms (InfluxDB tags) outlive the master key they began under.
 //
 // Envelope layout of every ciphertext: iv (12 bytes) | tag (16 bytes) | ciphertext. Associated
 // data binds each ciphertext to what it belongs to (a patient's series, a CA key's name), so a
@@ -53,6 +55,11 @@ export function loadMasterKey(opts: { dataDir: string; base64?: string; create?:
     writeFileSync(file, randomBytes(KEY_BYTES).toString('base64') + '\n', { mode: 0o600, flag: 'wx' });
     chmodSync(file, 0o600);
   }
+  return { key: readMasterKeyFile(file), origin: file };
+}
+
+/** A master key file: base64 of 32 bytes, readable by its owner only (as ssh wants a private key). */
+export function readMasterKeyFile(file: string): Buffer {
   if ((statSync(file).mode & 0o077) !== 0) {
     throw new VitalGateError(
       'MASTER_KEY_EXPOSED',
@@ -63,11 +70,41 @@ export function loadMasterKey(opts: { dataDir: string; base64?: string; create?:
   if (key.length !== KEY_BYTES) {
     throw new VitalGateError('MASTER_KEY_INVALID', `master key file ${file} must hold base64 of 32 bytes`);
   }
-  return { key, origin: file };
+  return key;
 }
 
 function deriveKey(master: Buffer, purpose: string): Buffer {
   return Buffer.from(hkdfSync('sha256', master, Buffer.alloc(0), `vitalgate:${purpose}:v1`, KEY_BYTES));
+}
+
+/** The keys a master key seals with: `wrap` for data keys, `secret` for the hub's own secrets. */
+export function masterSealingKeys(master: Buffer): { wrap: Buffer; secret: Buffer } {
+  if (master.length !== KEY_BYTES)
+    throw new VitalGateError('MASTER_KEY_INVALID', 'master key must be 32 bytes');
+  return { wrap: deriveKey(master, 'wrap'), secret: deriveKey(master, 'secret') };
+}
+
+/**
+ * What the control plane records to recognise its master key (`meta.master_key_check`): an HMAC
+ * under a key derived from it, which reveals nothing of the key.
+ */
+export function masterKeyCheck(master: Buffer): string {
+  return createHmac('sha256', deriveKey(master, 'pseudonym'))
+    .update('master-key-check')
+    .digest('hex')
+    .slice(0, 32);
+}
+
+/** `meta` key of the pseudonym key sealed under the master key (set by the first rotation). */
+export const SEALED_PSEUDONYM_KEY = 'sealed_pseudonym_key';
+export const PSEUDONYM_KEY_AAD = 'secret:pseudonym-key';
+
+/** The pseudonym key: the sealed one in `meta` if a rotation stored it, else derived from `master`. */
+export function pseudonymKeyOf(db: Db, master: Buffer): Buffer {
+  const row = db.prepare('SELECT value FROM meta WHERE key = ?').get(SEALED_PSEUDONYM_KEY) as
+    { value: string } | undefined;
+  if (!row) return deriveKey(master, 'pseudonym');
+  return aesGcmOpen(masterSealingKeys(master).secret, Buffer.from(row.value, 'base64'), PSEUDONYM_KEY_AAD);
 }
 
 /**
@@ -134,19 +171,17 @@ interface DataKey {
 export class Keyring {
   private readonly wrapKey: Buffer;
   private readonly secretKey: Buffer;
-  private readonly pseudonymKey: Buffer;
+  private pseudonymKey: Buffer | undefined;
   private readonly current = new Map<string, DataKey>();
   private readonly byVersion = new Map<string, Buffer>();
 
   constructor(
     private readonly db: Db,
-    masterKey: Buffer,
+    private readonly masterKey: Buffer,
   ) {
-    if (masterKey.length !== KEY_BYTES)
-      throw new VitalGateError('MASTER_KEY_INVALID', 'master key must be 32 bytes');
-    this.wrapKey = deriveKey(masterKey, 'wrap');
-    this.secretKey = deriveKey(masterKey, 'secret');
-    this.pseudonymKey = deriveKey(masterKey, 'pseudonym');
+    const keys = masterSealingKeys(masterKey);
+    this.wrapKey = keys.wrap;
+    this.secretKey = keys.secret;
   }
 
   /** Seals under the subject's current data key (created on first use). */
@@ -230,15 +265,16 @@ export class Keyring {
 
   /** Seals a secret of the hub itself (a CA key, a TOTP secret) directly under the master key. */
   sealSecret(purpose: string, plaintext: Buffer): Buffer {
-    return aesGcmSeal(this.secretKey, plaintext, `secret:${purpose}`);
+    return aesGcmSeal(this.secretKey, plaintext, secretAad(purpose));
   }
 
   openSecret(purpose: string, sealed: Buffer): Buffer {
-    return aesGcmOpen(this.secretKey, sealed, `secret:${purpose}`);
+    return aesGcmOpen(this.secretKey, sealed, secretAad(purpose));
   }
 
   /** A stable keyed pseudonym (HMAC-SHA-256, 128 bits hex) for an identifier. */
   pseudonym(id: string): string {
+    this.pseudonymKey ??= pseudonymKeyOf(this.db, this.masterKey);
     return createHmac('sha256', this.pseudonymKey).update(id).digest('hex').slice(0, 32);
   }
 
@@ -283,6 +319,12 @@ export class Keyring {
   }
 }
 
-function wrapAad(subject: string, version: number): string {
+/** Associated data of a wrapped data key: its subject and version. */
+export function wrapAad(subject: string, version: number): string {
   return `datakey:${subject}:${version}`;
+}
+
+/** Associated data of a secret sealed under the master key: its purpose (`pki:root`, `totp:<user>`). */
+export function secretAad(purpose: string): string {
+  return `secret:${purpose}`;
 }

@@ -3,7 +3,8 @@
 import { existsSync } from 'node:fs';
 import { loadConfig, type HubConfig } from '../core/config.js';
 import { VitalGateError } from '../core/errors.js';
-import { Keyring, loadMasterKey, type MasterKeySource } from '../core/keyring.js';
+import { Keyring, loadMasterKey, masterKeyCheck, type MasterKeySource } from '../core/keyring.js';
+import { MASTER_KEY_CHECK, pendingRotation } from '../core/master-key-rotation.js';
 import { ControlPlane } from '../core/store/control-plane.js';
 
 export interface HubContext {
@@ -15,14 +16,20 @@ export interface HubContext {
 }
 
 export const INITIALIZED_KEY = 'initialized_at';
-const MASTER_KEY_CHECK = 'master_key_check';
 
 export function readConfig(args: { values: Record<string, unknown> }, env: NodeJS.ProcessEnv): HubConfig {
   const file = typeof args.values.config === 'string' ? args.values.config : undefined;
   return loadConfig({ env, ...(file ? { file } : {}) });
 }
 
-export function openContext(config: HubConfig, options: { create?: boolean } = {}): HubContext {
+/**
+ * `rotation`: opened by `keys rotate-master`, which may find a rotation under way (every other
+ * command refuses then) and may be holding the new key already.
+ */
+export function openContext(
+  config: HubConfig,
+  options: { create?: boolean; rotation?: boolean } = {},
+): HubContext {
   if (!options.create && !existsSync(config.dataDir)) {
     throw new VitalGateError('NOT_INITIALIZED', `no hub in ${config.dataDir}: run "vitalgate init" first`);
   }
@@ -40,10 +47,18 @@ export function openContext(config: HubConfig, options: { create?: boolean } = {
       `the hub in ${config.dataDir} is not initialised: run "vitalgate init"`,
     );
   }
-  const check = keyring.pseudonym('master-key-check');
+  const check = masterKeyCheck(masterKey.key);
   const recorded = store.meta.get(MASTER_KEY_CHECK);
+  const rotation = pendingRotation(store.db);
+  if (rotation && !options.rotation) {
+    store.close();
+    throw new VitalGateError(
+      'MASTER_KEY_ROTATION_PENDING',
+      'a master key rotation was interrupted: run "vitalgate keys rotate-master --new-key FILE" again with the same new key to finish it',
+    );
+  }
   if (recorded === undefined) store.meta.set(MASTER_KEY_CHECK, check);
-  else if (recorded !== check) {
+  else if (recorded !== check && !(rotation && rotation.toCheck === check)) {
     store.close();
     throw new VitalGateError(
       'MASTER_KEY_MISMATCH',
