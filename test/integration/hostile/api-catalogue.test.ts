@@ -409,7 +409,7 @@ const BODIES: Case[] = [
     code: 'UNSUPPORTED_MEDIA_TYPE',
   },
   {
-    name: 'application/json+something',
+    name: 'application/json-patch+json',
     send: createDevice('dev-m7', 'application/json-patch+json'),
     status: 415,
     code: 'UNSUPPORTED_MEDIA_TYPE',
@@ -480,7 +480,7 @@ const BODIES: Case[] = [
     code: 'PAYLOAD_TOO_LARGE',
   },
   {
-    name: 'an unknown field (allowedNetworks smuggled as status)',
+    name: 'an unknown field (a status smuggled into device creation)',
     send: as('admin', 'POST', '/api/v1/devices', {
       body: { id: 'dev-p8', kind: 'thermometer', status: 'active' },
     }),
