@@ -111,6 +111,8 @@ describe('vitalgate start', () => {
       'VG-DATA-001',
       'VG-DATA-002',
       'VG-AUD-001',
+      'VG-AUD-005', // the running hub enforced retention at start
+      'VG-DATA-010', // its spool drained the device's reading
       'VG-API-006',
       'VG-API-007',
     ]) {
