@@ -157,14 +157,16 @@ export class AuditLog {
     const insert = db.prepare(
       'INSERT INTO audit_log (seq, at, actor, action, target, outcome, source, details, prev_hash, hash) VALUES (@seq, @at, @actor, @action, @target, @outcome, @source, @details, @prevHash, @hash)',
     );
-    const setHead = db.prepare(
+    const setMeta = db.prepare(
       'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
     );
     const appendNow = (input: AuditEntryInput): AuditEntry => {
-      const last_ = last.get() as { seq: number; hash: string } | undefined;
-      const anchor = last_ ? undefined : this.pruneAnchor();
+      // The newest entry, or else (every entry pruned) the prune anchor, is the one to link to.
+      const newestEntry = last.get() as { seq: number; hash: string } | undefined;
+      const anchor = newestEntry ? undefined : this.pruneAnchor();
       const prev =
-        last_ ?? (typeof anchor === 'object' ? { seq: anchor.throughSeq, hash: anchor.hash } : undefined);
+        newestEntry ??
+        (typeof anchor === 'object' ? { seq: anchor.throughSeq, hash: anchor.hash } : undefined);
       const unhashed = {
         seq: (prev?.seq ?? 0) + 1,
         at: this.now(),
@@ -178,7 +180,7 @@ export class AuditLog {
       };
       const entry: AuditEntry = { ...unhashed, hash: entryHash(unhashed) };
       insert.run({ ...entry, details: entry.details === null ? null : canonicalJson(entry.details) });
-      setHead.run(HEAD_KEY, `${entry.seq}:${entry.hash}`);
+      setMeta.run(HEAD_KEY, `${entry.seq}:${entry.hash}`);
       return entry;
     };
     const tx = db.transaction(appendNow);
@@ -186,7 +188,7 @@ export class AuditLog {
 
     const firstKept = db.prepare('SELECT MIN(seq) AS seq FROM audit_log WHERE at >= ?');
     const newest = db.prepare('SELECT MAX(seq) AS seq FROM audit_log');
-    const entryAt = db.prepare('SELECT hash FROM audit_log WHERE seq = ?');
+    const hashOf = db.prepare('SELECT hash FROM audit_log WHERE seq = ?');
     const remove = db.prepare('DELETE FROM audit_log WHERE seq <= ?');
     const pruneTx = db.transaction(
       (before: number, actor: string): AuditPruneResult & { entry?: AuditEntry } => {
@@ -200,10 +202,10 @@ export class AuditLog {
         const throughSeq = kept === null ? (newest.get() as { seq: number | null }).seq : kept - 1;
         if (throughSeq === null || throughSeq <= (previous?.throughSeq ?? 0))
           return { entries: 0, ...(previous ? { anchor: previous } : {}) };
-        const { hash } = entryAt.get(throughSeq) as { hash: string };
+        const { hash } = hashOf.get(throughSeq) as { hash: string };
         const entries = remove.run(throughSeq).changes;
         const anchor: AuditPruneAnchor = { throughSeq, hash, prunedAt: this.now(), before };
-        setHead.run(PRUNE_ANCHOR_KEY, JSON.stringify(anchor));
+        setMeta.run(PRUNE_ANCHOR_KEY, JSON.stringify(anchor));
         const entry = appendNow({
           actor,
           action: AUDIT_PRUNE_ACTION,
