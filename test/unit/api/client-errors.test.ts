@@ -5,7 +5,8 @@
 import { once } from 'node:events';
 import { createServer, connect, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { answerClientError } from '../../../dashboard-api/request-errors.js';
+import { statusForCode } from '../../../dashboard-api/http-errors.js';
+import { answerClientError, describeRequestError } from '../../../dashboard-api/request-errors.js';
 
 let server: ReturnType<typeof createServer>;
 let port: number;
@@ -45,5 +46,28 @@ describe('answers to HTTP parser errors', () => {
     expect(text).toContain('Connection: close');
     const body = JSON.parse(text.split('\r\n\r\n')[1]!) as unknown;
     expect(body).toEqual({ error: { code: ours, message: expect.any(String) } });
+  });
+});
+
+describe('router errors', () => {
+  it.each([
+    ['FST_ERR_MAX_PARAM_LENGTH', 'URI_TOO_LONG', 414],
+    ['FST_ERR_BAD_URL', 'URL_INVALID', 400],
+  ])('%s is %s (%i) and quotes nothing', (fastifyCode, ours, status) => {
+    const described = describeRequestError(
+      Object.assign(new Error("'/api/v1/devices/quoted' is not valid"), { code: fastifyCode }),
+    ) as { code: string; message: string };
+    expect(described.code).toBe(ours);
+    expect(described.message).not.toContain('quoted');
+    expect(statusForCode(ours)).toBe(status);
+  });
+
+  it('a generic 4xx from a plugin is a 400, not an internal error', () => {
+    const described = describeRequestError(Object.assign(new Error('x'), { statusCode: 406 })) as {
+      code: string;
+    };
+    expect(described.code).toBe('BAD_REQUEST');
+    expect(statusForCode('BAD_REQUEST')).toBe(400);
+    expect(statusForCode('SHUTTING_DOWN')).toBe(503);
   });
 });
