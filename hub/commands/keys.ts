@@ -2,12 +2,12 @@
 // (core/master-key-rotation.ts), with the hub stopped, resumable after a crash, audited.
 import { closeSync, fsyncSync, openSync, renameSync, writeSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { VitalGateError } from '../../core/errors.js';
+import { isVitalGateError, VitalGateError } from '../../core/errors.js';
 import { masterKeyCheck, readMasterKeyFile } from '../../core/keyring.js';
 import { MasterKeyRotation } from '../../core/master-key-rotation.js';
-import { liveHubFromStateFile } from '../checks/live.js';
 import { cliActor, optionalString, requireString, usageError, type CommandSpec } from '../cli-kit.js';
 import { openContext, readConfig } from '../context.js';
+import { DataDirLock } from '../data-dir-lock.js';
 
 const DEFAULT_BATCH = 500;
 
@@ -45,13 +45,6 @@ export const keysRotateMaster: CommandSpec = {
     if (!Number.isInteger(batch) || batch < 1 || batch > 100_000)
       throw usageError('--batch must be a whole number from 1 to 100000');
     const config = readConfig(args, io.env);
-    const live = liveHubFromStateFile(config);
-    if (live) {
-      throw new VitalGateError(
-        'HUB_RUNNING',
-        `the hub is running on this data dir (MQTT port ${live.mqtt.port}): stop it, then rotate the master key`,
-      );
-    }
     let newKey: Buffer;
     try {
       newKey = readMasterKeyFile(keyFile);
@@ -61,6 +54,19 @@ export const keysRotateMaster: CommandSpec = {
       throw err;
     }
     const ctx = openContext(config, { rotation: true });
+    // The hub's own lock on the data dir: no hub runs while the keys change, and none can start.
+    let lock: DataDirLock;
+    try {
+      lock = DataDirLock.acquire(config.dataDir);
+    } catch (err) {
+      ctx.close();
+      if (!isVitalGateError(err, 'DATA_DIR_LOCKED')) throw err;
+      const pid = err.details?.pid;
+      throw new VitalGateError(
+        'HUB_RUNNING',
+        `the hub is running on this data dir (${typeof pid === 'number' ? `pid ${pid}` : 'pid unknown'}): stop it, then rotate the master key`,
+      );
+    }
     try {
       const rotation = new MasterKeyRotation(ctx.store.db, ctx.masterKey.key, newKey);
       const actor = cliActor();
@@ -110,6 +116,7 @@ export const keysRotateMaster: CommandSpec = {
         );
     } finally {
       ctx.close();
+      lock.release();
     }
   },
 };

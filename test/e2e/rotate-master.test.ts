@@ -14,6 +14,7 @@ import { pendingRotation } from '../../core/master-key-rotation.js';
 import { PatientRegistry } from '../../core/patient-registry.js';
 import { ControlPlane } from '../../core/store/control-plane.js';
 import { openContext } from '../../hub/context.js';
+import { DataDirLock } from '../../hub/data-dir-lock.js';
 import { BIN, runCli } from '../support/cli.js';
 
 const DIE = fileURLToPath(new URL('../support/die-on-line.mjs', import.meta.url));
@@ -94,16 +95,13 @@ function auditPhases(): string[] {
 
 describe('vitalgate keys rotate-master', () => {
   it('refuses while the hub runs, and a key file others can read, changing nothing', async () => {
-    writeFileSync(
-      join(dataDir, 'hub.json'),
-      JSON.stringify({ pid: process.pid, mqttPort: 8883, apiPort: null }),
-    );
+    const hubLock = DataDirLock.acquire(dataDir); // what a running hub holds
     try {
       const running = await runCli(['keys', 'rotate-master', '--new-key', newKeyFile], env);
       expect(running.code).toBe(1);
-      expect(running.stderr).toMatch(/the hub is running on this data dir .*: stop it/);
+      expect(running.stderr).toContain(`the hub is running on this data dir (pid ${process.pid}): stop it`);
     } finally {
-      rmSync(join(dataDir, 'hub.json'));
+      hubLock.release();
     }
     const exposed = join(scratch, 'exposed.key');
     writeFileSync(exposed, `${randomBytes(32).toString('base64')}\n`, { mode: 0o644 });
