@@ -137,6 +137,9 @@ const OPTION_HELP: Record<string, string> = {
   mds2: "the vendor's MDS2 form is on file",
   'end-of-support': "the vendor's end-of-support date, YYYY-MM-DD",
   'min-firmware': 'lowest approved firmware version',
+  set: 'a device setting as NAME=VALUE (repeatable), e.g. statusIntervalS=60',
+  wait: 'how long the signed command is valid and the hub waits for its ack, e.g. 30s (default 60s)',
+  confirm: 'the id again, to confirm an action that cannot be undone',
 };
 
 export async function runCommand(spec: CommandSpec, argv: string[], io: CliIo): Promise<number> {

@@ -11,8 +11,9 @@ import { modelSet } from './model.js';
 import { start } from './start.js';
 import { simulate } from './simulate.js';
 import { deviceAdd, deviceBind, deviceList, deviceShow, deviceToken, deviceUnbind } from './device.js';
+import { deviceConfig, devicePing } from './device-command.js';
 import { deviceLifecycleCommands } from './device-lifecycle.js';
-import { patientAdd, patientAssign } from './patient.js';
+import { patientAdd, patientAssign, patientErase } from './patient.js';
 import {
   userAdd,
   userDisable,
@@ -34,9 +35,12 @@ export const COMMANDS: readonly CommandSpec[] = [
   deviceBind,
   deviceUnbind,
   ...deviceLifecycleCommands,
+  devicePing,
+  deviceConfig,
   modelSet,
   patientAdd,
   patientAssign,
+  patientErase,
   userAdd,
   userList,
   userDisable,

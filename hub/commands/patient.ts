@@ -1,7 +1,9 @@
+import { PatientErasure } from '../../core/patient-erasure.js';
 import { PatientRegistry } from '../../core/patient-registry.js';
 import { VitalGateError } from '../../core/errors.js';
 import { cliActor, optionalString, requirePositional, requireString, type CommandSpec } from '../cli-kit.js';
 import { openContext, readConfig } from '../context.js';
+import { askRunningHub, hubIsRunning } from '../running-hub.js';
 
 export const patientAdd: CommandSpec = {
   name: 'patient add',
@@ -57,6 +59,47 @@ export const patientAssign: CommandSpec = {
       });
       if (args.values.json) io.json({ patientId, username });
       else io.out(`patient ${patientId} assigned to ${username}`);
+    } finally {
+      ctx.close();
+    }
+  },
+};
+
+export const patientErase: CommandSpec = {
+  name: 'patient erase',
+  summary:
+    'Erase a patient for good: the patient’s data key is destroyed, so every stored reading, rollup, dead letter and the demographics become unreadable.',
+  usage: 'patient erase PATIENT_ID --reason TEXT --confirm PATIENT_ID [--json]',
+  options: { reason: { type: 'string' }, confirm: { type: 'string' } },
+  details: [
+    'It cannot be undone: --confirm repeats the patient id. The patient’s devices are unbound (their',
+    'later readings are kept under the quarantine key until bound again) and their live sessions end.',
+    'With a hub running, the hub carries it out (so it drops the key from memory too); with none,',
+    'the store is changed directly. Audited, with the reason.',
+  ],
+  async run(args, io) {
+    const patientId = requirePositional(args, 0, 'PATIENT_ID');
+    const reason = requireString(args, 'reason');
+    const confirm = requireString(args, 'confirm');
+    const config = readConfig(args, io.env);
+    const ctx = openContext(config);
+    try {
+      const request = { patientId, confirm, reason };
+      const result = hubIsRunning(config)
+        ? await askRunningHub(
+            config,
+            ctx.store,
+            { kind: 'patient.erase', target: patientId, params: { reason, confirm }, actor: cliActor() },
+            { whenStopped: 'it stopped meanwhile; run the command again', maxWaitMs: 30_000 },
+          )
+        : new PatientErasure(ctx.store, ctx.keyring).erase(request, cliActor(), 'cli');
+      if (args.values.json) io.json(result);
+      else {
+        const devices = Array.isArray(result.unboundDevices) ? result.unboundDevices : [];
+        io.out(
+          `patient ${patientId} erased${devices.length ? `; unbound ${devices.length} device(s): ${devices.join(', ')}` : ''}`,
+        );
+      }
     } finally {
       ctx.close();
     }

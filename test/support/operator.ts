@@ -1,0 +1,27 @@
+// An admin signed in to a running hub's API as an operator does it the first time: the account
+// is made with `vitalgate user add` on the data dir, then the one-time password is changed, TOTP
+// enrolled, and the MFA step yields a session token.
+import otplib from 'otplib';
+import type { HubApi } from '../../simulators/hub-api.js';
+import { runCli } from './cli.js';
+
+export const OPERATOR_PASSWORD = 'correct horse battery staple 42';
+
+export async function firstAdminLogin(api: HubApi, dataDir: string, username: string): Promise<string> {
+  const added = await runCli(['user', 'add', '--username', username, '--role', 'admin', '--json'], {
+    VITALGATE_DATA_DIR: dataDir,
+  });
+  const { oneTimePassword } = JSON.parse(added.stdout) as { oneTimePassword: string };
+  const step = await api.json<{ challengeId: string }>('POST', '/api/v1/auth/login', {
+    body: { username, password: oneTimePassword },
+  });
+  const enroll = await api.json<{ challengeId: string; totp: { secret: string } }>(
+    'POST',
+    '/api/v1/auth/login/password',
+    { body: { challengeId: step.challengeId, newPassword: OPERATOR_PASSWORD } },
+  );
+  const session = await api.json<{ token: string }>('POST', '/api/v1/auth/mfa', {
+    body: { challengeId: enroll.challengeId, code: otplib.authenticator.generate(enroll.totp.secret) },
+  });
+  return session.token;
+}
