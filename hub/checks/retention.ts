@@ -1,5 +1,6 @@
-// Retention checks: the settings meet policy, the running hub enforces them, and the audit log
-// was pruned only by the policy, with an anchor the chain vouches for.
+// Retention checks: the settings meet policy, the running hub enforces them, the audit log was
+// pruned only by the policy (with an anchor the chain vouches for), and refused patient data is
+// not kept longer than accepted data.
 import { AUDIT_PRUNE_ACTION } from '../../core/audit.js';
 import { envName } from '../../core/config.js';
 import { countExpired, RETENTION_RULES, retentionBelowPolicy } from '../../core/store/retention.js';
@@ -117,9 +118,29 @@ export const retentionRuns: DeploymentCheck = {
   },
 };
 
+export const deadLettersWithinTelemetryRetention: DeploymentCheck = {
+  id: 'VG-DATA-012',
+  title: 'Dead letters do not outlive the telemetry',
+  severity: 'medium',
+  verifies:
+    'Refused messages (sealed patient data) are kept no longer than readings: VITALGATE_DEAD_LETTER_RETENTION_DAYS ≤ VITALGATE_RETENTION_DAYS.',
+  how: 'Compares the two retention settings.',
+  references: { owasp: 'Device security controls', hipaa: '164.312(a)(2)(iv) Encryption and decryption' },
+  run({ config }) {
+    const { deadLetterRetentionDays: dead, retentionDays: raw } = config;
+    return dead > raw
+      ? fail(
+          `dead letters are kept ${dead} days, readings ${raw} days`,
+          'Lower VITALGATE_DEAD_LETTER_RETENTION_DAYS to at most VITALGATE_RETENTION_DAYS: data that was refused should not stay longer than data that was accepted.',
+        )
+      : pass(`dead letters kept ${dead} days, readings ${raw} days`);
+  },
+};
+
 export const RETENTION_CHECKS: DeploymentCheck[] = [
   retentionMeetsPolicy,
   retentionEnforced,
   auditPrunedByPolicy,
   retentionRuns,
+  deadLettersWithinTelemetryRetention,
 ];

@@ -1,4 +1,4 @@
-// Retention and backlog checks (VG-AUD-002..005, VG-DATA-010, VG-DATA-011) against a real hub
+// Retention and backlog checks (VG-AUD-002..005, VG-DATA-010..012) against a real hub
 // data dir: a real control plane and a real on-disk spool, each check made to fail and to pass.
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -137,6 +137,20 @@ describe('VG-AUD-005 the running hub enforces retention', () => {
     expect(await run(retention.retentionRuns, { live, now })).toMatchObject({ status: 'pass' });
     expect(pki.store.meta.get(RETENTION_LAST_RUN_KEY)).toBe(new Date(now).toISOString());
     expect((await run(retention.retentionRuns, { now })).status).toBe('not_applicable');
+  });
+});
+
+describe('VG-DATA-012 dead letters do not outlive the telemetry', () => {
+  it('passes on the defaults and fails when dead letters are kept longer than readings', async () => {
+    expect(await run(retention.deadLettersWithinTelemetryRetention)).toMatchObject({
+      status: 'pass',
+      evidence: 'dead letters kept 30 days, readings 90 days',
+    });
+    expect(
+      await run(retention.deadLettersWithinTelemetryRetention, {
+        config: config({ VITALGATE_DEAD_LETTER_RETENTION_DAYS: '120' }),
+      }),
+    ).toMatchObject({ status: 'fail', evidence: 'dead letters are kept 120 days, readings 90 days' });
   });
 });
 
