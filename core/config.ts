@@ -85,6 +85,8 @@ export const configSchema = z
     maxReadingsPerMessage: positiveInt.max(10_000).default(500),
     clockSkewSeconds: nonNegativeInt.max(24 * 3600).default(300),
     maxReadingAgeDays: positiveInt.default(30),
+    /** How far past the last accepted seq of its replay window (or past 0) a message's seq may jump. */
+    seqMaxJump: positiveInt.max(Number.MAX_SAFE_INTEGER).default(1_000_000),
     retentionDays: positiveInt.max(36500).default(90),
     // Retention of the control plane's growing tables, in days (core/store/retention.ts holds the
     // policy floors; a value below its floor is flagged at start and by check VG-AUD-002).
@@ -151,6 +153,8 @@ export const configSchema = z
       .optional(),
     deviceSilentMinutes: positiveInt.default(60),
     behaviourWindowSeconds: positiveInt.max(3600).default(10),
+    /** How often the running hub scans new PHI reads for staff access anomalies. */
+    staffScanSeconds: positiveInt.max(3600).default(60),
     floodMessagesPerSecond: positiveInt.default(20),
     /** Behaviour rules that quarantine a device on their own; the others only raise events. */
     autoQuarantineRules: commaList(
@@ -170,7 +174,9 @@ export const configSchema = z
 export type HubConfig = z.infer<typeof configSchema>;
 
 /** The device renewal window in days: the setting, else a third of the validity, at most 30. */
-export function renewalWindowDays(config: Pick<HubConfig, 'deviceRenewalWindowDays' | 'deviceCertDays'>): number {
+export function renewalWindowDays(
+  config: Pick<HubConfig, 'deviceRenewalWindowDays' | 'deviceCertDays'>,
+): number {
   return config.deviceRenewalWindowDays ?? Math.min(30, Math.floor(config.deviceCertDays / 3));
 }
 export type ConfigKey = keyof HubConfig;

@@ -53,6 +53,8 @@ export interface RunningHub {
   ingest?: IngestPipeline;
   /** The deployment checks against this running hub. */
   checks: DeploymentChecks;
+  /** The device behaviour monitor the hub ticks (set once it runs). */
+  behaviour?: DeviceBehaviourMonitor;
   /** The bound MQTT port, once the broker listens. */
   mqttPort: number;
 }
@@ -232,7 +234,7 @@ export class Hub {
     }
   }
 
-  /** Device behaviour (each VITALGATE_BEHAVIOUR_WINDOW_SECONDS) and staff access (each minute) monitoring. */
+  /** Device behaviour (each VITALGATE_BEHAVIOUR_WINDOW_SECONDS) and staff access (each VITALGATE_STAFF_SCAN_SECONDS) monitoring. */
   private monitorBehaviour(hub: RunningHub): void {
     const monitor = new DeviceBehaviourMonitor({
       config: hub.config,
@@ -240,6 +242,7 @@ export class Hub {
       lifecycle: hub.lifecycle,
       counters: () => hub.broker.metrics.snapshots(),
     });
+    hub.behaviour = monitor;
     const staff = new StaffAccessMonitor(hub.ctx.store);
     const timer = setInterval(() => {
       monitor
@@ -252,7 +255,7 @@ export class Hub {
       } catch (err) {
         hub.logger.error({ err: describeError(err) }, 'staff access monitor failed');
       }
-    }, 60_000);
+    }, hub.config.staffScanSeconds * 1000);
     for (const t of [timer, staffTimer]) {
       t.unref();
       this.timers.push(t);

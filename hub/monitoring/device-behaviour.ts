@@ -46,6 +46,11 @@ export class DeviceBehaviourMonitor {
     },
   ) {}
 
+  /** Whether the device has a baseline yet (its first window only learns). */
+  watches(deviceId: string): boolean {
+    return this.baselines.has(deviceId);
+  }
+
   /** One evaluation window. Returns the rules that fired, per device. */
   async tick(now = Date.now()): Promise<{ deviceId: string; rule: BehaviourRule }[]> {
     const fired: { deviceId: string; rule: BehaviourRule }[] = [];
