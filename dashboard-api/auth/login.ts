@@ -89,7 +89,10 @@ export class LoginService {
       : user.sealedTotpSecret === null
         ? 'totp_enroll'
         : 'totp';
-    this.auditLogin(username, 'success', source, { step: 'password', next: NEXT_OF_STAGE[stage] });
+    this.auditSelf(username, 'auth.login', 'success', source, {
+      step: 'password',
+      next: NEXT_OF_STAGE[stage],
+    });
     return this.openChallenge(user, stage, source);
   }
 
@@ -232,13 +235,9 @@ export class LoginService {
     this.deps.throttle.clear(username, source);
     this.deps.challenges.voidOpen(username, this.deps.now());
     const session = this.deps.sessions.create(username, source);
-    this.deps.audit.append({
-      actor: `user:${username}`,
-      action: 'auth.unlock',
-      target: `user:${username}`,
-      outcome: 'success',
-      source,
-      details: { factors: ['password', 'totp'], sessionExpiresAt: session.expiresAt },
+    this.auditSelf(username, 'auth.unlock', 'success', source, {
+      factors: ['password', 'totp'],
+      sessionExpiresAt: session.expiresAt,
     });
     return { ...session, username };
   }
@@ -314,14 +313,7 @@ export class LoginService {
   private refuseIfThrottled(username: string, source: string | undefined, action: string): void {
     const { blocked, retryAfterSeconds } = this.deps.throttle.verdict(username, source);
     if (!blocked) return;
-    this.deps.audit.append({
-      actor: `user:${username}`,
-      action,
-      target: `user:${username}`,
-      outcome: 'denied',
-      source,
-      details: { code: 'ACCOUNT_LOCKED', retryAfterSeconds },
-    });
+    this.auditSelf(username, action, 'denied', source, { code: 'ACCOUNT_LOCKED', retryAfterSeconds });
     throw new VitalGateError(
       'ACCOUNT_LOCKED',
       'too many failed attempts from this network; try again later or unlock with your authenticator',
@@ -331,13 +323,10 @@ export class LoginService {
 
   private recordFailure(username: string, source: string | undefined, action: string, cause: string): void {
     const entry = this.deps.throttle.fail(username, source);
-    this.deps.audit.append({
-      actor: `user:${username}`,
-      action,
-      target: `user:${username}`,
-      outcome: 'denied',
-      source,
-      details: { code: 'INVALID_CREDENTIALS', cause, failures: entry.failures },
+    this.auditSelf(username, action, 'denied', source, {
+      code: 'INVALID_CREDENTIALS',
+      cause,
+      failures: entry.failures,
     });
     if (!entry.newlyBlocked) return;
     const details = { failures: entry.failures, blockedUntil: entry.blockedUntil, network: entry.source };
@@ -358,15 +347,17 @@ export class LoginService {
     });
   }
 
-  private auditLogin(
+  /** An audit entry of a user acting on their own account. */
+  private auditSelf(
     username: string,
+    action: string,
     outcome: 'success' | 'denied',
     source: string | undefined,
     details: Record<string, unknown>,
   ): void {
     this.deps.audit.append({
       actor: `user:${username}`,
-      action: 'auth.login',
+      action,
       target: `user:${username}`,
       outcome,
       source,
