@@ -13,9 +13,11 @@ import { NETWORK_CHECKS } from './network.js';
 import { PEOPLE_CHECKS, breakGlassReviewed } from './people.js';
 import { PKI_CHECKS } from './pki.js';
 import { RETENTION_CHECKS } from './retention.js';
+import { rootCaRollover } from './root-rollover.js';
 
 export const ALL_CHECKS: readonly DeploymentCheck[] = [
   ...PKI_CHECKS,
+  rootCaRollover,
   revocationCanary,
   ...NETWORK_CHECKS,
   aclLint,
