@@ -118,14 +118,19 @@ export async function restoreInflux(
   await runInfluxd(['restore', '-portable', '-db', database, ...rename, '-host', rpc, from], 'restore');
 }
 
+/** Whether the client's database exists (a hub that never started has none yet). */
+export async function databaseExists(client: InfluxClient): Promise<boolean> {
+  const databases = await client.query('SHOW DATABASES');
+  return databases.some((s) => s.rows.some((r) => r.name === client.database));
+}
+
 /** Points per measurement with time in [from, to] (the largest field count of each). */
 export async function countPoints(
   client: InfluxClient,
   from: Date,
   to: Date,
 ): Promise<Record<string, number>> {
-  const databases = await client.query('SHOW DATABASES');
-  if (!databases.some((s) => s.rows.some((r) => r.name === client.database))) return {};
+  if (!(await databaseExists(client))) return {};
   const series = await client.query(
     `SELECT count(*) FROM /.*/ WHERE time >= '${from.toISOString()}' AND time <= '${to.toISOString()}'`,
   );

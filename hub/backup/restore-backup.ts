@@ -16,7 +16,7 @@ import { MASTER_KEY_FILE } from '../../core/keyring.js';
 import { CertificateAuthority } from '../../pki/authority.js';
 import { openContext } from '../context.js';
 import { startInfluxd } from '../influxd.js';
-import { endpointOf, hubInflux, restoreInflux, type InfluxEndpoint } from './influx-parts.js';
+import { databaseExists, endpointOf, hubInflux, restoreInflux, type InfluxEndpoint } from './influx-parts.js';
 import { partPath, type BackupManifest } from './manifest.js';
 import { openSealedFile, type KeySource } from './sealed-part.js';
 import { verifyBackup, type VerifiedBackup } from './verify-backup.js';
@@ -121,9 +121,7 @@ async function restoreSeries(
   let influx: InfluxEndpoint;
   if (config.influxUrl) {
     influx = await hubInflux(config);
-    const databases = await influx.client.query('SHOW DATABASES');
-    const names = databases.flatMap((s) => s.rows.map((r) => String(r.name)));
-    if (names.includes(config.influxDb))
+    if (await databaseExists(influx.client))
       throw new VitalGateError(
         'RESTORE_TARGET_NOT_EMPTY',
         `InfluxDB at VITALGATE_INFLUX_URL already has the database ${config.influxDb}: drop it or name another with VITALGATE_INFLUX_DB`,

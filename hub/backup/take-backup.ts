@@ -10,7 +10,7 @@ import type { HubConfig } from '../../core/config.js';
 import { VitalGateError } from '../../core/errors.js';
 import type { Db } from '../../core/store/database.js';
 import { copyControlPlane } from './control-plane-copy.js';
-import { backupInflux, countPoints, hubInflux } from './influx-parts.js';
+import { backupInflux, countPoints, databaseExists, hubInflux } from './influx-parts.js';
 import {
   BACKUP_FORMAT,
   PARTS_DIR,
@@ -74,7 +74,10 @@ export async function takeBackup(options: TakeBackupOptions): Promise<BackupMani
       const from = new Date(startedAt.getTime() - config.retentionDays * DAY_MS + DAY_MS);
       const points = await countPoints(influx.client, from, startedAt);
       telemetry = { from: from.toISOString(), to: startedAt.toISOString(), points };
-      await backupInflux(influx.rpc, config.influxDb, join(staging, 'influxdb'));
+      // A hub that never started has no database yet: there is nothing to back up.
+      if (await databaseExists(influx.client))
+        await backupInflux(influx.rpc, config.influxDb, join(staging, 'influxdb'));
+      else mkdirSync(join(staging, 'influxdb'), { mode: 0o700 });
     } finally {
       await influx.release();
     }

@@ -113,6 +113,7 @@ export const backup: CommandSpec = {
       if (args.values.json) {
         io.json({
           dir,
+          masterKeyIncluded: false,
           backupId: manifest.backupId,
           parts: manifest.parts.length,
           bytes,
