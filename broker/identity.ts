@@ -23,6 +23,8 @@ export interface DeviceIdentity {
   kind: DeviceKind;
   patientId: string | null;
   serial: string;
+  /** The enrollment the certificate belongs to (renewals keep it): the device's replay window. */
+  enrollment: string;
   address: string;
 }
 
@@ -56,18 +58,22 @@ export class DeviceIdentityGate {
     if (!device) return { ok: false, code: 'DEVICE_UNKNOWN', deviceId, returnCode: 5 };
     if (device.status !== 'active') return { ok: false, code: 'DEVICE_NOT_ACTIVE', deviceId, returnCode: 5 };
     const serial = normalizeSerial(peer.serialNumber);
+    let enrollment: string;
     if (serial !== device.currentSerial) {
       const cert = this.store.certificates.get(serial);
       const inGrace =
         cert?.deviceId === deviceId && cert.status === 'superseded' && (cert.graceUntil ?? 0) > this.now();
       if (!inGrace) return { ok: false, code: 'CERTIFICATE_NOT_CURRENT', deviceId, returnCode: 5 };
+      enrollment = cert.enrollmentSerial ?? serial;
+    } else {
+      enrollment = this.store.certificates.enrollmentOf(serial);
     }
     if (device.allowedNetworks.length > 0 && !new NetworkPolicy(device.allowedNetworks).allows(address)) {
       return { ok: false, code: 'SOURCE_NOT_ALLOWED', deviceId, returnCode: 5 };
     }
     return {
       ok: true,
-      identity: { deviceId, kind: device.kind, patientId: device.patientId, serial, address },
+      identity: { deviceId, kind: device.kind, patientId: device.patientId, serial, enrollment, address },
     };
   }
 }

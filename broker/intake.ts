@@ -6,8 +6,8 @@ import type { DeviceIdentity } from './identity.js';
 
 export type IntakeOutcome = { outcome: 'accepted' | 'duplicate' | 'dead_letter'; reason?: string };
 
-/** What the intake learns of the sender: ids and kind only, never the certificate. */
-export type IntakeDevice = Pick<DeviceIdentity, 'deviceId' | 'kind' | 'patientId'>;
+/** What the intake learns of the sender: ids, kind and enrollment (its replay window), never the certificate. */
+export type IntakeDevice = Pick<DeviceIdentity, 'deviceId' | 'kind' | 'patientId' | 'enrollment'>;
 
 export interface TelemetryIntake {
   /** Telemetry from `devices/{id}/telemetry`. Reject (throw) to withhold the PUBACK. */

@@ -2,8 +2,12 @@
 // runs before the QoS-1 PUBACK): validate → dedupe → seal → append to the spool (fdatasync) →
 // resolve, and only then does the broker write the PUBACK. The outcomes:
 //   accepted     the message's sealed readings are in the spool;
-//   duplicate    the seq was seen (a resend after a lost PUBACK, or a replay): acked, not stored;
-//   dead_letter  invalid for good: recorded (payload sealed) in `dead_letters`, then acked.
+//   duplicate    the seq was seen in its replay window (a resend after a lost PUBACK, or a
+//                replay): not stored as readings, but recorded as a dead letter (DUPLICATE or
+//                REPLAY, payload sealed), then acked; a device that keeps sending behind its
+//                window raises a `telemetry_behind_window` security event;
+//   dead_letter  invalid for good (an implausible seq jump too): recorded (payload sealed) in
+//                `dead_letters`, then acked.
 // Only a spool failure (SPOOL_FULL, I/O) or a store failure rejects: no PUBACK, the device keeps
 // the message and sends it again. One device's messages are taken one at a time, so the seq
 // check and the append cannot interleave; different devices share the spool's group commit.
@@ -12,7 +16,7 @@ import type { DeviceKind } from '../core/domain.js';
 import { describeError, isVitalGateError } from '../core/errors.js';
 import type { Keyring, SealedValue } from '../core/keyring.js';
 import type { Logger } from '../core/logger.js';
-import type { DeadLetterRecord } from '../core/store/ingest-state.js';
+import { seqWindowKey, type DeadLetterRecord } from '../core/store/ingest-state.js';
 import type { ControlPlane } from '../core/store/control-plane.js';
 import type { AlertBus, AlertEvaluator } from './alerts.js';
 import type { IngestMetrics } from './metrics.js';
@@ -28,10 +32,12 @@ export interface IntakeDevice {
   deviceId: string;
   kind: DeviceKind;
   patientId: string | null;
+  /** The enrollment of the certificate it sent with: its replay window ('' when unknown). */
+  enrollment?: string;
 }
 
 /** Why a message became a dead letter: a validation reason, or the patient's key is destroyed. */
-export type DeadLetterCode = DeadLetterReason | 'PATIENT_ERASED';
+export type DeadLetterCode = DeadLetterReason | 'PATIENT_ERASED' | 'DUPLICATE' | 'REPLAY' | 'SEQ_JUMP';
 
 export type IntakeResult =
   | { outcome: 'accepted' }
@@ -63,6 +69,13 @@ export interface TelemetryIntakeDeps {
 const DAY_MS = 86_400_000;
 /** An unbound device raises at most one security event per this period. */
 const UNBOUND_EVENT_EVERY_MS = 3_600_000;
+/**
+ * This many messages in a row behind a window (none accepted in between) raise a security event,
+ * at most one per window and hour. A reconnecting device resends its unacknowledged messages,
+ * a handful at most; a counter reset without re-enrollment, or a replay, goes on and on.
+ */
+export const BEHIND_WINDOW_EVENT_AFTER = 20;
+const BEHIND_WINDOW_EVENT_EVERY_MS = 3_600_000;
 
 /** AAD of a dead letter's sealed payload. */
 export function deadLetterAad(deviceId: string, receivedAt: number): string {
@@ -83,6 +96,8 @@ export function openDeadLetter(keyring: Keyring, letter: DeadLetterRecord): Buff
 export class TelemetryIntake {
   private readonly chains = new Map<string, Promise<unknown>>();
   private readonly unboundNoticed = new Map<string, number>();
+  /** Windows whose latest messages were all behind them: how many, and when an event was raised. */
+  private readonly behind = new Map<string, { messages: number; raisedAt?: number }>();
   private readonly firmware = new Map<string, string>();
   private readonly now: () => number;
 
@@ -121,11 +136,13 @@ export class TelemetryIntake {
     });
     if (!result.ok) return this.deadLetter(device, payload, result.reason, result.detail, now);
     const { envelope } = result;
-    const seqClass = this.deps.ledger.classify(device.deviceId, envelope.seq);
-    if (seqClass !== 'new') {
-      metrics.duplicates.inc({ kind: seqClass });
-      return { outcome: 'duplicate', reason: seqClass === 'duplicate' ? 'DUPLICATE' : 'REPLAY' };
+    const window = seqWindowKey(device.deviceId, device.enrollment ?? '');
+    const seqClass = this.deps.ledger.classify(window, envelope.seq);
+    if (seqClass === 'jump') {
+      const detail = `seq ${envelope.seq} jumps more than VITALGATE_SEQ_MAX_JUMP past the last accepted (${this.deps.ledger.lastSeq(window) ?? 0})`;
+      return this.deadLetter(device, payload, 'SEQ_JUMP', detail, now);
     }
+    if (seqClass !== 'new') return this.behindWindow(device, window, seqClass, envelope.seq, payload, now);
     let lines: string[];
     let rollups: PreparedRollups;
     try {
@@ -139,14 +156,17 @@ export class TelemetryIntake {
       throw err;
     }
     try {
-      await this.deps.spool.append(encodeSpooledMessage(device.deviceId, envelope.seq, lines, rollups.lines));
+      await this.deps.spool.append(
+        encodeSpooledMessage(device.deviceId, envelope.seq, lines, rollups.lines, device.enrollment),
+      );
     } catch (err) {
       rollups.abort();
       metrics.refused.inc({ code: isVitalGateError(err) ? err.code : 'UNKNOWN' });
       throw err;
     }
     rollups.commit();
-    this.deps.ledger.advance(device.deviceId, envelope.seq);
+    this.deps.ledger.advance(window, envelope.seq);
+    if (this.behind.size > 0) this.behind.delete(window);
     metrics.messagesAccepted.inc();
     metrics.readingsAccepted.inc(envelope.readings.length);
     if (!device.patientId) this.noticeUnbound(device, envelope.readings.length, now);
@@ -174,6 +194,49 @@ export class TelemetryIntake {
         'alert evaluation failed for an accepted message',
       );
     }
+  }
+
+  /**
+   * A seq at or below its window's last: not stored as readings (never twice), but kept as a dead
+   * letter with its reason, so that nothing acknowledged disappears unseen. A device that keeps
+   * at it raises an event: a counter reset without re-enrollment, or a replay; an operator decides.
+   */
+  private behindWindow(
+    device: IntakeDevice,
+    window: string,
+    seqClass: 'duplicate' | 'replay',
+    seq: number,
+    payload: Buffer,
+    now: number,
+  ): IntakeResult {
+    this.deps.metrics.duplicates.inc({ kind: seqClass });
+    const reason = seqClass === 'duplicate' ? 'DUPLICATE' : 'REPLAY';
+    const lastSeq = this.deps.ledger.lastSeq(window);
+    this.deadLetter(device, payload, reason, `seq ${seq} is not after the last accepted (${lastSeq})`, now);
+    const run = this.behind.get(window) ?? { messages: 0 };
+    run.messages += 1;
+    this.behind.set(window, run);
+    const due = run.raisedAt === undefined || now - run.raisedAt >= BEHIND_WINDOW_EVENT_EVERY_MS;
+    if (run.messages >= BEHIND_WINDOW_EVENT_AFTER && due) {
+      run.raisedAt = now;
+      this.deps.store.securityEvents.add({
+        kind: 'telemetry_behind_window',
+        severity: 'high',
+        deviceId: device.deviceId,
+        details: {
+          messages: run.messages,
+          lastSeq,
+          seq,
+          enrollment: device.enrollment ?? '',
+          note: 'the device keeps sending seqs its window already holds: a counter reset without re-enrollment (re-enroll it) or a replay (investigate); the messages are dead letters',
+        },
+      });
+      this.deps.logger.warn(
+        { device: device.deviceId, messages: run.messages },
+        'telemetry behind its replay window',
+      );
+    }
+    return { outcome: 'duplicate', reason };
   }
 
   private noticeUnbound(device: IntakeDevice, readings: number, now: number): void {

@@ -68,7 +68,7 @@ export class IngestPipeline {
       onRepair: (repair) => reportRepair(store, logger, repair),
     });
     this.metrics.observeSpool(this.spool);
-    this.ledger = DeviceSeqLedger.recover(store.deviceSeqs, this.spool);
+    this.ledger = DeviceSeqLedger.recover(store.deviceSeqs, this.spool, config.seqMaxJump);
     this.alertSettings = new AlertSettings({
       parameters: new AlertParameterRepository(store.db),
       homes: new HomePointRepository(store.db),

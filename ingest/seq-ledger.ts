@@ -1,22 +1,38 @@
-// Dedupe state: the last accepted seq of each device. It must survive a crash together with the
-// spool, so it is never stored on its own. On open it is rebuilt from two durable sources:
-//   - `device_seq` (SQLite): the highest seq per device among records InfluxDB has confirmed,
+// Dedupe state: per replay window, the last accepted seq. A window belongs to what can
+// legitimately restart the counter: the device's enrollment (the serial of the certificate its
+// one-time token got; renewals keep it). A device that re-enrolls (a factory reset, a new key)
+// starts a new window, so its seq may start again at 1 (docs/INGEST.md).
+//
+// The state must survive a crash together with the spool, so it is never stored on its own. On
+// open it is rebuilt from two durable sources:
+//   - `seq_windows` (SQLite): the highest seq per window among records InfluxDB has confirmed,
 //     written by the writer before it moves the spool's confirmed cursor;
 //   - every spool record after that cursor (accepted and acknowledged, not yet confirmed).
 // A message that was acknowledged is in one of the two, so its resend is a duplicate; a message
 // that was never acknowledged is in neither (its record never completed an fsync, or was cut
 // as a torn tail), so its resend is new. See docs/INGEST.md for the crash cases.
-import type { DeviceSeqRepository } from '../core/store/ingest-state.js';
+import { seqWindowKey, type DeviceSeqRepository } from '../core/store/ingest-state.js';
 import type { Spool } from './spool.js';
-import { decodeSpooledMessage } from './spooled-message.js';
+import { decodeSpooledMessage, type SpooledMessage } from './spooled-message.js';
 import { classifySeq } from './validation.js';
 
-export type SeqClass = 'new' | 'duplicate' | 'replay';
+export type SeqClass = 'new' | 'duplicate' | 'replay' | 'jump';
+
+/** The window a spooled message belongs to; a record from before windows, the device's current one. */
+export function spooledWindow(
+  message: SpooledMessage,
+  deviceSeqs: Pick<DeviceSeqRepository, 'currentEnrollment'>,
+) {
+  return seqWindowKey(message.deviceId, message.enrollment ?? deviceSeqs.currentEnrollment(message.deviceId));
+}
 
 export class DeviceSeqLedger {
-  private constructor(private readonly last: Map<string, number>) {}
+  private constructor(
+    private readonly last: Map<string, number>,
+    private readonly maxJump: number,
+  ) {}
 
-  static recover(deviceSeqs: DeviceSeqRepository, spool: Spool): DeviceSeqLedger {
+  static recover(deviceSeqs: DeviceSeqRepository, spool: Spool, maxJump = Infinity): DeviceSeqLedger {
     const last = deviceSeqs.all();
     let from = spool.confirmed();
     for (;;) {
@@ -29,31 +45,32 @@ export class DeviceSeqLedger {
         } catch {
           continue; // the writer sets such a record aside; it carries no seq to remember
         }
-        if (message.seq > (last.get(message.deviceId) ?? -1)) last.set(message.deviceId, message.seq);
+        const window = spooledWindow(message, deviceSeqs);
+        if (message.seq > (last.get(window) ?? -1)) last.set(window, message.seq);
       }
       from = records[records.length - 1]!.next;
     }
-    return new DeviceSeqLedger(last);
+    return new DeviceSeqLedger(last, maxJump);
   }
 
-  static empty(): DeviceSeqLedger {
-    return new DeviceSeqLedger(new Map());
+  static empty(maxJump = Infinity): DeviceSeqLedger {
+    return new DeviceSeqLedger(new Map(), maxJump);
   }
 
-  classify(deviceId: string, seq: number): SeqClass {
-    return classifySeq(this.last.get(deviceId), seq);
+  classify(window: string, seq: number): SeqClass {
+    return classifySeq(this.last.get(window), seq, this.maxJump);
   }
 
   /** Call only once the message's record is durable in the spool. */
-  advance(deviceId: string, seq: number): void {
-    if (seq > (this.last.get(deviceId) ?? -1)) this.last.set(deviceId, seq);
+  advance(window: string, seq: number): void {
+    if (seq > (this.last.get(window) ?? -1)) this.last.set(window, seq);
   }
 
-  lastSeq(deviceId: string): number | undefined {
-    return this.last.get(deviceId);
+  lastSeq(window: string): number | undefined {
+    return this.last.get(window);
   }
 
-  get devices(): number {
+  get windows(): number {
     return this.last.size;
   }
 }

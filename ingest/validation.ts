@@ -227,11 +227,17 @@ export function validateTelemetry(payload: Buffer, ctx: ValidationContext): Vali
 }
 
 /**
- * Where `seq` stands against the last one accepted from the same device: above it is new, equal
- * is a duplicate (a resend after a lost PUBACK), below it is a replay. Pure: the intake keeps the
- * per-device state.
+ * Where `seq` stands against the last one accepted in the same replay window: above it is new,
+ * equal is a duplicate (a resend after a lost PUBACK), below it is a replay, and more than
+ * `maxJump` above it (or above 0, in a window with nothing yet) is an implausible jump, which is
+ * refused: accepted, one such seq would close the window for good. Pure: the ledger keeps the
+ * state.
  */
-export function classifySeq(lastSeq: number | undefined, seq: number): 'new' | 'duplicate' | 'replay' {
-  if (lastSeq === undefined || seq > lastSeq) return 'new';
+export function classifySeq(
+  lastSeq: number | undefined,
+  seq: number,
+  maxJump = Infinity,
+): 'new' | 'duplicate' | 'replay' | 'jump' {
+  if (lastSeq === undefined || seq > lastSeq) return seq - (lastSeq ?? 0) > maxJump ? 'jump' : 'new';
   return seq === lastSeq ? 'duplicate' : 'replay';
 }

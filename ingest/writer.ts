@@ -1,6 +1,6 @@
 // Drains the spool into InfluxDB: batches of up to `batchSize` points, or whatever is there once
 // the oldest waiting record is `flushMs` old. Records are confirmed (and their spool segments
-// freed) only after InfluxDB answered 204, and `device_seq` is updated before the cursor moves.
+// freed) only after InfluxDB answered 204, and `seq_windows` is updated before the cursor moves.
 // While InfluxDB is down it retries with exponential backoff and full jitter; after a restart it
 // resumes from the confirmed cursor. Writes are idempotent: a replayed point has the same series
 // and timestamp, so InfluxDB overwrites it. A batch InfluxDB refuses for good (HTTP 400: bad
@@ -15,6 +15,7 @@ import type { Logger } from '../core/logger.js';
 import type { DeviceSeqRepository } from '../core/store/ingest-state.js';
 import type { IngestMetrics } from './metrics.js';
 import type { Spool, SpoolCursor, SpoolRecord } from './spool.js';
+import { spooledWindow } from './seq-ledger.js';
 import { decodeSpooledMessage, type SpooledMessage } from './spooled-message.js';
 
 export const RETENTION_POLICY = 'vitalgate_raw';
@@ -280,7 +281,7 @@ export class TelemetryWriter {
   }
 
   /**
-   * The batch is stored: device_seq first, then the spool cursor. The cursor write (two fsyncs)
+   * The batch is stored: the replay windows (seq_windows) first, then the spool cursor. The cursor write (two fsyncs)
    * runs while the next batch is sent; confirmations are applied in order, and a crash before
    * one lands only means those points are written again (idempotent).
    */
@@ -290,7 +291,8 @@ export class TelemetryWriter {
     for (const { message } of batch) {
       if (!message) continue;
       points += message.points;
-      if (message.seq > (seqs.get(message.deviceId) ?? -1)) seqs.set(message.deviceId, message.seq);
+      const window = spooledWindow(message, this.deps.deviceSeqs);
+      if (message.seq > (seqs.get(window) ?? -1)) seqs.set(window, message.seq);
     }
     this.deps.deviceSeqs.record(seqs);
     const next = batch[batch.length - 1]!.record.next;

@@ -109,6 +109,8 @@ export class DeviceEnrollment {
     this.store.transaction(() => {
       if (device.currentSerial) this.store.certificates.supersede(device.currentSerial, graceUntil);
       this.store.devices.setCurrentSerial(deviceId, issued.serial);
+      // Same enrollment, same replay window: the device's seq goes on (docs/INGEST.md).
+      this.store.certificates.setEnrollment(issued.serial, presented!.enrollmentSerial ?? presented!.serial);
     });
     this.store.audit.append({
       actor: `device:${deviceId}`,

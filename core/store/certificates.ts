@@ -32,6 +32,11 @@ export interface CertificateRecord {
   revokedAt: number | null;
   revocationReason: RevocationReason | null;
   createdAt: number;
+  /**
+   * The enrollment a device certificate belongs to: the serial of the certificate its one-time
+   * token got; renewals keep it. Null for that first certificate itself (and for non-devices).
+   */
+  enrollmentSerial: string | null;
 }
 
 interface CertificateRow {
@@ -48,6 +53,7 @@ interface CertificateRow {
   revoked_at: number | null;
   revocation_reason: RevocationReason | null;
   created_at: number;
+  enrollment_serial: string | null;
 }
 
 function fromRow(r: CertificateRow): CertificateRecord {
@@ -65,6 +71,7 @@ function fromRow(r: CertificateRow): CertificateRecord {
     revokedAt: r.revoked_at,
     revocationReason: r.revocation_reason,
     createdAt: r.created_at,
+    enrollmentSerial: r.enrollment_serial,
   };
 }
 
@@ -130,6 +137,20 @@ export class CertificateRepository {
         .prepare("SELECT * FROM certificates WHERE status = 'revoked' AND not_after > ? ORDER BY revoked_at")
         .all(at) as CertificateRow[]
     ).map(fromRow);
+  }
+
+  /** A renewed certificate belongs to the enrollment of the one it renews. */
+  setEnrollment(serial: string, enrollmentSerial: string): void {
+    this.db
+      .prepare('UPDATE certificates SET enrollment_serial = ? WHERE serial = ?')
+      .run(enrollmentSerial, serial);
+  }
+
+  /** The enrollment (see `enrollmentSerial`) of a certificate: its own serial when it began one. */
+  enrollmentOf(serial: string): string {
+    const row = this.db.prepare('SELECT enrollment_serial FROM certificates WHERE serial = ?').get(serial) as
+      { enrollment_serial: string | null } | undefined;
+    return row?.enrollment_serial ?? serial;
   }
 
   /** Marks an active certificate superseded; it keeps working until `graceUntil`. */

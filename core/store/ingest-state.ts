@@ -92,28 +92,51 @@ export class DeadLetterRepository {
   }
 }
 
+/**
+ * The replay windows: per device and enrollment, the highest seq InfluxDB has confirmed. Keys are
+ * `seqWindowKey(deviceId, enrollment)`.
+ */
 export class DeviceSeqRepository {
   private readonly upsert;
 
   constructor(private readonly db: Db) {
     this.upsert = db.prepare(
-      'INSERT INTO device_seq (device_id, last_seq) VALUES (?, ?) ON CONFLICT (device_id) DO UPDATE SET last_seq = MAX(last_seq, excluded.last_seq)',
+      'INSERT INTO seq_windows (device_id, enrollment, last_seq) VALUES (?, ?, ?) ON CONFLICT (device_id, enrollment) DO UPDATE SET last_seq = MAX(last_seq, excluded.last_seq)',
     );
   }
 
   all(): Map<string, number> {
-    const rows = this.db.prepare('SELECT device_id, last_seq FROM device_seq').all() as {
+    const rows = this.db.prepare('SELECT device_id, enrollment, last_seq FROM seq_windows').all() as {
       device_id: string;
+      enrollment: string;
       last_seq: number;
     }[];
-    return new Map(rows.map((r) => [r.device_id, r.last_seq]));
+    return new Map(rows.map((r) => [seqWindowKey(r.device_id, r.enrollment), r.last_seq]));
   }
 
   record(seqs: Map<string, number>): void {
     this.db.transaction(() => {
-      for (const [deviceId, seq] of seqs) this.upsert.run(deviceId, seq);
+      for (const [key, seq] of seqs) {
+        const space = key.indexOf(' ');
+        this.upsert.run(key.slice(0, space), key.slice(space + 1), seq);
+      }
     })();
   }
+
+  /** The enrollment of the device's current certificate ('' when it has none). */
+  currentEnrollment(deviceId: string): string {
+    const row = this.db
+      .prepare(
+        'SELECT COALESCE(c.enrollment_serial, d.current_serial) AS enrollment FROM devices d LEFT JOIN certificates c ON c.serial = d.current_serial WHERE d.id = ?',
+      )
+      .get(deviceId) as { enrollment: string | null } | undefined;
+    return row?.enrollment ?? '';
+  }
+}
+
+/** One replay window: a device id (never holds a space) and the enrollment serial. */
+export function seqWindowKey(deviceId: string, enrollment: string): string {
+  return `${deviceId} ${enrollment}`;
 }
 
 export class AlertRepository {

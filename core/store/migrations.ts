@@ -355,4 +355,18 @@ export const MIGRATIONS: Migration[] = [
       DROP TABLE device_seq;
     `,
   },
+  {
+    version: 550,
+    name: 'console: acknowledgement notes, sealed under the patient key',
+    sql: `
+      CREATE TABLE alert_notes (
+        alert_id INTEGER PRIMARY KEY,
+        patient_id TEXT NOT NULL,
+        author TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        key_version INTEGER NOT NULL,
+        sealed BLOB NOT NULL
+      );
+    `,
+  },
 ];

@@ -63,7 +63,9 @@ describe('a hub on VITALGATE_API_PORT=0', () => {
     // A relying party reaches the CRL where the certificate says.
     const crl = await client.request('GET', new URL(urls.crl[0]!).pathname);
     expect(crl.status).toBe(200);
-    expect(new x509.X509Crl(crl.raw).issuer).toBe(new x509.X509Certificate(certificate).issuer);
+    expect(new x509.X509Crl(new Uint8Array(crl.raw)).issuer).toBe(
+      new x509.X509Certificate(certificate).issuer,
+    );
   }, 120_000);
 });
 

@@ -4,7 +4,7 @@
 // share of unfinished handshakes, and real devices still connect, from another source at once and
 // from the same one once the deadline freed its places under the connection cap.
 import { connect as tcpConnect, type Socket } from 'node:net';
-import type { MqttClient } from 'mqtt';
+import type { IClientOptions, MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectDevice, startTestBroker } from '../../support/broker.js';
 import { createTestPki, type DeviceCredentials, type TestPki } from '../../support/hub-pki.js';
@@ -73,7 +73,11 @@ describe('TLS handshakes that never finish', () => {
       partial.socket.write(hello.subarray(20, 30));
 
       // Another source is not held back by this one's unfinished handshakes.
-      clients.push(await connectDevice(broker.port, devices[0]!, 'hs-0', { localAddress: '127.0.0.2' }));
+      clients.push(
+        await connectDevice(broker.port, devices[0]!, 'hs-0', {
+          localAddress: '127.0.0.2',
+        } as IClientOptions),
+      );
       expect(broker.broker.liveSessions().map((s) => s.deviceId)).toEqual(['hs-0']);
 
       const closedAt = await Promise.all([...silent, partial].map((s) => s.closed));

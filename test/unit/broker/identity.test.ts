@@ -28,7 +28,11 @@ function device(overrides: Partial<Device> = {}): Device {
 function gate(devices: Device[], certificates: Partial<CertificateRecord>[] = []) {
   const store = {
     devices: { get: (id: string) => devices.find((d) => d.id === id) },
-    certificates: { get: (serial: string) => certificates.find((c) => c.serial === serial) },
+    certificates: {
+      get: (serial: string) => certificates.find((c) => c.serial === serial),
+      enrollmentOf: (serial: string) =>
+        certificates.find((c) => c.serial === serial)?.enrollmentSerial ?? serial,
+    },
   } as unknown as ControlPlane;
   return new DeviceIdentityGate(store, () => NOW);
 }
@@ -44,9 +48,19 @@ describe('DeviceIdentityGate', () => {
         kind: 'pulse_oximeter',
         patientId: 'p-1',
         serial: 'abc123',
+        enrollment: 'abc123',
         address: '10.1.2.3',
       },
     });
+  });
+
+  it('names the enrollment a renewed certificate belongs to (its replay window)', () => {
+    const renewed = gate(
+      [device({ currentSerial: 'def456' })],
+      [{ serial: 'def456', enrollmentSerial: 'abc123' }],
+    );
+    const decision = renewed.decide(cert('ox-1', 'DEF456'), 'ox-1', '10.1.2.3');
+    expect(decision).toMatchObject({ ok: true, identity: { serial: 'def456', enrollment: 'abc123' } });
   });
 
   it.each([
