@@ -3,7 +3,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll } from 'vitest';
+import { afterAll, onTestFinished } from 'vitest';
 
 export interface OpensslResult {
   status: number;
@@ -18,15 +18,25 @@ export function openssl(args: string[], input?: Buffer | string): OpensslResult 
 }
 
 const written: string[] = [];
-// Each test file gets its own copy of this module: its dirs go when its tests are done.
+// Dirs written outside a test (beforeAll) go after the test file: each file has its own copy of
+// this module, and this hook is registered when the file imports it.
 afterAll(() => {
   for (const dir of written.splice(0)) rmSync(dir, { recursive: true, force: true });
 });
 
-/** A temp dir with named files written into it (removed after the test file); returns their paths. */
+/** Removes `dir` when the current test ends, or after the test file when written outside a test. */
+function removeLater(dir: string): void {
+  try {
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
+  } catch {
+    written.push(dir);
+  }
+}
+
+/** A temp dir with named files written into it (removed after the test); returns their paths. */
 export function writeFiles(files: Record<string, string | Buffer>): Record<string, string> & { dir: string } {
   const dir = mkdtempSync(join(tmpdir(), 'vg-openssl-'));
-  written.push(dir);
+  removeLater(dir);
   const paths: Record<string, string> = { dir };
   for (const [name, content] of Object.entries(files)) {
     paths[name] = join(dir, name);
