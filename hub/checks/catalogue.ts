@@ -12,6 +12,7 @@ import { accountsUnderAttack } from './login-attacks.js';
 import { NETWORK_CHECKS } from './network.js';
 import { PEOPLE_CHECKS, breakGlassReviewed } from './people.js';
 import { PKI_CHECKS } from './pki.js';
+import { renewalPrompted } from './renewal.js';
 import { RETENTION_CHECKS } from './retention.js';
 import { rootCaRollover } from './root-rollover.js';
 
@@ -32,6 +33,7 @@ export const ALL_CHECKS: readonly DeploymentCheck[] = [
   accountsUnderAttack,
   ...DEVICE_CHECKS,
   ...FLEET_CHECKS,
+  renewalPrompted,
 ];
 
 /** What the hub cannot check by itself, and how to keep evidence for it (OWASP SMDDS). */
