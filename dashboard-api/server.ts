@@ -38,6 +38,7 @@ import { toErrorResponse } from './http-errors.js';
 import { registerAlertRoutes } from './routes/alerts.js';
 import { registerAuditRoutes } from './routes/audit.js';
 import { registerAuthRoutes } from './routes/auth.js';
+import { registerBreakGlassRoutes } from './routes/break-glass.js';
 import { registerCareSummaryRoutes } from './routes/care-summary.js';
 import { registerDeviceRoutes } from './routes/devices.js';
 import { registerEnrollmentRoutes } from './routes/enrollment.js';
@@ -197,6 +198,7 @@ export async function buildApiServer(deps: ApiDeps): Promise<ApiApp & { apiConte
       registerAlertRoutes(scoped, ctx);
       registerCareSummaryRoutes(scoped, ctx);
       registerAuditRoutes(scoped, ctx);
+      registerBreakGlassRoutes(scoped, ctx);
     },
     { prefix: API_PREFIX },
   );

@@ -2,6 +2,8 @@
 // audited), and their acknowledgement.
 import { z } from 'zod';
 import { VitalGateError } from '../../core/errors.js';
+import { patientKeySubject } from '../../core/patient-registry.js';
+import { AlertNoteRepository } from '../../core/store/alert-notes.js';
 import type { AlertRecord } from '../../core/store/ingest-state.js';
 import type { ApiContext } from '../context.js';
 import type { ApiApp } from '../server.js';
@@ -22,8 +24,21 @@ function alertView(a: AlertRecord) {
   };
 }
 
+const noteAad = (alertId: number, patientId: string) => `alert-note|${alertId}|${patientId}`;
+
 export function registerAlertRoutes(app: ApiApp, ctx: ApiContext): void {
   const tags = ['alerts'];
+  const notes = new AlertNoteRepository(ctx.store.db);
+  /** The acknowledgement note of an alert, opened under its patient's key (clinical text: PHI). */
+  const noteOf = (a: AlertRecord): string | null => {
+    const note = a.status === 'open' || a.patientId === null ? undefined : notes.get(a.id);
+    if (!note) return null;
+    const subject = patientKeySubject(note.patientId);
+    if (ctx.deps.keyring.isShredded(subject)) return null;
+    return ctx.deps.keyring
+      .open(subject, note.keyVersion, note.sealed, noteAad(a.id, note.patientId))
+      .toString('utf8');
+  };
 
   app.get(
     '/alerts',
@@ -61,7 +76,7 @@ export function registerAlertRoutes(app: ApiApp, ctx: ApiContext): void {
       return out
         .sort((a, b) => b.raisedAt - a.raisedAt)
         .slice(0, q.limit)
-        .map(alertView);
+        .map((a) => ({ ...alertView(a), note: noteOf(a) }));
     },
   );
 
@@ -71,7 +86,11 @@ export function registerAlertRoutes(app: ApiApp, ctx: ApiContext): void {
       config: { access: 'phi.read', phi: 'alert_ack' },
       schema: {
         tags,
-        summary: 'Acknowledges an open alert of a patient you may read.',
+        summary: 'Acknowledges an open alert of a patient you may read, with an optional note.',
+        body: z
+          .object({ note: z.string().trim().min(1).max(500).optional() })
+          .strict()
+          .optional(),
         params: z
           .object({
             alertId: z
@@ -90,15 +109,32 @@ export function registerAlertRoutes(app: ApiApp, ctx: ApiContext): void {
       if (!ctx.store.alerts.acknowledge(alert.id, p.username)) {
         throw new VitalGateError('ALERT_STATE_CONFLICT', `the alert is ${alert.status}`);
       }
+      const note = request.body?.note;
+      if (note) {
+        const sealed = ctx.deps.keyring.seal(
+          patientKeySubject(alert.patientId),
+          Buffer.from(note, 'utf8'),
+          noteAad(alert.id, alert.patientId),
+        );
+        notes.add({
+          alertId: alert.id,
+          patientId: alert.patientId,
+          author: p.username,
+          createdAt: ctx.now(),
+          keyVersion: sealed.keyVersion,
+          sealed: sealed.ciphertext,
+        });
+      }
       ctx.store.audit.append({
         actor: `user:${p.username}`,
         action: 'alert.ack',
         target: `patient:${alert.patientId}`,
         outcome: 'success',
         source: request.ip,
-        details: { alertId: alert.id, rule: alert.rule },
+        details: { alertId: alert.id, rule: alert.rule, note: note !== undefined },
       });
-      return alertView(ctx.store.alerts.get(alert.id)!);
+      const acked = ctx.store.alerts.get(alert.id)!;
+      return { ...alertView(acked), note: note ?? null };
     },
   );
 }

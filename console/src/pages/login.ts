@@ -1,7 +1,7 @@
 // Sign-in for every role, in the API's steps: password → (first login) a new password →
 // (no authenticator yet) TOTP enrolment with a QR code drawn here and the secret shown once →
 // the 6-digit code → a session cookie. Each step is a small form; errors are sentences.
-import type { ApiClient } from '../api.js';
+import { ApiError, type ApiClient } from '../api.js';
 import { h, notice, replace } from '../dom.js';
 import type { Page, PageView, Session } from '../page.js';
 import { qrImage } from '../qr.js';
@@ -55,7 +55,11 @@ function form(
   return el;
 }
 
-function passwordStep(view: PageView, show: (step: LoginStep) => void): HTMLFormElement {
+function passwordStep(
+  view: PageView,
+  show: (step: LoginStep | null, message?: string) => void,
+  message?: string,
+): HTMLFormElement {
   const username = h('input', {
     id: 'username',
     name: 'username',
@@ -75,7 +79,11 @@ function passwordStep(view: PageView, show: (step: LoginStep) => void): HTMLForm
   return form(
     'Sign in to VitalGate',
     [
-      reason && SIGNED_OUT[reason] ? notice('info', SIGNED_OUT[reason]) : null,
+      message
+        ? notice('error', message)
+        : reason && SIGNED_OUT[reason]
+          ? notice('info', SIGNED_OUT[reason])
+          : null,
       field('Username', username),
       field('Password', password),
     ],
@@ -92,7 +100,11 @@ function passwordStep(view: PageView, show: (step: LoginStep) => void): HTMLForm
   );
 }
 
-function newPasswordStep(view: PageView, step: LoginStep, show: (s: LoginStep) => void): HTMLFormElement {
+function newPasswordStep(
+  view: PageView,
+  step: LoginStep,
+  show: (s: LoginStep | null, message?: string) => void,
+): HTMLFormElement {
   const first = h('input', {
     id: 'new-password',
     type: 'password',
@@ -124,12 +136,23 @@ function newPasswordStep(view: PageView, step: LoginStep, show: (s: LoginStep) =
     async () => {
       if (first.value !== again.value)
         throw new Error('The two passwords are not the same. Type them again.');
-      show(
-        await view.api.post<LoginStep>('/auth/login/password', {
-          challengeId: step.challengeId,
-          newPassword: first.value,
-        }),
-      );
+      if ([...first.value].length < 12)
+        throw new Error('That password is too short: use at least 12 characters.');
+      try {
+        show(
+          await view.api.post<LoginStep>('/auth/login/password', {
+            challengeId: step.challengeId,
+            newPassword: first.value,
+          }),
+        );
+      } catch (err) {
+        // The API spends the sign-in step on any answer: start again from the one-time password.
+        if (err instanceof ApiError && err.status < 500) {
+          show(null, `${err.message} Sign in again with your one-time password and choose another one.`);
+          return;
+        }
+        throw err;
+      }
     },
   );
 }
@@ -211,10 +234,10 @@ export const loginPage: Page = {
       return;
     }
     const box = h('div', { class: 'login-wrap' });
-    const show = (step: LoginStep | null) => {
+    const show = (step: LoginStep | null, message?: string) => {
       const next =
         step === null
-          ? passwordStep(view, show)
+          ? passwordStep(view, show, message)
           : step.next === 'password_change'
             ? newPasswordStep(view, step, show)
             : step.next === 'mfa_enroll'

@@ -1,0 +1,265 @@
+// What a clinician's "My patients" needs in one answer, per accessible patient: the latest value
+// of each vital with its time and trend, the open alerts, the devices and whether each is
+// reporting, the alert thresholds in force (defaults and the patient's overrides), and the
+// break-glass grant's end when that is the basis of access. Values come from the same decrypted
+// telemetry as the telemetry route: the last minutes raw (exact latest values), the last day from
+// hourly statistics (trend, and the latest value of devices that measure now and then).
+import type { ReadingType } from '../../core/domain.js';
+import { AlertParameterRepository } from '../../core/store/alert-settings.js';
+import { BreakGlassGrantRepository } from '../../core/store/break-glass-grants.js';
+import type { AlertRecord } from '../../core/store/ingest-state.js';
+import { ALERT_RULES } from '../../ingest/alert-rules.js';
+import type { AccessBasis } from '../access/phi-guard.js';
+import type { ApiContext } from '../context.js';
+import type { TelemetryPoint } from '../ports.js';
+
+/** The vitals the summary shows (ECG waveforms and locations are for the patient view). */
+export const SUMMARY_TYPES: readonly ReadingType[] = [
+  'heart_rate',
+  'spo2',
+  'blood_pressure',
+  'respiratory_rate',
+  'body_temperature',
+  'blood_glucose',
+  'body_weight',
+];
+const RECENT_MS = 5 * 60_000;
+const HOUR_MS = 3_600_000;
+const DAY_MS = 24 * HOUR_MS;
+/** Kinds that stream; a silence of this long means the device is not reporting. */
+const STREAM_SILENCE_MS = 2 * 60_000;
+/** Kinds that measure now and then (BP, glucose, scale, thermometer): a day and a bit. */
+const SPOT_SILENCE_MS = 26 * HOUR_MS;
+const STREAMING_KINDS = new Set(['wearable', 'pulse_oximeter']);
+const TYPES_BY_KIND: Readonly<Record<string, readonly ReadingType[]>> = {
+  wearable: ['heart_rate', 'spo2', 'body_temperature'],
+  pulse_oximeter: ['spo2', 'heart_rate'],
+  bp_monitor: ['blood_pressure', 'heart_rate'],
+  glucometer: ['blood_glucose'],
+  weight_scale: ['body_weight'],
+  thermometer: ['body_temperature'],
+};
+
+export interface VitalSummary {
+  type: ReadingType;
+  ts: string;
+  /** Scalar value, or systolic/diastolic for blood pressure. */
+  value?: number;
+  systolic?: number;
+  diastolic?: number;
+  /** Compared with the hour before: rising, falling or steady (within 3 %); null without one. */
+  trend: 'rising' | 'falling' | 'steady' | null;
+  /** Whether the value is past an alert threshold in force. */
+  breach: boolean;
+  /** From the last minutes' readings (exact) or the hourly mean (older). */
+  exact: boolean;
+}
+
+export interface DeviceSummary {
+  id: string;
+  kind: string;
+  status: string;
+  lastReadingAt: string | null;
+  reporting: boolean;
+}
+
+export interface Threshold {
+  rule: string;
+  type: ReadingType;
+  severity: string;
+  /** For scalar rules. */
+  below?: number;
+  above?: number;
+  /** For blood pressure. */
+  systolic?: number;
+  diastolic?: number;
+}
+
+export interface PatientSummary {
+  id: string;
+  name: string;
+  birthDate: string;
+  mrn?: string;
+  access: AccessBasis;
+  breakGlassUntil: string | null;
+  vitals: VitalSummary[];
+  openAlerts: { id: number; rule: string; severity: string; raisedAt: string; deviceId: string }[];
+  devices: DeviceSummary[];
+  thresholds: Threshold[];
+  attention: 'critical' | 'high' | 'stale' | 'ok';
+}
+
+interface Bucket {
+  start: number;
+  count: number;
+  value?: { mean: number };
+  systolic?: { mean: number };
+  diastolic?: { mean: number };
+}
+
+function thresholdsFor(overrides: Map<string, Map<string, number>>): Threshold[] {
+  const out: Threshold[] = [];
+  for (const rule of ALERT_RULES) {
+    if (rule.readingType === 'location') continue;
+    const p = { ...rule.defaults, ...Object.fromEntries(overrides.get(rule.id) ?? []) } as Record<
+      string,
+      number
+    >;
+    const base = { rule: rule.id, type: rule.readingType, severity: rule.severity };
+    if (rule.readingType === 'blood_pressure') {
+      out.push({ ...base, systolic: p.systolic!, diastolic: p.diastolic! });
+    } else if (rule.id.endsWith('_low')) {
+      out.push({ ...base, below: p.threshold! });
+    } else {
+      out.push({ ...base, above: p.threshold! });
+    }
+  }
+  return out;
+}
+
+function breaches(v: Omit<VitalSummary, 'breach'>, thresholds: readonly Threshold[]): boolean {
+  return thresholds.some((t) => {
+    if (t.type !== v.type) return false;
+    if (v.systolic !== undefined) return v.systolic >= t.systolic! || v.diastolic! >= t.diastolic!;
+    if (v.value === undefined) return false;
+    return t.below !== undefined ? v.value < t.below : t.above !== undefined && v.value > t.above;
+  });
+}
+
+function trendOf(latest: number | undefined, before: number | undefined): VitalSummary['trend'] {
+  if (latest === undefined || before === undefined || before === 0) return null;
+  const change = (latest - before) / Math.abs(before);
+  return change > 0.03 ? 'rising' : change < -0.03 ? 'falling' : 'steady';
+}
+
+const primary = (b: Bucket | TelemetryPoint['values'] | undefined): number | undefined => {
+  if (!b) return undefined;
+  if ('systolic' in b) {
+    const s = b.systolic as number | { mean: number };
+    return typeof s === 'number' ? s : s.mean;
+  }
+  if ('value' in b) {
+    const v = b.value as number | { mean: number } | undefined;
+    return typeof v === 'number' ? v : v?.mean;
+  }
+  return undefined;
+};
+
+export class CareSummary {
+  private readonly parameters: AlertParameterRepository;
+  private readonly grants: BreakGlassGrantRepository;
+
+  constructor(private readonly ctx: ApiContext) {
+    this.parameters = new AlertParameterRepository(ctx.store.db);
+    this.grants = new BreakGlassGrantRepository(ctx.store.db);
+  }
+
+  async patient(username: string, patientId: string, basis: AccessBasis): Promise<PatientSummary> {
+    const { ctx } = this;
+    const now = ctx.now();
+    const demographics = ctx.patients.get(patientId);
+    const thresholds = thresholdsFor(this.parameters.forPatient(patientId));
+    const [recent, hourly] = await Promise.all([
+      ctx.telemetry.raw(patientId, now - RECENT_MS, now, SUMMARY_TYPES, 20_000),
+      ctx.telemetry.downsampled(patientId, now - DAY_MS, now, SUMMARY_TYPES, HOUR_MS),
+    ]);
+    const latestPoint = new Map<ReadingType, TelemetryPoint>();
+    const lastByDevice = new Map<string, number>();
+    for (const p of recent) {
+      latestPoint.set(p.type, p);
+      lastByDevice.set(p.deviceId, Math.max(lastByDevice.get(p.deviceId) ?? 0, p.ts));
+    }
+    const vitals: VitalSummary[] = [];
+    const lastSeenByType = new Map<ReadingType, number>();
+    for (const type of SUMMARY_TYPES) {
+      const buckets = ((hourly.get(type) ?? []) as Bucket[]).filter((b) => b.count > 0);
+      const lastBucket = buckets.at(-1);
+      const point = latestPoint.get(type);
+      let v: Omit<VitalSummary, 'breach'> | undefined;
+      if (point) {
+        const before = buckets.filter((b) => b.start + HOUR_MS <= point.ts - RECENT_MS).at(-1);
+        const values = point.values as { value?: number; systolic?: number; diastolic?: number };
+        v = {
+          type,
+          ts: new Date(point.ts).toISOString(),
+          ...(values.systolic !== undefined
+            ? { systolic: values.systolic, diastolic: values.diastolic! }
+            : { value: values.value! }),
+          trend: trendOf(primary(values), primary(before)),
+          exact: true,
+        };
+        lastSeenByType.set(type, point.ts);
+      } else if (lastBucket) {
+        const before = buckets.at(-2);
+        const ts = Math.min(now, lastBucket.start + HOUR_MS);
+        v = {
+          type,
+          ts: new Date(ts).toISOString(),
+          ...(lastBucket.systolic
+            ? {
+                systolic: Math.round(lastBucket.systolic.mean),
+                diastolic: Math.round(lastBucket.diastolic!.mean),
+              }
+            : { value: Math.round(lastBucket.value!.mean * 10) / 10 }),
+          trend: trendOf(primary(lastBucket), primary(before)),
+          exact: false,
+        };
+        lastSeenByType.set(type, ts);
+      }
+      if (v) vitals.push({ ...v, breach: breaches(v, thresholds) });
+    }
+    const devices = ctx.store.devices.list({ patientId }).map((d): DeviceSummary => {
+      const spotLast = Math.max(0, ...(TYPES_BY_KIND[d.kind] ?? []).map((t) => lastSeenByType.get(t) ?? 0));
+      const last = lastByDevice.get(d.id) ?? (STREAMING_KINDS.has(d.kind) ? 0 : spotLast);
+      const silence = STREAMING_KINDS.has(d.kind) ? STREAM_SILENCE_MS : SPOT_SILENCE_MS;
+      return {
+        id: d.id,
+        kind: d.kind,
+        status: d.status,
+        lastReadingAt: last > 0 ? new Date(last).toISOString() : null,
+        reporting: d.status === 'active' && last > 0 && now - last < silence,
+      };
+    });
+    const openAlerts = ctx.store.alerts
+      .list({ patientId, status: 'open', limit: 100 })
+      .map((a: AlertRecord) => ({
+        id: a.id,
+        rule: a.rule,
+        severity: a.severity,
+        raisedAt: new Date(a.raisedAt).toISOString(),
+        deviceId: a.deviceId,
+      }));
+    const grant = basis === 'break_glass' ? this.grants.active(username, patientId, now) : undefined;
+    const attention = openAlerts.some((a) => a.severity === 'critical')
+      ? 'critical'
+      : openAlerts.length > 0
+        ? 'high'
+        : devices.some((d) => d.status === 'active' && !d.reporting)
+          ? 'stale'
+          : 'ok';
+    return {
+      id: patientId,
+      name: demographics.name,
+      birthDate: demographics.birthDate,
+      ...(demographics.mrn ? { mrn: demographics.mrn } : {}),
+      access: basis,
+      breakGlassUntil: grant ? new Date(grant.expiresAt).toISOString() : null,
+      vitals,
+      openAlerts,
+      devices,
+      thresholds,
+      attention,
+    };
+  }
+}
+
+const ATTENTION_ORDER = { critical: 0, high: 1, stale: 2, ok: 3 } as const;
+
+/** Attention first: open critical alerts, then other open alerts, then silent devices; then by name. */
+export function byAttention(a: PatientSummary, b: PatientSummary): number {
+  return (
+    ATTENTION_ORDER[a.attention] - ATTENTION_ORDER[b.attention] ||
+    b.openAlerts.length - a.openAlerts.length ||
+    a.name.localeCompare(b.name)
+  );
+}
