@@ -53,6 +53,8 @@ export interface AuditQuery {
   target?: string;
   outcome?: AuditOutcome;
   afterSeq?: number;
+  /** Entries older than this one: the next page of a newest-first listing. */
+  beforeSeq?: number;
   limit?: number;
 }
 
@@ -275,6 +277,7 @@ export class AuditLog {
     add('target = @target', 'target');
     add('outcome = @outcome', 'outcome');
     add('seq > @afterSeq', 'afterSeq');
+    add('seq < @beforeSeq', 'beforeSeq');
     params.limit = Math.min(Math.max(query.limit ?? 100, 1), 1000);
     const sql = `SELECT * FROM audit_log ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY seq DESC LIMIT @limit`;
     return (this.db.prepare(sql).all(params) as AuditRow[]).map(fromRow);

@@ -23,6 +23,7 @@ import { ApiMetrics } from './metrics.js';
 import type {
   ChecksService,
   DeviceCommandPort,
+  DeviceActivityPort,
   DeviceSessionKicker,
   LiveFeed,
   ReadinessProbe,
@@ -49,6 +50,8 @@ export interface ApiDeps {
   checks?: ChecksService;
   /** Ends a device's live session when its patient binding changes (the broker). */
   kicker?: DeviceSessionKicker;
+  /** Live sessions and last-seen times of devices (the broker); without it the list says unknown. */
+  deviceActivity?: DeviceActivityPort;
   /** Signed ping and config commands (the hub's command publisher); without it they answer 503. */
   commands?: DeviceCommandPort;
   logger?: Logger;

@@ -67,6 +67,19 @@ export interface DeviceSessionKicker {
   kick(deviceId: string, cause: string): unknown;
 }
 
+/** What the broker knows of a device now: a live session, and when and from where it was last seen. */
+export interface DeviceActivity {
+  connected: boolean;
+  /** Epoch ms of the last connect or message, null when never seen since the hub started. */
+  lastSeen: number | null;
+  /** The source address of that connect or message (devices.read only; never a metric label). */
+  lastSourceAddress: string | null;
+}
+
+export interface DeviceActivityPort {
+  activityOf(deviceId: string): DeviceActivity;
+}
+
 /** Signed commands to a connected device (the hub's command publisher, which audits each). */
 export interface DeviceCommandPort {
   send(

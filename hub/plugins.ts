@@ -42,6 +42,16 @@ export const HUB_PLUGINS: HubPlugins = {
       live: hub.ingest ? liveFeedFromBus(hub.ingest.bus) : { subscribe: () => () => {} },
       checks: { latest: () => hub.checks.latest(), run: (actor) => hub.checks.run(actor) },
       kicker: hub.broker,
+      deviceActivity: {
+        activityOf: (id) => {
+          const seen = hub.broker.metrics.snapshot(id);
+          return {
+            connected: hub.broker.isConnected(id),
+            lastSeen: seen?.lastSeen ?? null,
+            lastSourceAddress: seen?.lastSourceAddress ?? null,
+          };
+        },
+      },
       commands: hub.commands,
       logger: hub.logger,
       mqttEndpoint: { host: hub.config.publicHost, port: hub.mqttPort },

@@ -63,6 +63,11 @@ export class BreakGlassGrantRepository {
     return row && fromRow(row);
   }
 
+  get(id: number): BreakGlassGrant | undefined {
+    const row = this.db.prepare('SELECT * FROM break_glass_grants WHERE id = ?').get(id) as GrantRow | undefined;
+    return row && fromRow(row);
+  }
+
   /** Patients a user holds a live grant for. */
   activePatients(username: string, at: number): string[] {
     return (

@@ -18,7 +18,8 @@ export function registerAuditRoutes(app: ApiApp, ctx: ApiContext): void {
       config: { access: 'audit.read' },
       schema: {
         tags: ['audit'],
-        summary: 'Audit entries, newest first, with filters.',
+        summary:
+          'Audit entries, newest first, with filters; `beforeSeq` pages to older entries, `afterSeq` to newer ones.',
         querystring: z
           .object({
             from: instant.optional(),
@@ -28,6 +29,11 @@ export function registerAuditRoutes(app: ApiApp, ctx: ApiContext): void {
             target: token.optional(),
             outcome: z.enum(['success', 'failure', 'denied']).optional(),
             afterSeq: z
+              .string()
+              .regex(/^\d{1,12}$/)
+              .transform(Number)
+              .optional(),
+            beforeSeq: z
               .string()
               .regex(/^\d{1,12}$/)
               .transform(Number)
@@ -47,6 +53,7 @@ export function registerAuditRoutes(app: ApiApp, ctx: ApiContext): void {
         ...(q.target ? { target: q.target } : {}),
         ...(q.outcome ? { outcome: q.outcome } : {}),
         ...(q.afterSeq !== undefined ? { afterSeq: q.afterSeq } : {}),
+        ...(q.beforeSeq !== undefined ? { beforeSeq: q.beforeSeq } : {}),
         limit: q.limit,
       });
       ctx.store.audit.append({

@@ -21,7 +21,8 @@ export function registerDeviceRoutes(app: ApiApp, ctx: ApiContext): void {
       config: { access: 'devices.read' },
       schema: {
         tags,
-        summary: 'Registered devices.',
+        summary:
+          'Registered devices, each with its current certificate’s expiry and what the broker knows now: a live session (`connected`), last seen and from which address (null when unknown).',
         querystring: z.object({ status: deviceStatus.optional(), patientId: patientId.optional() }).strict(),
       },
     },
@@ -31,7 +32,17 @@ export function registerDeviceRoutes(app: ApiApp, ctx: ApiContext): void {
           ...(request.query.status ? { status: request.query.status } : {}),
           ...(request.query.patientId ? { patientId: request.query.patientId } : {}),
         })
-        .map(deviceView),
+        .map((d) => {
+          const cert = d.currentSerial ? ctx.store.certificates.get(d.currentSerial) : undefined;
+          const seen = ctx.deps.deviceActivity?.activityOf(d.id);
+          return {
+            ...deviceView(d),
+            certificateExpiresAt: cert ? new Date(cert.notAfter).toISOString() : null,
+            connected: seen ? seen.connected : null,
+            lastSeen: seen?.lastSeen ? new Date(seen.lastSeen).toISOString() : null,
+            lastAddress: seen?.lastSourceAddress ?? null,
+          };
+        }),
   );
 
   app.post(

@@ -1,5 +1,7 @@
 // Staff accounts (admin): the same UserDirectory the `vitalgate user` commands use.
 import { z } from 'zod';
+import { ROLES } from '../../core/domain.js';
+import { ROLE_PERMISSIONS } from '../access/policy.js';
 import type { ApiContext } from '../context.js';
 import type { ApiApp } from '../server.js';
 import { reason, role, userParams, username } from '../schemas.js';
@@ -47,6 +49,30 @@ export function registerUserRoutes(app: ApiApp, ctx: ApiContext): void {
         request.ip,
       );
       return reply.status(201).send(created);
+    },
+  );
+
+  app.get(
+    '/roles',
+    {
+      config: { access: 'users.manage' },
+      schema: {
+        tags,
+        summary: 'The roles, what each may do (the API’s own permission table), and who holds each.',
+        response: {
+          200: z.array(
+            z.object({ role: z.string(), permissions: z.array(z.string()), users: z.array(z.string()) }),
+          ),
+        },
+      },
+    },
+    async () => {
+      const users = ctx.users.list();
+      return ROLES.map((r) => ({
+        role: r,
+        permissions: [...ROLE_PERMISSIONS[r]],
+        users: users.filter((u) => u.role === r).map((u) => u.username),
+      }));
     },
   );
 
