@@ -100,7 +100,7 @@ export async function startConsoleHub(env: Record<string, string> = {}): Promise
       return (await users.create(username, role, 'test')).oneTimePassword;
     },
     async signIn(username, oneTimePassword) {
-      const password = `${username} walks the ward at night ${randomBytes(3).toString('hex')}`;
+      const password = `walks the ward at night ${randomBytes(3).toString('hex')}`;
       const step = await api.json<{ challengeId: string }>('POST', '/api/v1/auth/login', {
         body: { username, password: oneTimePassword },
       });

@@ -70,6 +70,60 @@ describe('the console as served by the hub', () => {
     }
   });
 
+  it('signs an idle user out after the warning; a script cannot press "stay signed in"; the old cookie is refused', async () => {
+    const otp = await hub.addUser('nurse.idle', 'clinician');
+    const { token } = await hub.signIn('nurse.idle', otp);
+    const { context, page, watch } = await openConsole(browser, hub, PHONE, token);
+    try {
+      await page.clock.install();
+      await page.goto('/');
+      await page.getByRole('heading', { name: 'My patients' }).waitFor();
+      const warning = page.getByRole('dialog', { name: 'Are you still there?' });
+      // 15 minutes idle (the default): the warning comes a minute before.
+      await page.clock.fastForward('14:05');
+      await warning.waitFor();
+      expect(await warning.innerText()).toMatch(/signed out in \d+ seconds/);
+      await screenshot(page, 'idle-warning-phone');
+      await page.getByRole('button', { name: 'Stay signed in' }).click();
+      await warning.waitFor({ state: 'hidden' });
+      await page.clock.fastForward('10:00');
+      expect(await warning.isVisible()).toBe(false);
+      expect((await fetchHub(hub, '/api/v1/auth/session', { cookie: token })).status).toBe(200);
+      await page.clock.fastForward('04:30');
+      await warning.waitFor();
+      await page.evaluate(() => document.querySelector<HTMLButtonElement>('.idle-warning button')!.click());
+      await page.clock.fastForward('01:00');
+      await page.getByText('You were signed out because the console was not used for a while.').waitFor();
+      expect((await fetchHub(hub, '/api/v1/auth/session', { cookie: token })).status).toBe(401);
+      expect(watch.cspViolations).toEqual([]);
+    } finally {
+      await context.close();
+    }
+  });
+
+  it('refuses a hand-typed page of another role before anything is fetched', async () => {
+    const otp = await hub.addUser('eng.typed', 'engineer');
+    const { token } = await hub.signIn('eng.typed', otp);
+    const { context, page, watch } = await openConsole(browser, hub, PHONE, token);
+    try {
+      const api: string[] = [];
+      page.on('request', (r) => {
+        if (r.url().includes('/api/v1/') && !r.url().endsWith('/auth/session')) api.push(r.url());
+      });
+      await page.goto('/#/patients/pat_doesnotexist00');
+      await page.getByRole('heading', { name: 'Not allowed' }).waitFor();
+      expect(await page.locator('main').innerText()).toContain('Your role (engineer) does not give access');
+      await page.goto('about:blank');
+      await page.goto('/#/alerts');
+      await page.getByRole('heading', { name: 'Not allowed' }).waitFor();
+      expect(api).toEqual([]);
+      expect(await axeViolations(page)).toEqual([]);
+      expect(watch.cspViolations).toEqual([]);
+    } finally {
+      await context.close();
+    }
+  });
+
   for (const [name, viewport] of [
     ['phone', PHONE],
     ['desktop', DESKTOP],
