@@ -1,11 +1,10 @@
 // Whole-hub backup commands: `backup` (online, encrypted, with a manifest), `backup verify`,
 // `backup drill` and `restore`. The work is in hub/backup/; these are the CLI's edge: options,
 // progress on a TTY, a summary at the end, audit entries as `cli:<os user>`.
-import { readFileSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { HubConfig } from '../../core/config.js';
 import { VitalGateError } from '../../core/errors.js';
-import { loadMasterKey } from '../../core/keyring.js';
+import { loadMasterKey, readMasterKeyFile } from '../../core/keyring.js';
 import { latestBackup, runDrill } from '../backup/drill.js';
 import { restoreBackup } from '../backup/restore-backup.js';
 import { backupKeySource, LAST_VERIFIED_BACKUP } from '../backup/schedule.js';
@@ -48,21 +47,12 @@ function masterKeyOf(args: ParsedArgs, config: HubConfig): Buffer {
       dataDir: config.dataDir,
       ...(config.masterKey ? { base64: config.masterKey } : {}),
     }).key;
-  let key: Buffer;
   try {
-    if ((statSync(file).mode & 0o077) !== 0)
-      throw new VitalGateError(
-        'MASTER_KEY_EXPOSED',
-        `master key file ${file} is readable by other users: chmod 600 it`,
-      );
-    key = Buffer.from(readFileSync(file, 'utf8').trim(), 'base64');
+    return readMasterKeyFile(file);
   } catch (err) {
     if (err instanceof VitalGateError) throw err;
     throw new VitalGateError('MASTER_KEY_MISSING', `master key file ${file} cannot be read`);
   }
-  if (key.length !== 32)
-    throw new VitalGateError('MASTER_KEY_INVALID', `master key file ${file} must hold base64 of 32 bytes`);
-  return key;
 }
 
 const mib = (bytes: number) => `${(bytes / 1_048_576).toFixed(1)} MiB`;
