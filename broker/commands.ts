@@ -10,6 +10,8 @@ import type { DeviceCommander } from '../pki/lifecycle.js';
 /** What the publisher needs from the broker (DeviceBroker implements it). */
 export interface CommandChannel {
   isConnected(deviceId: string): boolean;
+  /** Whether the live session subscribed to its commands (when the channel knows). */
+  isListening?(deviceId: string): boolean;
   publishToDevice(deviceId: string, payload: Buffer): Promise<void>;
   on(event: 'ack', listener: (deviceId: string, payload: Buffer) => void): unknown;
 }
@@ -64,7 +66,8 @@ export class CommandPublisher implements DeviceCommander {
       this.signer.key,
     );
     let answer: { outcome: CommandOutcome; detail?: string };
-    if (!this.broker.isConnected(deviceId)) {
+    // A session that never subscribed to its commands cannot hear one: it is as good as absent.
+    if (!(this.broker.isListening?.(deviceId) ?? this.broker.isConnected(deviceId))) {
       answer = { outcome: 'not_connected' };
     } else {
       const answered = new Promise<{ outcome: CommandOutcome; detail?: string }>((resolve) => {

@@ -71,6 +71,8 @@ const COMMANDS_TOPIC = /^devices\/[^/]+\/commands$/;
 
 export class DeviceBroker extends EventEmitter<DeviceBrokerEvents> {
   readonly metrics: BrokerMetrics;
+  /** Sessions subscribed to their commands topic. */
+  private readonly commandListeners = new WeakSet<LiveSession>();
   private aedes: Aedes | undefined;
   private listener: DeviceTlsListener | undefined;
   private readonly sessions = new SessionRegistry();
@@ -131,8 +133,13 @@ export class DeviceBroker extends EventEmitter<DeviceBrokerEvents> {
     });
     aedes.on('subscribe', (subscriptions, client) => {
       const session = this.sessions.ofClient(client);
-      if (session && subscriptions.some((s) => (s.qos as number) !== 128 && s.topic === session.topics.commands))
+      if (
+        session &&
+        subscriptions.some((s) => (s.qos as number) !== 128 && s.topic === session.topics.commands)
+      ) {
+        this.commandListeners.add(session);
         this.emit('listening', sessionInfo(session));
+      }
     });
     aedes.on('keepaliveTimeout', (client) => {
       const session = this.sessions.ofClient(client);
@@ -227,6 +234,12 @@ export class DeviceBroker extends EventEmitter<DeviceBrokerEvents> {
 
   isConnected(deviceId: string): boolean {
     return this.sessions.ofDevice(deviceId) !== undefined;
+  }
+
+  /** Whether the device's live session subscribed to its commands topic (a command would reach it). */
+  isListening(deviceId: string): boolean {
+    const session = this.sessions.ofDevice(deviceId);
+    return session !== undefined && this.commandListeners.has(session);
   }
 
   /** Publishes QoS 1 to the device's commands topic (resolves once handed to Aedes). */
