@@ -65,6 +65,8 @@ export const configSchema = z
     influxPassword: z.string().optional(),
     /** Port of the managed influxd; 0 = any free port. */
     influxPort: port.default(8086),
+    /** First wait before a managed influxd that died is started again; doubles per try up to 30 s. */
+    influxRestartDelayMs: positiveInt.max(30_000).default(250),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 
     // PKI
@@ -138,8 +140,8 @@ export const configSchema = z
     backupMaxAgeHours: positiveInt.default(24),
     /** Whole-hub backups: where scheduled ones go (each in its own subdirectory); unset = none. */
     backupDir: z.string().min(1).optional(),
-    /** Hours between scheduled backups (fractions allowed); needs backupDir. */
-    backupIntervalHours: z.coerce.number().positive().max(8760).default(24),
+    /** Hours between scheduled backups (fractions allowed; at most 24 days); needs backupDir. */
+    backupIntervalHours: z.coerce.number().positive().max(576).default(24),
     /** Scheduled backups kept in backupDir; older ones are deleted after a successful run. */
     backupRetention: positiveInt.max(1000).default(7),
     /** A backup key file (base64 of 32 bytes) instead of one derived from the master key. */

@@ -10,6 +10,7 @@ import { promisify } from 'node:util';
 import type { HubConfig } from '../../core/config.js';
 import { VitalGateError } from '../../core/errors.js';
 import { InfluxClient } from '../../core/influx.js';
+import { liveHubFromStateFile } from '../checks/live.js';
 import { findInfluxd, INFLUXD_MISSING_MESSAGE, startInfluxd, type InfluxdProcess } from '../influxd.js';
 
 const execFileAsync = promisify(execFile);
@@ -72,6 +73,12 @@ export async function hubInflux(config: HubConfig): Promise<InfluxEndpoint> {
       rpc: running.rpc,
       release: async () => {},
     };
+  // Starting influxd on the data dir stops one left running there: never under a running hub.
+  if (liveHubFromStateFile(config))
+    throw new VitalGateError(
+      'INFLUX_BACKUP_FAILED',
+      'the hub is running but its managed InfluxDB was not found (no live influxd.pid); try again',
+    );
   const started = await startInfluxd({ dir: join(config.dataDir, 'influxdb'), port: 0 });
   return endpointOf(started, join(config.dataDir, 'influxdb'), config.influxDb);
 }

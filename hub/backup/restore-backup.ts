@@ -51,7 +51,7 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreRep
     );
   const progress = options.onProgress ?? (() => {});
   const verified = await verifyBackup(options.from, options.keySource, (d, t) => progress('verify', d, t));
-  mkdirSync(dirname(dataDir), { recursive: true });
+  const createdParent = mkdirSync(dirname(dataDir), { recursive: true });
   const staging = `${dataDir}.restoring-${randomBytes(4).toString('hex')}`;
   mkdirSync(staging, { mode: 0o700 });
   try {
@@ -79,7 +79,7 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreRep
     if (existsSync(dataDir)) rmdirSync(dataDir);
     renameSync(staging, dataDir);
   } catch (err) {
-    rmSync(staging, { recursive: true, force: true });
+    rmSync(createdParent ?? staging, { recursive: true, force: true });
     throw err;
   }
   return {

@@ -14,6 +14,7 @@ import { takeBackup } from './take-backup.js';
 /** `meta` key VG-DATA-006 reads: when the last backup that verified was taken. */
 export const LAST_VERIFIED_BACKUP = 'last_verified_backup_at';
 const SCHEDULED = /^vitalgate-\d{8}T\d{6}Z$/;
+const FIRST_RUN_MIN_DELAY_MS = 60_000;
 
 /** The key backups are sealed under: VITALGATE_BACKUP_KEY_FILE (or --key-file), else the master key. */
 export function backupKeySource(config: HubConfig, masterKey: Buffer, keyFile?: string): KeySource {
@@ -51,14 +52,30 @@ export class BackupSchedule {
   ) {}
 
   /** Starts the timer when VITALGATE_BACKUP_DIR is set. */
+  /**
+   * Starts the timer when VITALGATE_BACKUP_DIR is set. The first run is due one interval after the
+   * last backup (of any kind), so restarts do not postpone it; at the earliest a minute after start.
+   */
   start(): void {
-    const { config } = this.deps;
+    const { config, store } = this.deps;
     if (!config.backupDir) return;
-    this.timer = setInterval(() => void this.runOnce(), config.backupIntervalHours * 3_600_000);
+    const interval = config.backupIntervalHours * 3_600_000;
+    const last = Date.parse(store.meta.get(LAST_VERIFIED_BACKUP) ?? '');
+    const now = (this.deps.now ?? Date.now)();
+    const due = Number.isFinite(last) ? last + interval - now : 0;
+    this.timer = setTimeout(
+      () => {
+        void this.runOnce();
+        this.timer = setInterval(() => void this.runOnce(), interval);
+        this.timer.unref();
+      },
+      Math.min(Math.max(FIRST_RUN_MIN_DELAY_MS, due), interval),
+    );
     this.timer.unref();
   }
 
   async stop(): Promise<void> {
+    clearTimeout(this.timer);
     clearInterval(this.timer);
     await this.running;
   }

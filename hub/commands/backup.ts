@@ -6,6 +6,7 @@ import type { HubConfig } from '../../core/config.js';
 import { VitalGateError } from '../../core/errors.js';
 import { loadMasterKey, readMasterKeyFile } from '../../core/keyring.js';
 import { latestBackup, runDrill } from '../backup/drill.js';
+import { readBackupKeyFile } from '../backup/sealed-part.js';
 import { restoreBackup } from '../backup/restore-backup.js';
 import { backupKeySource, LAST_VERIFIED_BACKUP } from '../backup/schedule.js';
 import { takeBackup } from '../backup/take-backup.js';
@@ -136,7 +137,11 @@ export const backupVerify: CommandSpec = {
     const config = readConfig(args, io.env);
     const progress = progressLine(args, io);
     try {
-      const source = backupKeySource(config, masterKeyOf(args, config), optionalString(args, 'key-file'));
+      // With a backup key file, verifying needs no master key.
+      const keyFile = optionalString(args, 'key-file') ?? config.backupKeyFile;
+      const source = keyFile
+        ? readBackupKeyFile(keyFile)
+        : backupKeySource(config, masterKeyOf(args, config));
       const { manifest, bytes } = await verifyBackup(dir, source, (d, t) => progress.step('verify', d, t));
       progress.done();
       if (args.values.json)
