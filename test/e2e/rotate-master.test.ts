@@ -15,7 +15,7 @@ import { PatientRegistry } from '../../core/patient-registry.js';
 import { ControlPlane } from '../../core/store/control-plane.js';
 import { openContext } from '../../hub/context.js';
 import { DataDirLock } from '../../hub/data-dir-lock.js';
-import { BIN, runCli } from '../support/cli.js';
+import { BIN, runCli, runTemp } from '../support/cli.js';
 
 const DIE = fileURLToPath(new URL('../support/die-on-line.mjs', import.meta.url));
 const scratch = mkdtempSync(join(tmpdir(), 'vg-rotate-'));
@@ -67,6 +67,7 @@ function rotateAndDie(n: number): Promise<{ signal: NodeJS.Signals | null; stder
         env: {
           PATH: process.env.PATH ?? '',
           HOME: process.env.HOME ?? '/tmp',
+          ...runTemp(),
           ...env,
           VG_DIE_ON: '^rotate-master: \\d+ of \\d+',
           VG_DIE_AFTER: String(n),

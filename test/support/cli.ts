@@ -6,6 +6,11 @@ import { fileURLToPath } from 'node:url';
 
 export const BIN = fileURLToPath(new URL('../../bin/vitalgate.mjs', import.meta.url));
 
+/** The test run's TMPDIR for a child process (global-setup.ts sets it), if there is one. */
+export function runTemp(): { TMPDIR?: string } {
+  return process.env.TMPDIR ? { TMPDIR: process.env.TMPDIR } : {};
+}
+
 export interface CliResult {
   code: number;
   stdout: string;
@@ -20,7 +25,8 @@ export function runCli(
 ): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [BIN, ...args], {
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env },
+      // TMPDIR: the run's own temp dir (global-setup.ts), so what a child leaves there is seen.
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...runTemp(), ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
       ...(signal ? { signal, killSignal: 'SIGKILL' as const } : {}),
     });

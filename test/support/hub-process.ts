@@ -1,7 +1,7 @@
 // `vitalgate start` as a child process, the way an operator runs it.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import { BIN } from './cli.js';
+import { BIN, runTemp } from './cli.js';
 
 export interface HubProcess {
   child: ChildProcess;
@@ -16,6 +16,7 @@ export function startHubProcess(env: Record<string, string>, timeoutMs = 60_000)
     env: {
       PATH: process.env.PATH ?? '',
       HOME: process.env.HOME ?? '/tmp',
+      ...runTemp(),
       VITALGATE_MQTT_PORT: '0',
       VITALGATE_API_PORT: '0',
       VITALGATE_INFLUX_PORT: '0',

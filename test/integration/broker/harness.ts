@@ -59,10 +59,13 @@ export async function reissueWithValidity(
 export class ScriptedIntake implements TelemetryIntake {
   readonly telemetry: { deviceId: string; payload: string }[] = [];
   readonly status: { deviceId: string; payload: string }[] = [];
+  /** Calls that have started (a slow one is counted before its delay). */
+  entered = 0;
   delayMs = 0;
   failWith: Error | undefined;
 
   async accept(device: Pick<DeviceIdentity, 'deviceId'>, payload: Buffer): Promise<IntakeOutcome> {
+    this.entered += 1;
     if (this.delayMs) await new Promise((r) => setTimeout(r, this.delayMs));
     if (this.failWith) throw this.failWith;
     this.telemetry.push({ deviceId: device.deviceId, payload: payload.toString() });

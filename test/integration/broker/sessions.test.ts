@@ -160,7 +160,7 @@ describe('graceful stop', () => {
     const dev = await pki.issueDevice('ox-stop', 'pulse_oximeter');
     const client = await connectDevice(local.port, dev, 'ox-stop');
     const acked = publishQos1(client, 'devices/ox-stop/telemetry', '{"v":1}');
-    await new Promise((r) => setTimeout(r, 100)); // the intake is working on it
+    await eventually(() => expect(slow.entered).toBe(1)); // the intake is working on it
     const stopped = local.stop();
     await acked;
     await stopped;

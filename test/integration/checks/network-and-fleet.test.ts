@@ -14,6 +14,7 @@ import { freePort } from '../../../hub/influxd.js';
 import { connectDevice, startTestBroker } from '../../support/broker.js';
 import { createTestPki, type TestPki } from '../../support/hub-pki.js';
 import { checkContext } from '../../support/checks.js';
+import { eventually } from '../broker/harness.js';
 
 let pki: TestPki;
 let broker: Awaited<ReturnType<typeof startTestBroker>>;
@@ -159,7 +160,9 @@ describe('fleet checks', () => {
       evidence: expect.stringContaining('therm-silent'),
     });
     await client.endAsync();
-    await new Promise((r) => setTimeout(r, 50));
+    await eventually(() =>
+      expect(broker.broker.liveSessions().some((s) => s.deviceId === 'therm-silent')).toBe(false),
+    );
     expect(await run(fleet.silentDevices, later)).toMatchObject({
       status: 'warn',
       evidence: expect.stringContaining('therm-silent'),
