@@ -25,7 +25,7 @@ export async function askRunningHub(
   config: HubConfig,
   store: ControlPlane,
   request: OperatorRequest & { actor: string },
-  options: { whenStopped: string; maxWaitMs: number },
+  options: { whenStopped: string; maxWaitMs: number; pickupMs?: number },
 ): Promise<Record<string, unknown>> {
   if (!hubIsRunning(config))
     throw new VitalGateError(
@@ -39,7 +39,8 @@ export async function askRunningHub(
     params: request.params,
     actor: request.actor,
   });
-  const pickupBy = Date.now() + PICKUP_MS;
+  const pickupMs = options.pickupMs ?? PICKUP_MS;
+  const pickupBy = Date.now() + pickupMs;
   const finishBy = pickupBy + options.maxWaitMs;
   for (;;) {
     await new Promise((resolve) => setTimeout(resolve, POLL_MS));
@@ -53,7 +54,7 @@ export async function askRunningHub(
     if (current.state === 'queued' && Date.now() > pickupBy && requests.cancelIfQueued(id))
       throw new VitalGateError(
         'HUB_NOT_RESPONDING',
-        `the hub on ${config.dataDir} did not take the request within ${PICKUP_MS / 1000} s; nothing was done`,
+        `the hub on ${config.dataDir} did not take the request within ${pickupMs / 1000} s; nothing was done`,
       );
     if (current.state === 'running' && Date.now() > finishBy)
       throw new VitalGateError(
