@@ -538,6 +538,30 @@ const BODIES: Case[] = [
     code: 'BAD_REQUEST',
   },
   {
+    name: 'two different Content-Lengths',
+    send: rawHttp(
+      'POST /api/v1/auth/login HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 2\r\nContent-Length: 40\r\n\r\n{}',
+    ),
+    status: 400,
+    code: 'BAD_REQUEST',
+  },
+  {
+    name: 'a method HTTP does not have',
+    send: rawHttp('QUOTEDMETHOD /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n'),
+    status: 400,
+    code: 'BAD_REQUEST',
+    marker: 'QUOTEDMETHOD',
+  },
+  {
+    name: 'an absolute-form target naming another host',
+    send: rawHttp(
+      'GET https://quoted.example/api/v1/nothing HTTP/1.1\r\nHost: quoted.example\r\nConnection: close\r\n\r\n',
+    ),
+    status: 404,
+    code: 'ROUTE_NOT_FOUND',
+    marker: 'quoted.example',
+  },
+  {
     name: 'a header with a control character',
     send: rawHttp('GET /healthz HTTP/1.1\r\nHost: localhost\r\nX-Quoted: a\u0000b\r\n\r\n'),
     status: 400,
