@@ -237,6 +237,43 @@ describe('a whole-hub backup', () => {
     expect(readdirSync(occupied.dataDir)).toEqual(['keep']);
   });
 
+  it('restores the series into an external InfluxDB that lacks the database, and refuses one that has it', async () => {
+    const rpc = rpcAddressFromConfig(join(influx.dir, 'influxdb.conf'))!;
+    const external = (name: string, db: string) =>
+      loadConfig({
+        env: {
+          VITALGATE_DATA_DIR: join(scratch, name),
+          VITALGATE_INFLUX_URL: influx.url,
+          VITALGATE_INFLUX_DB: db,
+          VITALGATE_INFLUX_BACKUP_ADDRESS: rpc,
+        },
+      });
+    const config = external('external-restore', 'restored_copy');
+    await restoreBackup({
+      from: backup,
+      config,
+      keySource: master,
+      masterKey: pki.masterKey.key,
+      actor: 't',
+    });
+    const series = await new InfluxClient({ url: influx.url, database: 'restored_copy' }).query(
+      'SELECT count(c) FROM telemetry',
+    );
+    expect(series[0]?.rows[0]?.count).toBe(50);
+    // The hub's own database exists there: refused, and no data dir appears.
+    const taken = external('external-taken', pki.config.influxDb);
+    await expect(
+      restoreBackup({
+        from: backup,
+        config: taken,
+        keySource: master,
+        masterKey: pki.masterKey.key,
+        actor: 't',
+      }),
+    ).rejects.toMatchObject({ code: 'RESTORE_TARGET_NOT_EMPTY' });
+    expect(existsSync(taken.dataDir)).toBe(false);
+  }, 60_000);
+
   it('with a separate backup key file, needs that key', async () => {
     const keyFile = join(scratch, 'backup.key');
     writeFileSync(keyFile, Buffer.alloc(32, 9).toString('base64'), { mode: 0o600 });
