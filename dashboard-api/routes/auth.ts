@@ -129,7 +129,10 @@ export function registerAuthRoutes(app: ApiApp, ctx: ApiContext): void {
   app.post(
     '/auth/unlock',
     {
-      config: { access: 'public', rateLimit: { max: Math.min(authLimit.max, 10), timeWindow: 60_000 } },
+      config: {
+        access: 'public',
+        rateLimit: { max: Math.max(1, Math.floor(authLimit.max / 2)), timeWindow: 60_000 },
+      },
       schema: {
         tags: ['auth'],
         summary:
