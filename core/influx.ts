@@ -119,6 +119,7 @@ export class InfluxClient {
   readonly database: string;
   private readonly headers: Record<string, string> = {};
   private readonly timeoutMs: number;
+  private outage: string | undefined;
 
   constructor(options: InfluxOptions) {
     const parsed = new URL(options.url);
@@ -134,8 +135,18 @@ export class InfluxClient {
     }
   }
 
+  /**
+   * Whoever watches the InfluxDB process says it is down (`reason`) or back (undefined). While it
+   * is down every request fails at once with INFLUX_UNAVAILABLE and ping() is false: a read
+   * never waits for a process that is not there.
+   */
+  setOutage(reason: string | undefined): void {
+    this.outage = reason;
+  }
+
   /** True when InfluxDB answers `/ping` with 204. Never throws. */
   async ping(): Promise<boolean> {
+    if (this.outage !== undefined) return false;
     try {
       const res = await fetch(`${this.url}/ping`, {
         headers: this.headers,
@@ -333,6 +344,11 @@ export class InfluxClient {
   }
 
   private async request(path: string, init: RequestInit): Promise<Response> {
+    if (this.outage !== undefined) {
+      throw new VitalGateError('INFLUX_UNAVAILABLE', `InfluxDB at ${this.url} is down (${this.outage})`, {
+        reason: 'down',
+      });
+    }
     try {
       return await fetch(`${this.url}${path}`, {
         ...init,

@@ -98,6 +98,8 @@ export interface InfluxdProcess {
   stop(graceMs?: number): Promise<void>;
   /** SIGKILL at once, as a crash would. */
   kill(): Promise<void>;
+  /** Resolves when the process has ended, for whatever reason. */
+  readonly exited: Promise<void>;
 }
 
 export interface StartInfluxdOptions {
@@ -212,7 +214,7 @@ async function launch(binary: string, files: InfluxdFiles, port: number, timeout
     child.kill('SIGKILL');
     await exited;
   };
-  return { url, port, stop, kill } satisfies InfluxdProcess;
+  return { url, port, stop, kill, exited } satisfies InfluxdProcess;
 }
 
 /** Resolves true once /ping answers 204, false at the deadline. */
@@ -363,13 +365,25 @@ export class ManagedInflux implements InfluxdProcess {
     this.running = undefined;
     await running?.kill();
   }
-}
 
-/** Starts a hub's managed InfluxDB (see ManagedInflux). */
-export async function startManagedInflux(
-  dataDir: string,
-  preferredPort: number = DEFAULT_INFLUX_PORT,
-  onNotice: (line: string) => void = () => {},
-): Promise<InfluxdProcess> {
-  return new ManagedInflux({ dataDir, port: preferredPort, onNotice }).start();
+  /** Resolves when the running influxd ends (a crash, a kill, or stop()). */
+  get exited(): Promise<void> {
+    if (!this.running) throw new VitalGateError('INFLUXD_NOT_RUNNING', 'the managed InfluxDB is not running');
+    return this.running.exited;
+  }
+
+  /**
+   * Starts influxd again after it ended, on the same port (clients keep their URL), and waits for
+   * /ping. Throws as start() does; the caller tries again later.
+   */
+  async restart(): Promise<void> {
+    const port = this.running?.port ?? this.options.port ?? DEFAULT_INFLUX_PORT;
+    await this.running?.kill();
+    this.running = undefined;
+    this.running = await startInfluxd({
+      dir: this.dir,
+      port,
+      ...(this.options.timeoutMs !== undefined ? { timeoutMs: this.options.timeoutMs } : {}),
+    });
+  }
 }

@@ -21,7 +21,8 @@ import { DataDirLock } from './data-dir-lock.js';
 import { HUB_STATE_FILE, liveHubInProcess } from './checks/live.js';
 import { DeploymentChecks } from './checks/service.js';
 import { startRetention } from './retention.js';
-import { startManagedInflux, type InfluxdProcess } from './influxd.js';
+import { InfluxSupervisor } from './influx-supervisor.js';
+import { ManagedInflux } from './influxd.js';
 import { DeviceBehaviourMonitor } from './monitoring/device-behaviour.js';
 import { startOperatorServices } from './operator-services.js';
 import { StaffAccessMonitor } from './monitoring/staff-access.js';
@@ -90,12 +91,16 @@ export class Hub {
       await authority.currentRevocationList();
 
       let influxUrl = config.influxUrl;
+      let managed: ManagedInflux | undefined;
       if (!influxUrl) {
-        const managed: InfluxdProcess = await startManagedInflux(config.dataDir, config.influxPort, (line) =>
-          logger.warn(line),
-        );
-        this.stops.push(() => managed.stop());
-        influxUrl = managed.url;
+        const started = await new ManagedInflux({
+          dataDir: config.dataDir,
+          port: config.influxPort,
+          onNotice: (line) => logger.warn(line),
+        }).start();
+        this.stops.push(() => started.stop());
+        managed = started;
+        influxUrl = started.url;
       }
       const influx = new InfluxClient({
         url: influxUrl,
@@ -103,6 +108,21 @@ export class Hub {
         username: config.influxUsername,
         password: config.influxPassword,
       });
+      if (managed) {
+        // Restarted with backoff when it dies; the spool drains once it is back.
+        const supervisor = new InfluxSupervisor({
+          influxd: managed,
+          client: influx,
+          events: ctx.store.securityEvents,
+          logger,
+          initialDelayMs: config.influxRestartDelayMs,
+          onRestarted: async () => {
+            this.running?.ingest?.writer.retryNow();
+            await influx.createDatabase();
+          },
+        });
+        this.stops.push(() => supervisor.stop());
+      }
 
       // The database and the retention policy exist from the start (the writer keeps retrying if
       // an external InfluxDB is down now).

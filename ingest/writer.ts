@@ -109,6 +109,11 @@ export class TelemetryWriter {
       s.wake();
   }
 
+  /** InfluxDB is back (its process was restarted): a backoff wait ends now. */
+  retryNow(): void {
+    if (this.sleeping?.kind === 'backoff') this.sleeping.wake();
+  }
+
   /**
    * Stops the writer. With `drainMs`, it first keeps writing (no waits, no retries) until the
    * spool is drained or the time is up; what is not written stays in the spool for next time.

@@ -6,6 +6,7 @@ import { restoreDrillPassed } from './backup-drill.js';
 import { aclLint, revocationCanary } from './canary.js';
 import { DATA_CHECKS } from './data.js';
 import { dataDirLocked } from './data-dir.js';
+import { influxRestarts } from './influx-restarts.js';
 import { DEVICE_CHECKS } from './devices.js';
 import { FLEET_CHECKS } from './fleet.js';
 import { accountsUnderAttack } from './login-attacks.js';
@@ -26,6 +27,7 @@ export const ALL_CHECKS: readonly DeploymentCheck[] = [
   restoreDrillPassed,
   ...BACKLOG_CHECKS,
   dataDirLocked,
+  influxRestarts,
   ...PEOPLE_CHECKS,
   breakGlassReviewed,
   ...RETENTION_CHECKS,
