@@ -1,9 +1,30 @@
 // Every page of the console, once. To add a page: write pages/<name>.ts exporting a Page and
 // add it here; the router, navigation and role gate follow from its fields.
 import type { Page } from '../page.js';
+import { adminPatientsPage } from './admin-patients.js';
 import { alertsPage } from './alerts.js';
+import { auditPage } from './audit.js';
+import { breakGlassReviewPage } from './break-glass-review.js';
+import { checksPage } from './checks.js';
+import { devicesPage } from './devices.js';
 import { loginPage } from './login.js';
 import { myPatientsPage } from './my-patients.js';
 import { patientPage } from './patient.js';
+import { rolesPage } from './roles.js';
+import { securityPage } from './security.js';
+import { usersPage } from './users.js';
 
-export const PAGES: readonly Page[] = [loginPage, myPatientsPage, patientPage, alertsPage];
+export const PAGES: readonly Page[] = [
+  loginPage,
+  myPatientsPage,
+  patientPage,
+  alertsPage,
+  devicesPage,
+  securityPage,
+  checksPage,
+  auditPage,
+  breakGlassReviewPage,
+  usersPage,
+  rolesPage,
+  adminPatientsPage,
+];

@@ -57,7 +57,11 @@ function tile(p: PatientSummary): HTMLElement {
           ),
         )
       : null,
-    h('div', { class: 'devices-line', 'aria-label': 'Devices' }, p.devices.map((d) => deviceBadge(d))),
+    h(
+      'div',
+      { class: 'devices-line', 'aria-label': 'Devices' },
+      p.devices.map((d) => deviceBadge(d)),
+    ),
   );
 }
 
