@@ -1,18 +1,19 @@
 // `vitalgate restore`: rebuilds a hub from a whole-hub backup onto an empty data dir. The backup is
 // verified in full first; then every part is decrypted into a staging dir next to the target, the
-// InfluxDB series are restored into the staging dir's managed influxd (started on a private port
-// for that and stopped again) or into an external InfluxDB that lacks the database, the master key
-// is checked against the restored control plane, the CA bundle is written, and only then does the
-// staging dir become the data dir. On any failure the staging dir is removed: nothing changed.
-// The spool comes back with its cursor, so the next start replays its records into InfluxDB;
-// points that are also in the InfluxDB backup are overwritten with themselves (same series, same
-// time), so each reading is stored once.
+// master key is checked against the backup and the restored control plane, the CA bundle is
+// written, the InfluxDB series are restored into the staging dir's managed influxd (started on a
+// private port for that and stopped again) or into an external InfluxDB that lacks the database,
+// and only then does the staging dir become the data dir. On any failure the staging dir is
+// removed: nothing changed. The spool comes back with its cursor, so the next start replays its
+// records into InfluxDB; points that are also in the InfluxDB backup are overwritten with
+// themselves (same series, same time), so each reading is stored once.
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, renameSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import type { HubConfig } from '../../core/config.js';
 import { VitalGateError } from '../../core/errors.js';
-import { MASTER_KEY_FILE } from '../../core/keyring.js';
+import { quoteIdentifier } from '../../core/influx.js';
+import { MASTER_KEY_FILE, masterKeyCheck } from '../../core/keyring.js';
 import { CertificateAuthority } from '../../pki/authority.js';
 import { openContext } from '../context.js';
 import { startInfluxd } from '../influxd.js';
@@ -51,6 +52,11 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreRep
     );
   const progress = options.onProgress ?? (() => {});
   const verified = await verifyBackup(options.from, options.keySource, (d, t) => progress('verify', d, t));
+  if (verified.manifest.masterKeyCheck !== masterKeyCheck(options.masterKey))
+    throw new VitalGateError(
+      'MASTER_KEY_MISMATCH',
+      'the master key is not the one of the backed-up hub (after a rotation, give the key the backup was taken under)',
+    );
   const createdParent = mkdirSync(dirname(dataDir), { recursive: true });
   const staging = `${dataDir}.restoring-${randomBytes(4).toString('hex')}`;
   mkdirSync(staging, { mode: 0o700 });
@@ -60,13 +66,13 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreRep
       writeFileSync(join(staging, MASTER_KEY_FILE), `${options.masterKey.toString('base64')}\n`, {
         mode: 0o600,
       });
-    await restoreSeries(config, staging, verified);
-    progress('influxdb', 1, 1);
-    rmSync(join(staging, '.influxdb-backup'), { recursive: true, force: true });
     const ctx = openContext({ ...config, dataDir: staging });
     try {
       const authority = await CertificateAuthority.load({ store: ctx.store, keyring: ctx.keyring, config });
       writeFileSync(join(staging, 'ca.pem'), authority.caBundlePem(), { mode: 0o644 });
+      // Last, as it may write outside the staging dir (an external InfluxDB).
+      await restoreSeries(config, staging, verified);
+      progress('influxdb', 1, 1);
       ctx.store.audit.append({
         actor: options.actor,
         action: 'backup.restore',
@@ -76,6 +82,7 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreRep
     } finally {
       ctx.close();
     }
+    rmSync(join(staging, '.influxdb-backup'), { recursive: true, force: true });
     if (existsSync(dataDir)) rmdirSync(dataDir);
     renameSync(staging, dataDir);
   } catch (err) {
@@ -132,6 +139,11 @@ async function restoreSeries(
   }
   try {
     await restoreInflux(influx.rpc, manifest.influxDb, join(staging, '.influxdb-backup'), config.influxDb);
+  } catch (err) {
+    // It did not exist before: what a failed restore left of it goes too.
+    if (config.influxUrl)
+      await influx.client.query(`DROP DATABASE ${quoteIdentifier(config.influxDb)}`).catch(() => undefined);
+    throw err;
   } finally {
     await influx.release();
   }

@@ -284,6 +284,18 @@ describe('a whole-hub backup', () => {
     await takeBackup({ config, db: pki.store.db, keySource: source, dir });
     await expect(verifyBackup(dir, source)).resolves.toBeTruthy();
     await expect(verifyBackup(dir, master)).rejects.toMatchObject({ code: 'BACKUP_KEY_MISMATCH' });
+    // The backup key opens it, but the hub it rebuilds needs its own master key.
+    const wrong = targetConfig('wrong-master-key');
+    await expect(
+      restoreBackup({
+        from: dir,
+        config: wrong,
+        keySource: source,
+        masterKey: Buffer.alloc(32, 1),
+        actor: 't',
+      }),
+    ).rejects.toMatchObject({ code: 'MASTER_KEY_MISMATCH' });
+    expect(existsSync(wrong.dataDir)).toBe(false);
   }, 30_000);
 });
 
