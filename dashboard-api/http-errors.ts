@@ -51,6 +51,7 @@ const STATUS_BY_CODE: Readonly<Record<string, number>> = {
   PATIENT_NOT_FOUND: 404,
   USER_NOT_FOUND: 404,
   ALERT_NOT_FOUND: 404,
+  CRL_ISSUER_UNKNOWN: 404,
   METHOD_NOT_ALLOWED: 405,
   REQUEST_TIMEOUT: 408,
 
@@ -94,6 +95,9 @@ function isClientFacing(err: VitalGateError): boolean {
   return statusForCode(err.code) < 500 || STATUS_BY_CODE[err.code] !== undefined;
 }
 
+/** 5xx codes whose messages are the hub's own words, never a lower layer's: passed on as they are. */
+const OWN_MESSAGES: ReadonlySet<string> = new Set(['SHUTTING_DOWN']);
+
 const GENERIC: Record<number, string> = {
   500: 'internal error',
   503: 'a dependency of the hub is unavailable; try again later',
@@ -104,7 +108,8 @@ export function toErrorResponse(err: unknown): { status: number; body: ErrorBody
   if (isVitalGateError(err) && isClientFacing(err)) {
     const status = statusForCode(err.code);
     // 5xx from lower layers (InfluxDB's own message) are replaced by a generic line.
-    const message = status >= 500 ? (GENERIC[status] ?? GENERIC[500]!) : err.message;
+    const message =
+      status >= 500 && !OWN_MESSAGES.has(err.code) ? (GENERIC[status] ?? GENERIC[500]!) : err.message;
     const details = status < 500 && err.details ? safeDetails(err.details) : undefined;
     const code = status === 503 && err.code.startsWith('INFLUX_') ? 'TELEMETRY_UNAVAILABLE' : err.code;
     return { status, body: { error: { code, message, ...(details ? { details } : {}) } } };

@@ -591,6 +591,61 @@ catalogue('access to other patients and other roles', OTHER_PATIENTS);
 catalogue('enrollment and EST', ENROLLMENT);
 catalogue('bodies, headers and the HTTP stack', BODIES);
 
+describe('the HTTP stack while the hub shuts down', () => {
+  it('a request arriving during shutdown gets 503 SHUTTING_DOWN, coded', async () => {
+    // A server whose readiness probe waits until released: its /readyz keeps a connection busy
+    // while the server closes, and a second request is pipelined on that connection.
+    let entered!: () => void;
+    let release!: (ready: boolean) => void;
+    const inProbe = new Promise<void>((resolve) => (entered = resolve));
+    const gate = new Promise<boolean>((resolve) => (release = resolve));
+    const server = await hub.extraServer({
+      readiness: [
+        {
+          name: 'held',
+          check: () => {
+            entered();
+            return gate;
+          },
+        },
+      ],
+    });
+    const open = () =>
+      tlsConnect({ host: '127.0.0.1', port: server.client.port, ca: hub.client.ca, servername: 'localhost' });
+    const socket = open();
+    const chunks: Buffer[] = [];
+    socket.on('data', (c: Buffer) => chunks.push(c));
+    const closed = new Promise((resolve) => socket.on('close', resolve));
+    await new Promise((resolve) => socket.once('secureConnect', resolve));
+    socket.write('GET /readyz HTTP/1.1\r\nHost: localhost\r\n\r\n');
+    await inProbe;
+    const closing = server.close();
+    // Shutdown has begun once the listener refuses new connections.
+    for (;;) {
+      const refused = await new Promise<boolean>((resolve) => {
+        const probe = open();
+        probe.once('secureConnect', () => {
+          probe.destroy();
+          resolve(false);
+        });
+        probe.once('error', () => resolve(true));
+      });
+      if (refused) break;
+    }
+    socket.write('GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n');
+    release(true);
+    await closing;
+    await closed;
+    const answers = Buffer.concat(chunks).toString('utf8');
+    expect(answers).toMatch(/^HTTP\/1\.1 200 /);
+    const second = answers.slice(answers.indexOf('HTTP/1.1', 1));
+    expect(second).toMatch(/^HTTP\/1\.1 503 /);
+    expect(JSON.parse(second.slice(second.indexOf('\r\n\r\n') + 4))).toEqual({
+      error: { code: 'SHUTTING_DOWN', message: 'the hub is shutting down' },
+    });
+  });
+});
+
 describe('what the catalogue leaves behind', () => {
   it('no device, user, assignment or grant was created by any case', () => {
     const devices = hub.pki.store.devices.list().map((d) => d.id);
