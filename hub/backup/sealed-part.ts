@@ -23,7 +23,7 @@ import {
   readSync,
   statSync,
 } from 'node:fs';
-import { Writable } from 'node:stream';
+import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { VitalGateError } from '../../core/errors.js';
 
@@ -172,7 +172,9 @@ export async function openSealedFile(
   let bytes = 0;
   try {
     await pipeline(
-      createReadStream(from, { start: head.length, end: size - TAG_BYTES - 1 }),
+      size > PART_OVERHEAD
+        ? createReadStream(from, { start: head.length, end: size - TAG_BYTES - 1 })
+        : Readable.from([]),
       async function* (source: AsyncIterable<Buffer>) {
         for await (const chunk of source) {
           const plain = decipher.update(chunk);
