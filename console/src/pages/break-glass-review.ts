@@ -78,7 +78,11 @@ function grantItem(view: PageView, g: Grant, reload: () => void): HTMLElement {
         (g.endedAt ? `ended ${formatTime(g.endedAt)}` : `until ${formatTime(g.expiresAt)}`),
     ),
     g.review
-      ? h('p', { class: 'meta' }, `Reviewed ${formatTime(g.review.at)} by ${g.review.by}: ${g.review.note}`)
+      ? h(
+          'p',
+          { class: 'meta' },
+          `Reviewed ${formatTime(g.review.at)} by ${g.review.by.replace(/^user:/, '')}: ${g.review.note}`,
+        )
       : reviewForm(view, g, reload),
   );
 }
@@ -96,7 +100,8 @@ export const breakGlassReviewPage: Page = {
       const grants = await view.api.get<Grant[]>('/break-glass/grants?limit=500', view.signal);
       if (view.signal.aborted) return;
       grants.sort((a, b) => Number(a.review !== null) - Number(b.review !== null) || b.id - a.id);
-      status.textContent = `${grants.length} grants · ${grants.filter((g) => !g.review).length} not reviewed`;
+      const waiting = grants.filter((g) => !g.review).length;
+      status.textContent = `${grants.length} grant${grants.length === 1 ? '' : 's'} · ${waiting} not reviewed`;
       replace(
         list,
         grants.length === 0

@@ -2,7 +2,7 @@
 // who holds it. Written with the operator, auditor and admin pages; see docs/CONSOLE.md.
 import { h } from '../dom.js';
 import type { Page } from '../page.js';
-import { pageHeader, table } from '../ui.js';
+import { pageHeader } from '../ui.js';
 
 interface RoleView {
   role: string;
@@ -37,23 +37,22 @@ export const rolesPage: Page = {
         { class: 'hint' },
         'A role is chosen when an account is added. Only clinicians read patient data, and only their assigned patients or under break-glass.',
       ),
-      table(
-        'Roles',
-        [
-          { label: 'Role', cell: (r: RoleView) => h('strong', null, r.role) },
-          {
-            label: 'May',
-            cell: (r: RoleView) =>
-              h(
-                'ul',
-                { class: 'plain' },
-                r.permissions.map((p) => h('li', null, PERMISSION_TEXT[p] ?? p)),
-              ),
-          },
-          { label: 'Held by', cell: (r: RoleView) => (r.users.length ? r.users.join(', ') : '—') },
-        ],
-        roles,
-        (r) => ({ 'data-role': r.role }),
+      h(
+        'ul',
+        { class: 'list', 'aria-label': 'Roles' },
+        roles.map((r) =>
+          h(
+            'li',
+            { 'data-role': r.role },
+            h('h2', { class: 'role-name' }, r.role),
+            h('p', { class: 'meta' }, 'Held by: ', r.users.length ? r.users.join(', ') : 'nobody'),
+            h(
+              'ul',
+              { class: 'permissions', 'aria-label': `What the ${r.role} role may do` },
+              r.permissions.map((p) => h('li', null, PERMISSION_TEXT[p] ?? p)),
+            ),
+          ),
+        ),
       ),
     );
   },

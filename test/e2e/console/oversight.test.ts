@@ -120,7 +120,7 @@ describe('break-glass review (auditor)', () => {
     await item.getByRole('button', { name: 'Record review' }).click();
     await page.getByText(`Your review of grant ${grantId} is recorded.`).waitFor();
     await item.getByText('reviewed', { exact: true }).waitFor();
-    await item.getByText(/by user:auditor\.ov: ward sister confirmed the collapse$/).waitFor();
+    await item.getByText(/by auditor\.ov: ward sister confirmed the collapse$/).waitFor();
     expect(hub.pki.store.audit.list({ action: 'break_glass.review' })).toEqual([
       expect.objectContaining({
         actor: 'user:auditor.ov',
@@ -142,12 +142,12 @@ describe('roles (admin)', () => {
     await page.goto('/');
     await page.getByRole('link', { name: 'Roles' }).click();
     await page.getByRole('heading', { name: 'Roles' }).waitFor();
-    const clinician = page.locator('tr[data-role="clinician"]');
+    const clinician = page.locator('li[data-role="clinician"]');
     await clinician.getByText('clinician.ov').waitFor();
     await clinician.getByText('read assigned patients (and break-glass)').waitFor();
     expect(await clinician.getByText('manage staff accounts').count()).toBe(0);
     await page
-      .locator('tr[data-role="auditor"]')
+      .locator('li[data-role="auditor"]')
       .getByText('read and verify the audit log, review break-glass')
       .waitFor();
     await checkPage(page, 'roles');
