@@ -9,6 +9,7 @@ import { dataDirLocked } from './data-dir.js';
 import { influxRestarts } from './influx-restarts.js';
 import { DEVICE_CHECKS } from './devices.js';
 import { FLEET_CHECKS } from './fleet.js';
+import { handshakesBounded } from './handshakes.js';
 import { accountsUnderAttack } from './login-attacks.js';
 import { NETWORK_CHECKS } from './network.js';
 import { PEOPLE_CHECKS, breakGlassReviewed } from './people.js';
@@ -22,6 +23,7 @@ export const ALL_CHECKS: readonly DeploymentCheck[] = [
   rootCaRollover,
   revocationCanary,
   ...NETWORK_CHECKS,
+  handshakesBounded,
   aclLint,
   ...DATA_CHECKS,
   restoreDrillPassed,
