@@ -19,9 +19,17 @@ interface VerifyResult {
   ok: boolean;
   checked: number;
   firstBad?: { seq: number; problem?: string };
+  /** Entries removed by the retention policy (not a break). */
+  pruned?: { entries: number; throughSeq: number; at: string };
 }
 
 const PAGE = 50;
+
+/** What retention pruned, said as policy and not as tampering. */
+function prunedText(r: VerifyResult): string {
+  if (!r.pruned) return '';
+  return ` ${r.pruned.entries} older entries (#1 to #${r.pruned.throughSeq}) were removed by the retention policy on ${formatTime(r.pruned.at)}; that is policy, not tampering.`;
+}
 
 export const auditPage: Page = {
   path: '/audit',
@@ -118,10 +126,10 @@ export const auditPage: Page = {
           replace(
             verifyResult,
             r.ok
-              ? notice('ok', `The audit chain is intact: ${r.checked} entries checked.`)
+              ? notice('ok', `The audit chain is intact: ${r.checked} entries checked.${prunedText(r)}`)
               : notice(
                   'error',
-                  `The audit chain is broken at entry #${r.firstBad?.seq}${r.firstBad?.problem ? ` (${r.firstBad.problem.replace(/_/g, ' ')})` : ''}: it was changed, removed or reordered after it was written. ${r.checked} entries checked.`,
+                  `The audit chain is broken at entry #${r.firstBad?.seq}${r.firstBad?.problem ? ` (${r.firstBad.problem.replace(/_/g, ' ')})` : ''}: it was changed, removed or reordered after it was written. ${r.checked} entries checked.${prunedText(r)}`,
                 ),
           ),
         )

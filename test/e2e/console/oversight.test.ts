@@ -190,3 +190,24 @@ describe('each role sees its own pages only', () => {
     });
   }
 });
+
+describe('verify chain after a retention prune (auditor)', () => {
+  it('reports the pruned entries as policy, and the chain as intact', async () => {
+    // The hub's retention job prunes with this same call; here it runs now, on the hub's file,
+    // up to the clinician's break-glass entry.
+    const glass = hub.pki.store.audit.list({ action: 'phi.break_glass' })[0]!;
+    const pruned = hub.pki.store.audit.prune(glass.at);
+    expect(pruned.entries).toBeGreaterThan(0);
+    const { page, watch } = await consoleAs('auditor');
+    await page.goto('/#/audit');
+    await page.getByRole('button', { name: 'Verify chain' }).click();
+    const result = page.getByText(/^The audit chain is intact: \d+ entries checked\./);
+    await result.waitFor();
+    expect(await result.innerText()).toContain(
+      `${pruned.anchor!.throughSeq} older entries (#1 to #${pruned.anchor!.throughSeq}) were removed by the retention policy`,
+    );
+    expect(await axeViolations(page)).toEqual([]);
+    await screenshot(page, 'audit-verify-pruned-phone');
+    expect(watch.cspViolations).toEqual([]);
+  });
+});
