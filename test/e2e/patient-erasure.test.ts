@@ -114,13 +114,19 @@ beforeAll(async () => {
     expect(await device.drain(10_000)).toBe(true);
   }
   await until(() => pki.store.deadLetters.list({ deviceId: 'ox-kept' }).length === 1, 10_000, 'dead letters');
+  // Stored: the four readings of each patient, and the sealed (closed) rollup of the first minute.
   for (const which of ['erased', 'kept'] as const) {
-    let stored = 0;
-    for (let i = 0; i < 100 && stored < 4; i++) {
-      stored = await count('telemetry', patients[which]);
-      if (stored < 4) await new Promise((r) => setTimeout(r, 100));
+    const stored = async () => [
+      await count('telemetry', patients[which]),
+      await count(ROLLUP_MEASUREMENT, patients[which]),
+    ];
+    let counts = await stored();
+    for (let i = 0; i < 100 && (counts[0]! < 4 || counts[1]! < 1); i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      counts = await stored();
     }
-    expect(stored).toBe(4);
+    expect(counts[0]).toBe(4);
+    expect(counts[1]).toBeGreaterThan(0);
   }
 }, 120_000);
 
