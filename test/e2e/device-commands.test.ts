@@ -220,6 +220,14 @@ describe('ping and config from the API', () => {
     expect(refused.json).toMatchObject({ error: { code: 'COMMAND_PARAMS_INVALID' } });
     expect(audit('command.config', 'ox-api')).toHaveLength(1);
 
+    const docs = (await api().send('GET', '/docs/json')).json as { paths: Record<string, unknown> };
+    for (const path of [
+      '/api/v1/devices/{id}/ping',
+      '/api/v1/devices/{id}/config',
+      '/api/v1/patients/{id}/erase',
+    ])
+      expect(docs.paths).toHaveProperty([path]);
+
     // The device's own session, subscribed but never answering: the ping expires.
     const creds = device.credentials!;
     await device.stop();
