@@ -49,7 +49,7 @@ export function table<T>(
 ): HTMLElement {
   return h(
     'div',
-    { class: 'table-wrap', tabindex: 0, role: 'region', 'aria-label': caption },
+    { class: 'table-wrap stacking', tabindex: 0, role: 'region', 'aria-label': caption },
     h(
       'table',
       null,
@@ -72,7 +72,7 @@ export function table<T>(
               h(
                 'tr',
                 rowAttrs?.(r) ?? null,
-                columns.map((c) => h('td', null, c.cell(r))),
+                columns.map((c) => h('td', { 'data-label': c.label }, c.cell(r))),
               ),
             ),
       ),
