@@ -56,6 +56,7 @@ function masterKeyOf(args: ParsedArgs, config: HubConfig): Buffer {
   }
 }
 
+const parts = (n: number) => `${n} part${n === 1 ? '' : 's'}`;
 const mib = (bytes: number) => `${(bytes / 1_048_576).toFixed(1)} MiB`;
 
 export const backup: CommandSpec = {
@@ -114,7 +115,7 @@ export const backup: CommandSpec = {
       }
       const points = Object.values(manifest.counts.telemetry.points).reduce((n, p) => n + p, 0);
       io.out(
-        `backup ${dir}: ${manifest.parts.length} parts, ${mib(bytes)}; ${manifest.counts.auditEntries} audit entries, ` +
+        `backup ${dir}: ${parts(manifest.parts.length)}, ${mib(bytes)}; ${manifest.counts.auditEntries} audit entries, ` +
           `${manifest.counts.devices} devices, ${points} InfluxDB points, ${manifest.counts.spoolRecords} spool records to replay ` +
           `(${((Date.now() - started) / 1000).toFixed(1)} s)`,
       );
@@ -148,7 +149,7 @@ export const backupVerify: CommandSpec = {
         io.json({ ok: true, dir, backupId: manifest.backupId, parts: manifest.parts.length, bytes });
       else
         io.out(
-          `backup ${dir} verifies: ${manifest.parts.length} parts, ${mib(bytes)}, taken ${manifest.startedAt}`,
+          `backup ${dir} verifies: ${parts(manifest.parts.length)}, ${mib(bytes)}, taken ${manifest.startedAt}`,
         );
     } finally {
       progress.done();
@@ -229,7 +230,7 @@ export const restore: CommandSpec = {
       if (args.values.json) io.json(summary);
       else
         io.out(
-          `restored backup ${report.backupId} into ${report.dataDir}: ${report.parts} parts; ` +
+          `restored backup ${report.backupId} into ${report.dataDir}: ${parts(report.parts)}; ` +
             `${report.spoolRecords} spool records are written to InfluxDB at the next start`,
         );
     } finally {
