@@ -13,6 +13,7 @@ export const start: CommandSpec = {
     'Prints one line once ready (with --json: {"ready":true,"mqttPort","apiPort","influxUrl"}).',
     'Stops gracefully on SIGTERM or SIGINT. Port 0 in VITALGATE_MQTT_PORT/API_PORT means any free port.',
     "One hub per data dir: it locks <data dir>/hub.lock first; a second start on the same data dir fails at once naming the running hub's pid. Other commands keep working beside it.",
+    'While it runs it carries out what the CLI asks of it (device wipe, disable, ping, config; patient erase) and sends rotate-cert to devices inside VITALGATE_DEVICE_RENEWAL_WINDOW_DAYS.',
   ],
   run: (args, io) => serve(args, io),
 };
