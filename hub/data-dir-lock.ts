@@ -78,6 +78,23 @@ export class DataDirLock {
 }
 
 /**
+ * The lock for a maintenance command that needs the hub stopped (key or CA rotation): no hub runs
+ * while it works, and none can start. A running hub is refused with HUB_RUNNING, naming `what`.
+ */
+export function lockForMaintenance(dataDir: string, what: string): DataDirLock {
+  try {
+    return DataDirLock.acquire(dataDir);
+  } catch (err) {
+    if (!(err instanceof VitalGateError) || err.code !== 'DATA_DIR_LOCKED') throw err;
+    const pid = err.details?.pid;
+    throw new VitalGateError(
+      'HUB_RUNNING',
+      `the hub is running on this data dir (${typeof pid === 'number' ? `pid ${pid}` : 'pid unknown'}): stop it, then ${what}`,
+    );
+  }
+}
+
+/**
  * Whether some process holds the data dir's lock, and the pid it recorded. Reads only: takes a
  * shared lock for a moment, which fails while a hub holds the exclusive one.
  */

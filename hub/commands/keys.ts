@@ -2,12 +2,12 @@
 // (core/master-key-rotation.ts), with the hub stopped, resumable after a crash, audited.
 import { closeSync, fsyncSync, openSync, renameSync, writeSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { isVitalGateError, VitalGateError } from '../../core/errors.js';
+import type { VitalGateError } from '../../core/errors.js';
 import { masterKeyCheck, readMasterKeyFile } from '../../core/keyring.js';
 import { MasterKeyRotation } from '../../core/master-key-rotation.js';
 import { cliActor, optionalString, requireString, usageError, type CommandSpec } from '../cli-kit.js';
 import { openContext, readConfig } from '../context.js';
-import { DataDirLock } from '../data-dir-lock.js';
+import { lockForMaintenance, type DataDirLock } from '../data-dir-lock.js';
 
 const DEFAULT_BATCH = 500;
 
@@ -57,15 +57,10 @@ export const keysRotateMaster: CommandSpec = {
     // The hub's own lock on the data dir: no hub runs while the keys change, and none can start.
     let lock: DataDirLock;
     try {
-      lock = DataDirLock.acquire(config.dataDir);
+      lock = lockForMaintenance(config.dataDir, 'rotate the master key');
     } catch (err) {
       ctx.close();
-      if (!isVitalGateError(err, 'DATA_DIR_LOCKED')) throw err;
-      const pid = err.details?.pid;
-      throw new VitalGateError(
-        'HUB_RUNNING',
-        `the hub is running on this data dir (${typeof pid === 'number' ? `pid ${pid}` : 'pid unknown'}): stop it, then rotate the master key`,
-      );
+      throw err;
     }
     try {
       const rotation = new MasterKeyRotation(ctx.store.db, ctx.masterKey.key, newKey);
