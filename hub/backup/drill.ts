@@ -6,7 +6,7 @@
 // at least the points counted at backup time and no more than the live one. The temp dir is
 // removed afterwards; the result is recorded for VG-DATA-009 and audited.
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { HubConfig } from '../../core/config.js';
@@ -44,12 +44,22 @@ export function latestBackup(root: string): string {
   const found = existsSync(root)
     ? readdirSync(root, { withFileTypes: true })
         .filter((e) => e.isDirectory() && existsSync(join(root, e.name, MANIFEST_FILE)))
-        .map((e) => e.name)
-        .sort()
+        .map((e) => ({ name: e.name, completedAt: completedAt(join(root, e.name, MANIFEST_FILE)) }))
+        .sort((a, b) => a.completedAt.localeCompare(b.completedAt) || a.name.localeCompare(b.name))
     : [];
   const newest = found[found.length - 1];
   if (!newest) throw new VitalGateError('BACKUP_NOT_FOUND', `no finished backup in ${root}`);
-  return join(root, newest);
+  return join(root, newest.name);
+}
+
+/** When a backup finished, as its manifest says (only to choose one; the drill authenticates it). */
+function completedAt(file: string): string {
+  try {
+    const value = (JSON.parse(readFileSync(file, 'utf8')) as { completedAt?: unknown }).completedAt;
+    return typeof value === 'string' ? value : '';
+  } catch {
+    return '';
+  }
 }
 
 export interface DrillOptions {

@@ -26,7 +26,7 @@ import { PatientRegistry, patientKeySubject } from '../../../core/patient-regist
 import { restoreDrillPassed } from '../../../hub/checks/backup-drill.js';
 import { openContext } from '../../../hub/context.js';
 import { startInfluxd } from '../../../hub/influxd.js';
-import { runDrill } from '../../../hub/backup/drill.js';
+import { latestBackup, runDrill } from '../../../hub/backup/drill.js';
 import { rpcAddressFromConfig } from '../../../hub/backup/influx-parts.js';
 import { MANIFEST_FILE, partPath, readManifest } from '../../../hub/backup/manifest.js';
 import { restoreBackup } from '../../../hub/backup/restore-backup.js';
@@ -315,6 +315,7 @@ describe('scheduled backups', () => {
       expect((await schedule.runOnce()).ok).toBe(true);
     }
     expect(readdirSync(root).sort()).toEqual(['vitalgate-20260101T020000Z', 'vitalgate-20260101T030000Z']);
+    expect(latestBackup(root)).toBe(join(root, 'vitalgate-20260101T030000Z'));
     const runs = pki.store.audit.list({ action: 'backup.create' });
     expect(runs.filter((e) => e.outcome === 'success').length).toBeGreaterThanOrEqual(3);
 
