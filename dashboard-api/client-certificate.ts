@@ -1,7 +1,7 @@
 // The device behind a request's TLS client certificate, for renewal and EST simplereenroll. The
 // API asks for client certificates but does not require them (browsers have none), so it checks
 // them itself: TLS verified the chain against the hub CA bundle; here the certificate must also
-// be signed by our issuing CA, be inside its validity, name a device (CN), and be a device
+// be signed by one of our issuing CAs in service (both during an issuing CA rotation's overlap), be inside its validity, name a device (CN), and be a device
 // certificate of that device in the registry that is not revoked. Whether it is the current one
 // (or still in its renewal grace) is DeviceEnrollment.renew's decision.
 import { X509Certificate } from 'node:crypto';
@@ -19,15 +19,11 @@ export interface PresentedDevice {
 }
 
 export class ClientCertificateGate {
-  private readonly issuing: X509Certificate;
-
   constructor(
-    authority: CertificateAuthority,
+    private readonly authority: CertificateAuthority,
     private readonly store: ControlPlane,
     private readonly now: () => number,
-  ) {
-    this.issuing = new X509Certificate(authority.issuingPem);
-  }
+  ) {}
 
   device(request: FastifyRequest): PresentedDevice {
     const socket = request.raw.socket as TLSSocket;
@@ -53,7 +49,9 @@ export class ClientCertificateGate {
     };
     if (!socket.authorized) refuse(String(socket.authorizationError ?? 'untrusted'));
     const cert = new X509Certificate(peer.raw);
-    if (!cert.checkIssued(this.issuing) || !cert.verify(this.issuing.publicKey)) refuse('not_issued_by_hub');
+    const issuers = this.authority.issuingCertificates().map((c) => new X509Certificate(c.toString('pem')));
+    if (!issuers.some((issuer) => cert.checkIssued(issuer) && cert.verify(issuer.publicKey)))
+      refuse('not_issued_by_hub');
     const at = this.now();
     if (at < Date.parse(cert.validFrom) || at > Date.parse(cert.validTo)) refuse('outside_validity');
     const cn = /^CN=(.+)$/m.exec(cert.subject)?.[1];

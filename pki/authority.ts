@@ -10,7 +10,7 @@ import type { ControlPlane } from '../core/store/control-plane.js';
 import { exportPkcs8, generateKeyPair, importPkcs8, pkcs8ToPem, x509 } from './crypto-provider.js';
 import type { AcceptedCsr } from './csr.js';
 import { buildRevocationList, type RevocationList } from './crl.js';
-import { OcspResponder, type CertificateStatusAnswer } from './ocsp.js';
+import { OcspResponder, OcspResponderSet, type CertificateStatusAnswer } from './ocsp.js';
 import { selfSignedTwin } from './trust-anchor.js';
 import {
   createIssuingCa,
@@ -26,6 +26,12 @@ import {
 const CRL_NUMBER_KEY = 'crl_number';
 const CRL_PEM_KEY = 'crl_pem';
 const ROOT_CRL_PEM_KEY = 'root_crl_pem';
+/** Issuing CA rotation (issuer-rotation.ts): the previous issuer's CRL and the overlap's end. */
+const PREVIOUS_CRL_PEM_KEY = 'previous_crl_pem';
+export const ISSUER_OVERLAP_UNTIL_KEY = 'issuer_overlap_until';
+/** The issuing CA whose certificates carry the bare /pki/crl URL (set at the first rotation). */
+export const CRL_BARE_ISSUER_KEY = 'crl_bare_issuer';
+export const PREVIOUS_ISSUING = 'issuing-previous';
 const SERVER_CERT_DAYS = 365;
 
 export interface AuthorityDeps {
@@ -43,9 +49,17 @@ export interface IssuedDeviceCertificate {
   notAfter: number;
 }
 
-interface Material {
+export interface Material {
   certificate: x509.X509Certificate;
   pkcs8: Buffer;
+}
+
+export type IssuingCa = Issuer & { pkcs8: Buffer; serial: string };
+
+/** The issuing CA before the last rotation, trusted until `overlapUntil`. */
+export interface PreviousIssuer {
+  issuer: IssuingCa;
+  overlapUntil: number;
 }
 
 export function serverHosts(config: HubConfig): string[] {
@@ -58,16 +72,17 @@ export class CertificateAuthority {
   private readonly now: () => number;
   private revocationList: RevocationList | undefined;
   private readonly listeners = new Set<(crl: RevocationList) => void>();
-  private ocsp: OcspResponder | undefined;
+  private ocsp: OcspResponderSet | undefined;
   private trustAnchor: string | undefined;
   private boundApiPort: number | undefined;
 
   private constructor(
     private readonly deps: AuthorityDeps,
     private readonly root: Material,
-    private readonly issuing: Issuer & { pkcs8: Buffer },
+    private readonly issuing: IssuingCa,
     private readonly server: Material,
     private readonly signer: Material,
+    private readonly previous: PreviousIssuer | undefined,
   ) {
     this.now = deps.now ?? Date.now;
   }
@@ -111,14 +126,9 @@ export class CertificateAuthority {
       });
     }
     const root = loadMaterial(deps, 'root');
-    const issuingMaterial = loadMaterial(deps, 'issuing');
-    const issuing = {
-      certificate: issuingMaterial.certificate,
-      key: await importPkcs8(issuingMaterial.pkcs8, 'P-256'),
-      pkcs8: issuingMaterial.pkcs8,
-    };
-    const urls = pkiUrls(deps.config);
-    const server = await ensureLeaf(deps, 'server', actor, async (publicKey) =>
+    const issuing = await loadIssuingCa(deps, 'issuing');
+    const urls = issuerUrls(deps.store.meta.get(CRL_BARE_ISSUER_KEY), issuing.serial, pkiUrls(deps.config));
+    const server = await ensureLeaf(deps, 'server', actor, issuing.serial, async (publicKey) =>
       issueServerCertificate({
         commonName: deps.config.publicHost,
         hosts: serverHosts(deps.config),
@@ -129,7 +139,7 @@ export class CertificateAuthority {
         now,
       }),
     );
-    const signer = await ensureLeaf(deps, 'command-signer', actor, async (publicKey) =>
+    const signer = await ensureLeaf(deps, 'command-signer', actor, issuing.serial, async (publicKey) =>
       issueCommandSignerCertificate({
         publicKey,
         issuer: issuing,
@@ -138,7 +148,7 @@ export class CertificateAuthority {
         now,
       }),
     );
-    const authority = new CertificateAuthority(deps, root, issuing, server, signer);
+    const authority = new CertificateAuthority(deps, root, issuing, server, signer, await loadPrevious(deps));
     if (deps.store.meta.get(ROOT_CRL_PEM_KEY) === undefined) await authority.publishRevocationList();
     return { authority, created };
   }
@@ -148,18 +158,13 @@ export class CertificateAuthority {
     if (!deps.store.pkiMaterial.get('root') || !deps.store.pkiMaterial.get('server')) {
       throw new VitalGateError('NOT_INITIALIZED', 'the hub PKI is not initialised: run "vitalgate init"');
     }
-    const issuingMaterial = loadMaterial(deps, 'issuing');
-    const issuing = {
-      certificate: issuingMaterial.certificate,
-      key: await importPkcs8(issuingMaterial.pkcs8, 'P-256'),
-      pkcs8: issuingMaterial.pkcs8,
-    };
     return new CertificateAuthority(
       deps,
       loadMaterial(deps, 'root'),
-      issuing,
+      await loadIssuingCa(deps, 'issuing'),
       loadMaterial(deps, 'server'),
       loadMaterial(deps, 'command-signer'),
+      await loadPrevious(deps),
     );
   }
 
@@ -179,9 +184,28 @@ export class CertificateAuthority {
     return this.issuing.certificate;
   }
 
-  /** Issuing CA and root, PEM: what devices and browsers trust. */
+  /** The issuing CA before the last rotation while it is still in service (its overlap). */
+  get previousIssuer():
+    { certificate: x509.X509Certificate; serial: string; overlapUntil: number } | undefined {
+    const p = this.previous;
+    return p && { certificate: p.issuer.certificate, serial: p.issuer.serial, overlapUntil: p.overlapUntil };
+  }
+
+  /** Serial of the current issuing CA certificate (normalized hex). */
+  get issuingSerial(): string {
+    return this.issuing.serial;
+  }
+
+  /** The issuing CAs whose device certificates are accepted: the current one, and the previous one during its overlap. */
+  issuingCertificates(): x509.X509Certificate[] {
+    return this.issuersInService().map((i) => i.certificate);
+  }
+
+  /** Issuing CA(s) and root, PEM: what devices and browsers trust. During an issuing CA overlap both issuing CAs. */
   caBundlePem(): string {
-    return `${this.issuingPem}\n${this.rootPem}\n`;
+    return `${this.issuersInService()
+      .map((i) => `${i.certificate.toString('pem')}\n`)
+      .join('')}${this.rootPem}\n`;
   }
 
   /**
@@ -190,7 +214,11 @@ export class CertificateAuthority {
    * no certificate names a port 0.
    */
   urls(): PkiUrls {
-    const urls = pkiUrls(this.deps.config, this.boundApiPort);
+    const urls = issuerUrls(
+      this.deps.store.meta.get(CRL_BARE_ISSUER_KEY),
+      this.issuing.serial,
+      pkiUrls(this.deps.config, this.boundApiPort),
+    );
     if (!urls) {
       throw new VitalGateError(
         'PKI_URL_UNREACHABLE',
@@ -211,15 +239,19 @@ export class CertificateAuthority {
    * process; never handed out.
    */
   deviceTrustAnchorPem(): string {
-    this.trustAnchor ??= selfSignedTwin(this.issuing);
+    this.trustAnchor ??= this.issuersInService().map(selfSignedTwin).join('');
     return this.trustAnchor;
   }
 
-  /** Key and certificate chain (server, issuing) for the MQTT and HTTPS listeners. */
+  /** Key and certificate chain (server, the issuing CA that signed it) for the MQTT and HTTPS listeners. */
   serverTls(): { key: string; cert: string } {
+    const server = this.server.certificate;
+    const issuer =
+      [this.issuing, this.previous?.issuer].find((i) => i && server.issuer === i.certificate.subject) ??
+      this.issuing;
     return {
       key: pkcs8ToPem(this.server.pkcs8),
-      cert: `${this.server.certificate.toString('pem')}\n${this.issuingPem}\n`,
+      cert: `${server.toString('pem')}\n${issuer.certificate.toString('pem')}\n`,
     };
   }
 
@@ -244,11 +276,11 @@ export class CertificateAuthority {
       validityDays: this.deps.config.deviceCertDays,
       now: this.now(),
     });
-    const record = recordCertificate(this.deps, certificate, 'device', deviceId);
+    const record = recordCertificate(this.deps, certificate, 'device', deviceId, this.issuing.serial);
     return {
       serial: record.serial,
       certificatePem: record.certificatePem,
-      chainPem: this.caBundlePem(),
+      chainPem: `${this.issuingPem}\n${this.rootPem}\n`,
       notAfter: record.notAfter,
     };
   }
@@ -309,6 +341,7 @@ export class CertificateAuthority {
 
   /** The current CRL; regenerated when its nextUpdate is less than a quarter of its life away. */
   async currentRevocationList(): Promise<RevocationList> {
+    if (await this.retireEndedIssuer()) return this.revocationList!;
     const crl = this.revocationList ?? this.loadPublishedList();
     const validityMs = this.deps.config.crlValidityHours * 3_600_000;
     if (!crl || crl.nextUpdate - this.now() < validityMs / 4) return this.publishRevocationList();
@@ -333,30 +366,38 @@ export class CertificateAuthority {
 
   async publishRevocationList(): Promise<RevocationList> {
     const now = this.now();
-    const entries = this.deps.store.certificates.listRevokedUnexpired(now).map((c) => ({
-      serial: c.serial,
-      revokedAt: c.revokedAt ?? now,
-      reason: c.revocationReason ?? 'unspecified',
-    }));
-    const crl = await buildRevocationList({
-      issuer: this.issuing,
-      number: this.deps.store.meta.increment(CRL_NUMBER_KEY),
-      entries,
-      now,
-      validityMs: this.deps.config.crlValidityHours * 3_600_000,
-    });
-    // The root's CRL over the issuing CA goes out with it: TLS stacks that check CRLs for the
-    // whole chain (Node does) need one per CA.
+    const number = this.deps.store.meta.increment(CRL_NUMBER_KEY);
+    const build = async (
+      issuer: Issuer,
+      listing: Parameters<ControlPlane['certificates']['listRevokedUnexpiredBy']>[1],
+    ) =>
+      buildRevocationList({
+        issuer,
+        number,
+        entries: this.deps.store.certificates.listRevokedUnexpiredBy(now, listing).map((c) => ({
+          serial: c.serial,
+          revokedAt: c.revokedAt ?? now,
+          reason: c.revocationReason ?? 'unspecified',
+        })),
+        now,
+        validityMs: this.deps.config.crlValidityHours * 3_600_000,
+      });
+    // Certificates made before the first issuing CA rotation carry no issuer tag: they are the
+    // current issuer's until a rotation tags them.
+    const crl = await build(this.issuing, { issuerSerial: this.issuing.serial, untagged: true });
+    const previous = this.previous?.issuer;
+    const previousCrl =
+      previous && (await build(previous, { issuerSerial: previous.serial, untagged: false }));
+    // The root's CRL over the issuing CAs goes out with it: TLS stacks that check CRLs for the
+    // whole chain (Node does) need one per CA. It lists an issuing CA retired after its overlap.
     const rootMaterial = loadMaterial(this.deps, 'root');
-    const rootCrl = await buildRevocationList({
-      issuer: { certificate: rootMaterial.certificate, key: await importPkcs8(rootMaterial.pkcs8, 'P-384') },
-      number: crl.number,
-      entries: [],
-      now,
-      validityMs: this.deps.config.crlValidityHours * 3_600_000,
-    });
+    const rootCrl = await build(
+      { certificate: rootMaterial.certificate, key: await importPkcs8(rootMaterial.pkcs8, 'P-384') },
+      'ca',
+    );
     this.deps.store.transaction(() => {
       this.deps.store.meta.set(CRL_PEM_KEY, crl.pem);
+      if (previousCrl) this.deps.store.meta.set(PREVIOUS_CRL_PEM_KEY, previousCrl.pem);
       this.deps.store.meta.set(ROOT_CRL_PEM_KEY, rootCrl.pem);
     });
     this.revocationList = crl;
@@ -364,11 +405,28 @@ export class CertificateAuthority {
     return crl;
   }
 
-  /** The CRLs of both CAs, PEM, for a TLS context that checks client certificates. */
+  /** The CRLs of every CA (issuing, previous issuing during an overlap, root), PEM, for a TLS context that checks client certificates. */
   tlsRevocationPem(): string[] {
-    return [this.deps.store.meta.get(CRL_PEM_KEY), this.deps.store.meta.get(ROOT_CRL_PEM_KEY)].filter(
-      (pem): pem is string => pem !== undefined,
-    );
+    const keys = [CRL_PEM_KEY, ...(this.previous ? [PREVIOUS_CRL_PEM_KEY] : []), ROOT_CRL_PEM_KEY];
+    return keys.map((k) => this.deps.store.meta.get(k)).filter((pem): pem is string => pem !== undefined);
+  }
+
+  /**
+   * The CRL `GET /pki/crl` serves: `issuer` is the serial (hex) of a CA the hub publishes a CRL
+   * for (the current or previous issuing CA, or the root). Without it, the CRL of the issuing CA
+   * whose certificates name the bare URL (the first one, while in service), else the current
+   * one's. Undefined for an unknown issuer.
+   */
+  async revocationListFor(issuer?: string): Promise<RevocationList | undefined> {
+    const current = await this.currentRevocationList();
+    const wanted =
+      issuer === undefined ? this.deps.store.meta.get(CRL_BARE_ISSUER_KEY) : normalizeSerial(issuer);
+    if (wanted === undefined || wanted === this.issuing.serial) return current;
+    if (this.previous && wanted === this.previous.issuer.serial)
+      return this.loadPublishedList(PREVIOUS_CRL_PEM_KEY);
+    if (wanted === normalizeSerial(this.root.certificate.serialNumber))
+      return this.loadPublishedList(ROOT_CRL_PEM_KEY);
+    return issuer === undefined ? current : undefined;
   }
 
   onRevocationListChange(listener: (crl: RevocationList) => void): () => void {
@@ -389,13 +447,46 @@ export class CertificateAuthority {
     return { status: 'good' };
   }
 
-  ocspResponder(): OcspResponder {
-    this.ocsp ??= new OcspResponder(this.issuing, (serial) => this.certificateStatus(serial));
+  ocspResponder(): OcspResponderSet {
+    const lookup = (serial: string) => this.certificateStatus(serial);
+    this.ocsp ??= new OcspResponderSet(
+      [this.issuing, ...(this.previous ? [this.previous.issuer] : [])].map(
+        (i) => new OcspResponder(i, lookup),
+      ),
+    );
     return this.ocsp;
   }
 
-  private loadPublishedList(): RevocationList | undefined {
-    const pem = this.deps.store.meta.get(CRL_PEM_KEY);
+  /** The issuing CAs in service: the current one, and the previous one until its overlap ends. */
+  private issuersInService(): IssuingCa[] {
+    const previous = this.previous && this.now() < this.previous.overlapUntil ? [this.previous.issuer] : [];
+    return [this.issuing, ...previous];
+  }
+
+  /**
+   * At the end of an issuing CA overlap the previous issuing CA is revoked (reason superseded):
+   * the root's CRL lists it, so no certificate it signed passes the broker any more. True when
+   * this call retired it (and republished the CRLs).
+   */
+  private async retireEndedIssuer(): Promise<boolean> {
+    const previous = this.previous;
+    if (!previous || this.now() < previous.overlapUntil) return false;
+    if (this.deps.store.certificates.get(previous.issuer.serial)?.status === 'revoked') return false;
+    const outstanding = this.deps.store.certificates.activeDevicesNotOnIssuer(this.issuing.serial).length;
+    this.deps.store.certificates.revoke(previous.issuer.serial, 'superseded');
+    this.deps.store.audit.append({
+      actor: 'system',
+      action: 'pki.issuer.retire',
+      target: `certificate:${previous.issuer.serial}`,
+      outcome: 'success',
+      details: { overlapUntil: previous.overlapUntil, devicesStillOnIt: outstanding },
+    });
+    await this.publishRevocationList();
+    return true;
+  }
+
+  private loadPublishedList(key = CRL_PEM_KEY): RevocationList | undefined {
+    const pem = this.deps.store.meta.get(key);
     if (!pem) return undefined;
     const crl = new x509.X509Crl(pem);
     return {
@@ -428,7 +519,41 @@ export function pkiUrls(config: HubConfig, boundApiPort?: number): PkiUrls | und
 
 const UNSPECIFIED_HOSTS = new Set(['0.0.0.0', '::', '[::]']);
 
-function loadMaterial(deps: AuthorityDeps, name: string): Material {
+/**
+ * The URLs for certificates of the issuing CA `issuerSerial`: the CRL URL names the issuer
+ * (`?issuer=<serial>`), except for the issuing CA whose certificates carry the bare URL (the one
+ * before the first rotation).
+ */
+export function issuerUrls(
+  bareIssuer: string | undefined,
+  issuerSerial: string,
+  urls: PkiUrls | undefined,
+): PkiUrls | undefined {
+  if (!urls || bareIssuer === undefined || bareIssuer === issuerSerial) return urls;
+  return { ...urls, crl: `${urls.crl}?issuer=${issuerSerial}` };
+}
+
+/** An issuing CA's certificate and key from pki_material. */
+export async function loadIssuingCa(deps: AuthorityDeps, name: string): Promise<IssuingCa> {
+  const material = loadMaterial(deps, name);
+  return {
+    certificate: material.certificate,
+    key: await importPkcs8(material.pkcs8, 'P-256'),
+    pkcs8: material.pkcs8,
+    serial: normalizeSerial(material.certificate.serialNumber),
+  };
+}
+
+/** The previous issuing CA of the last rotation, unless it was retired by an earlier run. */
+async function loadPrevious(deps: AuthorityDeps): Promise<PreviousIssuer | undefined> {
+  const until = deps.store.meta.get(ISSUER_OVERLAP_UNTIL_KEY);
+  if (until === undefined || !deps.store.pkiMaterial.get(PREVIOUS_ISSUING)) return undefined;
+  const issuer = await loadIssuingCa(deps, PREVIOUS_ISSUING);
+  if (deps.store.certificates.get(issuer.serial)?.status === 'revoked') return undefined;
+  return { issuer, overlapUntil: Number(until) };
+}
+
+export function loadMaterial(deps: AuthorityDeps, name: string): Material {
   const record = deps.store.pkiMaterial.get(name);
   if (!record)
     throw new VitalGateError('NOT_INITIALIZED', `PKI material ${name} is missing: run "vitalgate init"`);
@@ -438,16 +563,18 @@ function loadMaterial(deps: AuthorityDeps, name: string): Material {
   };
 }
 
-/** Issues a hub leaf certificate (server, command signer) unless a valid one exists. */
-async function ensureLeaf(
+/** Issues a hub leaf certificate (server, command signer) unless a valid one exists (or `renew`). */
+export async function ensureLeaf(
   deps: AuthorityDeps,
   name: 'server' | 'command-signer',
   actor: string,
+  issuerSerial: string,
   issue: (publicKey: CryptoKey) => Promise<x509.X509Certificate>,
+  renew = false,
 ): Promise<Material> {
   const now = (deps.now ?? Date.now)();
   const existing = deps.store.pkiMaterial.get(name);
-  if (existing) {
+  if (existing && !renew) {
     const certificate = new x509.X509Certificate(existing.certificatePem);
     const stillValid = certificate.notAfter.getTime() - now > 30 * 86_400_000;
     const hostsMatch = name !== 'server' || sameHosts(certificate, serverHosts(deps.config));
@@ -462,7 +589,7 @@ async function ensureLeaf(
       certificate.toString('pem'),
       deps.keyring.sealSecret(`pki:${name}`, pkcs8),
     );
-    recordCertificate(deps, certificate, name === 'server' ? 'server' : 'command-signer', null);
+    recordCertificate(deps, certificate, name === 'server' ? 'server' : 'command-signer', null, issuerSerial);
   });
   deps.store.audit.append({
     actor,
@@ -480,11 +607,12 @@ function sameHosts(certificate: x509.X509Certificate, hosts: string[]): boolean 
   return hosts.every((h) => names.has(h));
 }
 
-function recordCertificate(
+export function recordCertificate(
   deps: AuthorityDeps,
   certificate: x509.X509Certificate,
   purpose: CertificatePurpose,
   deviceId: string | null,
+  issuerSerial: string | null = null,
 ): CertificateRecord {
   return deps.store.certificates.add({
     serial: normalizeSerial(certificate.serialNumber),
@@ -494,5 +622,6 @@ function recordCertificate(
     notBefore: certificate.notBefore.getTime(),
     notAfter: certificate.notAfter.getTime(),
     certificatePem: certificate.toString('pem'),
+    issuerSerial,
   });
 }

@@ -100,6 +100,22 @@ export class OcspResponder {
     ]);
   }
 
+  /** Whether the first CertID of a DER OCSPRequest names this responder's CA (false on garbage). */
+  answersFor(requestDer: Uint8Array): boolean {
+    try {
+      const certId = pkijs.OCSPRequest.fromBER(new Uint8Array(requestDer)).tbsRequest.requestList[0]?.reqCert;
+      if (!certId) return false;
+      const hashOid = certId.hashAlgorithm.algorithmId;
+      const hex = (v: asn1js.OctetString) => Buffer.from(v.valueBlock.valueHexView).toString('hex');
+      return (
+        this.nameHashes.get(hashOid) === hex(certId.issuerNameHash) &&
+        this.keyHashes.get(hashOid) === hex(certId.issuerKeyHash)
+      );
+    } catch {
+      return false;
+    }
+  }
+
   /** Answers one DER OCSPRequest with a DER OCSPResponse; never throws. */
   async respond(requestDer: Uint8Array, now = Date.now()): Promise<Buffer> {
     if (!(requestDer instanceof Uint8Array) || requestDer.length > MAX_OCSP_REQUEST_BYTES) {
@@ -171,5 +187,21 @@ export class OcspResponder {
       response: new asn1js.OctetString({ valueHex: basic.toSchema().toBER(false) }),
     });
     return Buffer.from(response.toSchema().toBER(false));
+  }
+}
+
+/**
+ * Responders of several CAs behind one URL (the current and the previous issuing CA during an
+ * issuing CA rotation): a request goes to the CA its first CertID names, else to the first one.
+ */
+export class OcspResponderSet {
+  constructor(private readonly responders: readonly OcspResponder[]) {}
+
+  respond(requestDer: Uint8Array, now = Date.now()): Promise<Buffer> {
+    const small = requestDer instanceof Uint8Array && requestDer.length <= MAX_OCSP_REQUEST_BYTES;
+    const responder =
+      (small && this.responders.length > 1 && this.responders.find((r) => r.answersFor(requestDer))) ||
+      this.responders[0]!;
+    return responder.respond(requestDer, now);
   }
 }

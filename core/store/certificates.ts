@@ -37,6 +37,11 @@ export interface CertificateRecord {
    * token got; renewals keep it. Null for that first certificate itself (and for non-devices).
    */
   enrollmentSerial: string | null;
+  /**
+   * Serial of the issuing CA certificate that signed it (issuing CA rotation). Null for
+   * certificates made before the first rotation (which tags them) and for CA certificates.
+   */
+  issuerSerial: string | null;
 }
 
 interface CertificateRow {
@@ -54,6 +59,7 @@ interface CertificateRow {
   revocation_reason: RevocationReason | null;
   created_at: number;
   enrollment_serial: string | null;
+  issuer_serial: string | null;
 }
 
 function fromRow(r: CertificateRow): CertificateRecord {
@@ -72,6 +78,7 @@ function fromRow(r: CertificateRow): CertificateRecord {
     revocationReason: r.revocation_reason,
     createdAt: r.created_at,
     enrollmentSerial: r.enrollment_serial,
+    issuerSerial: r.issuer_serial,
   };
 }
 
@@ -83,6 +90,16 @@ export interface NewCertificate {
   notBefore: number;
   notAfter: number;
   certificatePem: string;
+  /** The issuing CA's serial (see CertificateRecord.issuerSerial). */
+  issuerSerial?: string | null;
+}
+
+/** An active device whose current certificate comes from another issuing CA. */
+export interface DeviceOnIssuer {
+  deviceId: string;
+  serial: string;
+  issuerSerial: string | null;
+  notAfter: number;
 }
 
 export class CertificateRepository {
@@ -94,8 +111,8 @@ export class CertificateRepository {
   add(cert: NewCertificate): CertificateRecord {
     this.db
       .prepare(
-        `INSERT INTO certificates (serial, device_id, purpose, subject, not_before, not_after, certificate_pem, status, created_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, 'active', ?)`,
+        `INSERT INTO certificates (serial, device_id, purpose, subject, not_before, not_after, certificate_pem, status, created_at, issuer_serial)
+         VALUES (?, ?, ?, ?, ?, ?, ?, 'active', ?, ?)`,
       )
       .run(
         cert.serial,
@@ -106,6 +123,7 @@ export class CertificateRepository {
         cert.notAfter,
         cert.certificatePem,
         this.now(),
+        cert.issuerSerial ?? null,
       );
     return this.get(cert.serial)!;
   }
@@ -137,6 +155,50 @@ export class CertificateRepository {
         .prepare("SELECT * FROM certificates WHERE status = 'revoked' AND not_after > ? ORDER BY revoked_at")
         .all(at) as CertificateRow[]
     ).map(fromRow);
+  }
+
+  /**
+   * The entries of one CA's CRL: revoked, unexpired certificates signed by the issuing CA with
+   * `issuerSerial` (`untagged`: also those made before the first rotation), or with `'ca'` the
+   * revoked CA certificates (the root's CRL).
+   */
+  listRevokedUnexpiredBy(
+    at: number,
+    issuer: { issuerSerial: string; untagged: boolean } | 'ca',
+  ): CertificateRecord[] {
+    const rows =
+      issuer === 'ca'
+        ? this.db
+            .prepare(
+              "SELECT * FROM certificates WHERE status = 'revoked' AND not_after > ? AND purpose = 'ca' ORDER BY revoked_at",
+            )
+            .all(at)
+        : this.db
+            .prepare(
+              `SELECT * FROM certificates WHERE status = 'revoked' AND not_after > ? AND purpose != 'ca'
+               AND (issuer_serial = ? OR (? AND issuer_serial IS NULL)) ORDER BY revoked_at`,
+            )
+            .all(at, issuer.issuerSerial, issuer.untagged ? 1 : 0);
+    return (rows as CertificateRow[]).map(fromRow);
+  }
+
+  /** Tags every certificate made before the first issuing CA rotation with its issuer. */
+  tagUntaggedIssuer(issuerSerial: string): number {
+    return this.db
+      .prepare("UPDATE certificates SET issuer_serial = ? WHERE issuer_serial IS NULL AND purpose != 'ca'")
+      .run(issuerSerial).changes;
+  }
+
+  /** Active devices whose current certificate was not signed by the issuing CA `issuerSerial`. */
+  activeDevicesNotOnIssuer(issuerSerial: string): DeviceOnIssuer[] {
+    return this.db
+      .prepare(
+        `SELECT d.id AS deviceId, c.serial AS serial, c.issuer_serial AS issuerSerial, c.not_after AS notAfter
+           FROM devices d JOIN certificates c ON c.serial = d.current_serial
+           WHERE d.status = 'active' AND (c.issuer_serial IS NULL OR c.issuer_serial != ?)
+           ORDER BY d.id`,
+      )
+      .all(issuerSerial) as DeviceOnIssuer[];
   }
 
   /** A renewed certificate belongs to the enrollment of the one it renews. */

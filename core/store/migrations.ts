@@ -369,4 +369,29 @@ export const MIGRATIONS: Migration[] = [
       );
     `,
   },
+  {
+    version: 590,
+    name: 'PKI: the issuing CA that signed each certificate (issuing CA rotation)',
+    sql: `
+      -- Serial of the issuing CA certificate; NULL for certificates made before the first
+      -- rotation, which tags them with the issuer of that time.
+      ALTER TABLE certificates ADD COLUMN issuer_serial TEXT;
+      CREATE INDEX certificates_issuer ON certificates (issuer_serial, status);
+    `,
+  },
+  {
+    version: 610,
+    name: 'care: program-wide alert rule parameters, set by an admin',
+    sql: `
+      -- A program default replaces a rule's built-in parameter for every patient without an
+      -- override of their own (alert_rule_parameters).
+      CREATE TABLE alert_rule_defaults (
+        rule TEXT NOT NULL,
+        parameter TEXT NOT NULL,
+        value REAL NOT NULL,
+        updated_at INTEGER NOT NULL,
+        PRIMARY KEY (rule, parameter)
+      );
+    `,
+  },
 ];

@@ -2,6 +2,7 @@
 // and GET). These name certificates, never people, and answer anyone.
 import type { FastifyReply } from 'fastify';
 import { z } from 'zod';
+import { VitalGateError } from '../../core/errors.js';
 import type { ApiContext } from '../context.js';
 import type { ApiApp } from '../server.js';
 
@@ -13,7 +14,14 @@ export function registerPkiRoutes(app: ApiApp, ctx: ApiContext): void {
 
   app.get(
     '/pki/ca.pem',
-    { config: { access: 'public' }, schema: { tags, summary: 'Issuing CA and root, PEM.', security: [] } },
+    {
+      config: { access: 'public' },
+      schema: {
+        tags,
+        summary: 'Issuing CA and root, PEM (during an issuing CA rotation both issuing CAs).',
+        security: [],
+      },
+    },
     async (_request, reply) => reply.type('application/x-pem-file').send(authority.caBundlePem()),
   );
 
@@ -23,13 +31,23 @@ export function registerPkiRoutes(app: ApiApp, ctx: ApiContext): void {
       config: { access: 'public' },
       schema: {
         tags,
-        summary: 'The current CRL of the issuing CA: DER by default, `?format=pem` for PEM.',
+        summary:
+          'A CRL, DER by default, `?format=pem` for PEM. `?issuer=<serial hex>` names the CA (an issuing CA in service or the root); without it, the CRL of the issuing CA whose certificates carry the bare URL (docs/PKI.md).',
         security: [],
-        querystring: z.object({ format: z.enum(['der', 'pem']).optional() }).strict(),
+        querystring: z
+          .object({
+            format: z.enum(['der', 'pem']).optional(),
+            issuer: z
+              .string()
+              .regex(/^[0-9a-fA-F]{1,42}$/)
+              .optional(),
+          })
+          .strict(),
       },
     },
     async (request, reply) => {
-      const crl = await authority.currentRevocationList();
+      const crl = await authority.revocationListFor(request.query.issuer);
+      if (!crl) throw new VitalGateError('CRL_ISSUER_UNKNOWN', 'the hub publishes no CRL for that issuer');
       void reply.header('cache-control', 'public, max-age=60');
       return request.query.format === 'pem'
         ? reply.type('application/x-pem-file').send(crl.pem)

@@ -3,6 +3,7 @@ import type { DeploymentCheck } from './check.js';
 import { API_CHECKS } from './api.js';
 import { BACKLOG_CHECKS } from './backlog.js';
 import { restoreDrillPassed } from './backup-drill.js';
+import { devicesOnPreviousIssuer } from './issuer-rotation.js';
 import { aclLint, revocationCanary } from './canary.js';
 import { DATA_CHECKS } from './data.js';
 import { dataDirLocked } from './data-dir.js';
@@ -21,6 +22,7 @@ import { rootCaRollover } from './root-rollover.js';
 export const ALL_CHECKS: readonly DeploymentCheck[] = [
   ...PKI_CHECKS,
   rootCaRollover,
+  devicesOnPreviousIssuer,
   revocationCanary,
   ...NETWORK_CHECKS,
   handshakesBounded,

@@ -3,6 +3,7 @@ import type { CommandSpec } from '../cli-kit.js';
 import { auditVerify } from './audit.js';
 import { backup, backupDrill, backupVerify, restore } from './backup.js';
 import { breakGlassReview } from './break-glass.js';
+import { caRotateIssuer } from './ca.js';
 import { check } from './check.js';
 import { demo } from './demo.js';
 import { init } from './init.js';
@@ -51,6 +52,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   auditVerify,
   check,
   keysRotateMaster,
+  caRotateIssuer,
   simulate,
   backup,
   backupVerify,
