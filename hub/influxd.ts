@@ -366,6 +366,11 @@ export class ManagedInflux implements InfluxdProcess {
     await running?.kill();
   }
 
+  /** SIGKILL to the running influxd, as kill() does, but restart() keeps its port. */
+  async killForRestart(): Promise<void> {
+    await this.running?.kill();
+  }
+
   /** Resolves when the running influxd ends (a crash, a kill, or stop()). */
   get exited(): Promise<void> {
     if (!this.running) throw new VitalGateError('INFLUXD_NOT_RUNNING', 'the managed InfluxDB is not running');

@@ -3,7 +3,8 @@
 // While it is down, /readyz and telemetry and FHIR reads answer a coded 503 at once; the hub
 // starts it again by itself (an `influxdb_down` and an `influxdb_restarted` security event), the
 // spool drains, every acknowledged reading is in InfluxDB exactly once, and /readyz is ready
-// again, all without restarting the hub.
+// again, all without restarting the hub. An influxd that stops answering (SIGSTOP) is killed and
+// restarted the same way.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { MqttClient } from 'mqtt';
@@ -73,8 +74,13 @@ async function clinician(client: ApiClient): Promise<string> {
   return (mfa.body as { token: string }).token;
 }
 
-async function until<T>(probe: () => Promise<T> | T, done: (v: T) => boolean, what: string): Promise<T> {
-  for (let i = 0; i < 300; i++) {
+async function until<T>(
+  probe: () => Promise<T> | T,
+  done: (v: T) => boolean,
+  what: string,
+  tries = 300,
+): Promise<T> {
+  for (let i = 0; i < tries; i++) {
     const value = await probe();
     if (done(value)) return value;
     await new Promise((r) => setTimeout(r, 100));
@@ -168,5 +174,40 @@ describe('the managed InfluxDB killed with SIGKILL while devices publish', () =>
       { token },
     );
     expect(telemetry.status, telemetry.text).toBe(200);
+  }, 120_000);
+
+  it('kills and restarts an influxd that stops answering', async () => {
+    const pidFile = join(pki.dataDir, 'influxdb', 'influxd.pid');
+    const pid = Number(readFileSync(pidFile, 'utf8'));
+    const restarts = pki.store.securityEvents.list({ kind: INFLUXDB_RESTARTED }).length;
+    process.kill(pid, 'SIGSTOP');
+    try {
+      // Three pings in a row go unanswered (5 s each), then it is killed and started again.
+      const down = await until(
+        () => pki.store.securityEvents.list({ kind: INFLUXDB_DOWN }),
+        (e) => e.some((x) => x.details?.reason === 'not_answering'),
+        'the influxdb_down event of a hung influxd',
+        600,
+      );
+      expect(down[0]).toMatchObject({ severity: 'high', details: { reason: 'not_answering' } });
+      await until(
+        () => pki.store.securityEvents.list({ kind: INFLUXDB_RESTARTED }),
+        (e) => e.length === restarts + 1,
+        'the influxdb_restarted event',
+      );
+    } finally {
+      try {
+        process.kill(pid, 'SIGCONT');
+      } catch {
+        // killed by the hub, as it should be
+      }
+    }
+    expect(Number(readFileSync(pidFile, 'utf8'))).not.toBe(pid);
+    const client = new ApiClient(hub!.ready.apiPort!, pki.authority.caBundlePem());
+    await until(
+      () => client.request('GET', '/readyz'),
+      (r) => r.status === 200,
+      '/readyz ready again',
+    );
   }, 120_000);
 });
