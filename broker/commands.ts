@@ -99,15 +99,18 @@ export class CommandPublisher implements DeviceCommander {
     return { command, ...answer };
   }
 
-  async wipe(deviceId: string, reason: string): Promise<'acked' | 'expired' | 'not_connected'> {
-    const { outcome } = await this.send(deviceId, 'wipe', { reason });
+  async wipe(
+    deviceId: string,
+    reason: string,
+    actor = 'system',
+  ): Promise<'acked' | 'expired' | 'not_connected'> {
+    const { outcome } = await this.send(deviceId, 'wipe', { reason }, actor);
     return outcome === 'rejected' ? 'expired' : outcome;
   }
 
   /** Tells the device it is disabled; waits briefly for its ack (its session ends either way). */
-  async disable(deviceId: string, reason: string): Promise<CommandOutcome> {
-    return (await this.send(deviceId, 'disable', { reason }, 'system', { ttlMs: DISABLE_ACK_WAIT_MS }))
-      .outcome;
+  async disable(deviceId: string, reason: string, actor = 'system'): Promise<CommandOutcome> {
+    return (await this.send(deviceId, 'disable', { reason }, actor, { ttlMs: DISABLE_ACK_WAIT_MS })).outcome;
   }
 
   private onAck(deviceId: string, payload: Buffer): void {

@@ -19,8 +19,8 @@ export interface SessionKicker {
 
 /** Sends signed commands and resolves when the device acked or the command expired. */
 export interface DeviceCommander {
-  wipe(deviceId: string, reason: string): Promise<'acked' | 'expired' | 'not_connected'>;
-  disable(deviceId: string, reason: string): Promise<string>;
+  wipe(deviceId: string, reason: string, actor?: string): Promise<'acked' | 'expired' | 'not_connected'>;
+  disable(deviceId: string, reason: string, actor?: string): Promise<string>;
 }
 
 const TARGET_STATUS: Record<LifecycleAction, DeviceStatus> = {
@@ -66,10 +66,10 @@ export class DeviceLifecycle {
     if (action === 'wipe' && this.ports.commander) {
       // The wipe command is signed and delivered first; the certificate is revoked once the device
       // acked or the command expired.
-      commandOutcome = { wipe: await this.ports.commander.wipe(deviceId, reason) };
+      commandOutcome = { wipe: await this.ports.commander.wipe(deviceId, reason, actor) };
     } else if (action === 'disable' && this.ports.commander && device.status === 'active') {
       // The device hears it is disabled (and stops measuring) before its session ends.
-      commandOutcome = { disableCommand: await this.ports.commander.disable(deviceId, reason) };
+      commandOutcome = { disableCommand: await this.ports.commander.disable(deviceId, reason, actor) };
     }
     this.store.devices.setStatus(deviceId, TARGET_STATUS[action], reason);
     this.ports.kicker?.kick(deviceId, action);

@@ -125,7 +125,11 @@ describe('vitalgate device wipe, through the running hub', () => {
     expect(pki.store.devices.require('ox-wipe').status).toBe('wiped');
     expect(pki.store.certificates.get(creds.serial)?.status).toBe('revoked');
     const [command] = audit('command.wipe', 'ox-wipe');
-    expect(command).toMatchObject({ outcome: 'success', details: { outcome: 'acked' } });
+    expect(command).toMatchObject({
+      actor: expect.stringMatching(/^cli:/),
+      outcome: 'success',
+      details: { outcome: 'acked' },
+    });
     expect(audit('device.wipe', 'ox-wipe')[0]).toMatchObject({
       actor: expect.stringMatching(/^cli:/),
       source: 'cli',
@@ -158,7 +162,10 @@ describe('vitalgate device disable, ping and config, through the running hub', (
     await until(() => disabledWhenOffline !== undefined, 10_000, 'the session to end');
     expect(disabledWhenOffline).toBe(true);
     await device.stop();
-    expect(audit('command.disable', 'ox-disable')[0]).toMatchObject({ outcome: 'success' });
+    expect(audit('command.disable', 'ox-disable')[0]).toMatchObject({
+      actor: expect.stringMatching(/^cli:/),
+      outcome: 'success',
+    });
     expect(audit('device.disable', 'ox-disable')[0]?.details).toMatchObject({ disableCommand: 'acked' });
   }, 30_000);
 
