@@ -68,6 +68,29 @@ describe('loadConfig', () => {
   });
 });
 
+describe('the settings against hostile input and faults (issue 22)', () => {
+  it('validates the handshake, replay-window, InfluxDB restart and PKI URL settings, naming each', () => {
+    expect(loadConfig({ env: {} })).toMatchObject({
+      tlsHandshakeTimeoutSeconds: 10,
+      pendingHandshakesPerSource: 16,
+      seqMaxJump: 1_000_000,
+      influxRestartDelayMs: 250,
+    });
+    for (const [name, value] of [
+      ['VITALGATE_TLS_HANDSHAKE_TIMEOUT_SECONDS', '0'],
+      ['VITALGATE_TLS_HANDSHAKE_TIMEOUT_SECONDS', '121'],
+      ['VITALGATE_PENDING_HANDSHAKES_PER_SOURCE', '0'],
+      ['VITALGATE_SEQ_MAX_JUMP', '-1'],
+      ['VITALGATE_INFLUX_RESTART_DELAY_MS', '60000'],
+      ['VITALGATE_PKI_PUBLIC_URL', 'ftp://hub.example.org'],
+      ['VITALGATE_PKI_PUBLIC_URL', 'https://hub.example.org:0'],
+      ['VITALGATE_PKI_PUBLIC_URL', 'https://hub.example.org/?x=1'],
+    ] as const) {
+      expect(() => loadConfig({ env: { [name]: value } }), `${name}=${value}`).toThrow(`config: ${name}:`);
+    }
+  });
+});
+
 describe('NetworkPolicy', () => {
   it('matches IPv4, IPv6 and IPv4-mapped addresses', () => {
     const policy = new NetworkPolicy(['10.0.0.0/8', '::1/128']);
