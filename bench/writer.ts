@@ -1,6 +1,6 @@
 // The telemetry writer into a local InfluxDB: sealed 5-reading messages (AES-256-GCM strings,
 // ns timestamps) are spooled, then the TelemetryWriter drains them in `--batch`-point batches,
-// confirming each batch in the spool and in device_seq as it does in the hub. For comparison the
+// confirming each batch in the spool and in seq_windows as it does in the hub. For comparison the
 // same lines are also posted raw (writeLines only, no spool, no confirmation): InfluxDB's own
 // ceiling for them. Also reports the sealing cost per reading, which intake pays before a PUBACK.
 // Prints one JSON line.

@@ -1,5 +1,5 @@
 // A whole-hub backup while the hub runs. Order matters for consistency: the spool first (all that
-// was acknowledged and not yet confirmed), then the control plane (its `device_seq` only names
+// was acknowledged and not yet confirmed), then the control plane (its `seq_windows` only names
 // messages already in InfluxDB), then InfluxDB (which by then holds all those). Each part is
 // sealed under the backup key and hashed; the manifest goes last, so a backup without one never
 // finished. Nothing is left behind on failure but what was there before.

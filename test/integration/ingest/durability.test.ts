@@ -111,7 +111,7 @@ describe('crashes', () => {
     const first = openTestPipeline(pki, target, { dataDir });
     first.pipeline.start();
     for (let seq = 1; seq <= 30; seq++) await first.pipeline.accept(device, message(seq));
-    expect(await first.pipeline.writer.drained()).toBe(true); // 1-30 confirmed: dedupe state in device_seq
+    expect(await first.pipeline.writer.drained()).toBe(true); // 1-30 confirmed: dedupe state in seq_windows
     await server.stop();
     for (let seq = 31; seq <= 60; seq++) await first.pipeline.accept(device, message(seq)); // only in the spool
     // The crash: no flush, no close, and an append cut mid-write that was never acknowledged.
