@@ -220,13 +220,19 @@ describe('POST /api/v1/patients/{id}/erase', () => {
     expect(again.status).toBe(410);
   }, 30_000);
 
-  it('is admin-only: the route needs patients.manage', async () => {
-    const anonymous = await api().send('POST', `/api/v1/patients/${patients.kept}/erase`, {
-      body: { reason: 'no session', confirm: patients.kept },
-    });
-    expect(anonymous.status).toBe(401);
+  it('is admin-only: no session, or an engineer (who manages devices), erases nothing', async () => {
+    const body = { reason: 'not allowed to', confirm: patients.kept };
+    const path = `/api/v1/patients/${patients.kept}/erase`;
+    expect((await api().send('POST', path, { body })).status).toBe(401);
+    const engineer = await firstAdminLogin(api(), pki.dataDir, 'erase.engineer', 'engineer');
+    const refused = await api().send('POST', path, { token: engineer, body });
+    expect(refused.status).toBe(403);
     expect(pki.store.patients.require(patients.kept).erasedAt).toBeNull();
-  });
+    expect(
+      pki.store.audit.list({ action: 'patient.erase', target: `patient:${patients.kept}` }),
+    ).toHaveLength(0);
+    expect((await readAll(patients.kept, 'ox-kept')).name()).toBe('Patient kept');
+  }, 30_000);
 });
 
 describe('vitalgate patient erase', () => {

@@ -1,5 +1,5 @@
-// An admin signed in to a running hub's API as an operator does it the first time: the account
-// is made with `vitalgate user add` on the data dir, then the one-time password is changed, TOTP
+// A user (an admin by default) signed in to a running hub's API the first time: the account is
+// made with `vitalgate user add` on the data dir, then the one-time password is changed, TOTP
 // enrolled, and the MFA step yields a session token.
 import otplib from 'otplib';
 import type { HubApi } from '../../simulators/hub-api.js';
@@ -7,8 +7,13 @@ import { runCli } from './cli.js';
 
 export const OPERATOR_PASSWORD = 'correct horse battery staple 42';
 
-export async function firstAdminLogin(api: HubApi, dataDir: string, username: string): Promise<string> {
-  const added = await runCli(['user', 'add', '--username', username, '--role', 'admin', '--json'], {
+export async function firstAdminLogin(
+  api: HubApi,
+  dataDir: string,
+  username: string,
+  role = 'admin',
+): Promise<string> {
+  const added = await runCli(['user', 'add', '--username', username, '--role', role, '--json'], {
     VITALGATE_DATA_DIR: dataDir,
   });
   const { oneTimePassword } = JSON.parse(added.stdout) as { oneTimePassword: string };
