@@ -22,6 +22,11 @@ export interface RenewalDeps {
   commands: Pick<CommandPublisher, 'send'>;
   logger: Logger;
   now?: () => number;
+  /**
+   * The current issuing CA's serial. After an issuing CA rotation a certificate of the previous
+   * one is due at once, whatever its expiry (pki/issuer-rotation.ts).
+   */
+  issuingSerial?: () => string;
 }
 
 export class CertificateRenewalPrompts {
@@ -46,14 +51,18 @@ export class CertificateRenewalPrompts {
     const device = store.devices.get(session.deviceId);
     if (device?.status !== 'active' || device.currentSerial !== session.serial) return undefined;
     const certificate = store.certificates.get(session.serial);
-    if (certificate?.status !== 'active' || !this.inWindow(certificate.notAfter)) return undefined;
+    if (certificate?.status !== 'active') return undefined;
+    const current = this.deps.issuingSerial?.();
+    const previousIssuer =
+      current !== undefined && certificate.issuerSerial !== null && certificate.issuerSerial !== current;
+    if (!previousIssuer && !this.inWindow(certificate.notAfter)) return undefined;
     const id = randomUUID();
     if (!this.rotations.record(session.serial, session.deviceId, id)) return undefined;
     const notAfter = new Date(certificate.notAfter).toISOString();
     const { outcome } = await commands.send(
       session.deviceId,
       'rotate-cert',
-      { reason: 'renewal_window', notAfter },
+      { reason: previousIssuer ? 'issuer_rotation' : 'renewal_window', notAfter },
       ROTATE_CERT_ACTOR,
       { id },
     );

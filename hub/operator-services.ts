@@ -1,6 +1,6 @@
 // What the running hub does on top of the broker for operators and the fleet: it carries out the
 // CLI's queued requests (wipe, disable, ping, config, patient erasure) and prompts devices inside
-// the renewal window with a signed rotate-cert. Returns the function that stops both.
+// the renewal window (or on the previous issuing CA after a rotation) with a signed rotate-cert. Returns the function that stops both.
 import { PatientErasure } from '../core/patient-erasure.js';
 import { HubRequestRepository } from '../core/store/hub-requests.js';
 import { DeviceCommands } from '../dashboard-api/services/device-commands.js';
@@ -19,7 +19,13 @@ export function startOperatorServices(hub: RunningHub): () => void {
   });
   desk.start();
 
-  const renewal = new CertificateRenewalPrompts({ config, store: ctx.store, commands, logger });
+  const renewal = new CertificateRenewalPrompts({
+    config,
+    store: ctx.store,
+    commands,
+    logger,
+    issuingSerial: () => hub.authority.issuingSerial,
+  });
   const onListening = (session: { deviceId: string; serial: string }) => renewal.sweep([session]);
   broker.on('listening', onListening);
   const sweep = setInterval(() => renewal.sweep(broker.liveSessions()), RENEWAL_SWEEP_MS);

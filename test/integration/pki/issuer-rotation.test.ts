@@ -4,6 +4,8 @@
 // at the overlap's end the old issuing CA is revoked on the root's CRL and its devices are refused.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { silentLogger } from '../../../core/logger.js';
+import { CertificateRenewalPrompts } from '../../../hub/certificate-renewal.js';
 import { devicesOnPreviousIssuer } from '../../../hub/checks/issuer-rotation.js';
 import { CertificateAuthority, ISSUER_OVERLAP_UNTIL_KEY } from '../../../pki/authority.js';
 import { x509 } from '../../../pki/crypto-provider.js';
@@ -197,6 +199,33 @@ describe('a new issuing CA under the same root', () => {
     expect(await ask(oldIssuerPem, oldDevice.certPem)).toMatch(/: good/);
     expect(await ask(oldIssuerPem, revokedDevice.certPem)).toMatch(/: revoked/);
     expect(await ask(authority.issuingPem, fresh.certificatePem)).toMatch(/: good/);
+  });
+
+  it('has the hub prompt an old-issuer device to renew at once (rotate-cert), and not a new-issuer one', async () => {
+    // The command publisher is a recorder here: the broker path of rotate-cert is covered in
+    // test/e2e/device-commands.test.ts.
+    const sent: { deviceId: string; params: unknown }[] = [];
+    const prompts = new CertificateRenewalPrompts({
+      config: { deviceCertDays: 90, deviceRenewalWindowDays: 1 }, // both certificates are far from it
+      store: pki.store,
+      logger: silentLogger(),
+      issuingSerial: () => rotation.authority.issuingSerial,
+      commands: {
+        send: (deviceId, _type, params) => {
+          sent.push({ deviceId, params });
+          return Promise.resolve({ command: {} as never, outcome: 'acked' });
+        },
+      },
+    });
+    const session = (deviceId: string) => ({
+      deviceId,
+      serial: pki.store.devices.require(deviceId).currentSerial!,
+    });
+    expect(await prompts.prompt(session('ox-new'))).toBeUndefined();
+    expect(await prompts.prompt(session('ox-old'))).toBe('acked');
+    expect(sent).toEqual([
+      { deviceId: 'ox-old', params: expect.objectContaining({ reason: 'issuer_rotation' }) },
+    ]);
   });
 
   it('renews an old-issuer device onto the new issuer; VG-PKI-012 fails near the end while a device is left, passes once none is', async () => {
