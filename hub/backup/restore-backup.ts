@@ -18,6 +18,7 @@ import { CertificateAuthority } from '../../pki/authority.js';
 import { openContext } from '../context.js';
 import { startInfluxd } from '../influxd.js';
 import { databaseExists, endpointOf, hubInflux, restoreInflux, type InfluxEndpoint } from './influx-parts.js';
+import { awaitImport } from './influx-import.js';
 import { partPath, type BackupManifest } from './manifest.js';
 import { openSealedFile, type KeySource } from './sealed-part.js';
 import { verifyBackup, type VerifiedBackup } from './verify-backup.js';
@@ -139,6 +140,12 @@ async function restoreSeries(
   }
   try {
     await restoreInflux(influx.rpc, manifest.influxDb, join(staging, '.influxdb-backup'), config.influxDb);
+    await awaitImport({
+      client: influx.client,
+      backupDir: join(staging, '.influxdb-backup'),
+      ...(config.influxUrl ? {} : { databaseDir: join(staging, 'influxdb', 'data', config.influxDb) }),
+      window: manifest.counts.telemetry,
+    });
   } catch (err) {
     // It did not exist before: what a failed restore left of it goes too.
     if (config.influxUrl)
