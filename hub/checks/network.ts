@@ -51,29 +51,33 @@ export const tlsVersionAndCiphers: DeploymentCheck = {
   id: 'VG-NET-002',
   title: 'TLS 1.2+ with AEAD cipher suites only',
   severity: 'high',
-  verifies: 'The device listener refuses TLS 1.1 and older, and negotiates only AEAD suites.',
-  how: 'Attempts a TLS 1.1 handshake (must fail), then TLS 1.2 with a CBC-only offer (must fail) and a default offer (must be GCM or ChaCha20).',
+  verifies:
+    'The device listener and the API listener refuse TLS 1.1 and older, and negotiate only AEAD suites.',
+  how: 'On each listener: attempts a TLS 1.1 handshake (must fail), then TLS 1.2 with a CBC-only offer (must fail) and a default offer (must be GCM or ChaCha20).',
   references: { owasp: NETWORK, hipaa: TRANSMISSION },
   async run(ctx) {
     const na = liveOrNa(ctx);
     if (na) return na;
-    const { host, port } = ctx.live!.mqtt;
-    const old = await probeTls(host, port, { maxVersion: 'TLSv1.1', minVersion: 'TLSv1' });
-    const cbc = await probeTls(host, port, {
-      maxVersion: 'TLSv1.2',
-      ciphers: 'ECDHE-ECDSA-AES128-SHA:ECDHE-RSA-AES128-SHA',
-    });
-    const modern = await probeTls(host, port, {});
+    const listeners: [string, { host: string; port: number }][] = [['device listener', ctx.live!.mqtt]];
+    if (ctx.live!.api) listeners.push(['API listener', ctx.live!.api]);
     const problems: string[] = [];
-    if (old.handshake) problems.push(`accepted ${old.protocol}`);
-    if (cbc.handshake) problems.push(`accepted CBC suite ${cbc.cipher}`);
-    if (modern.handshake && !/GCM|CHACHA20/.test(modern.cipher ?? ''))
-      problems.push(`negotiated ${modern.cipher}`);
+    const negotiated: string[] = [];
+    for (const [name, { host, port }] of listeners) {
+      const old = await probeTls(host, port, { maxVersion: 'TLSv1.1', minVersion: 'TLSv1' });
+      const cbc = await probeTls(host, port, {
+        maxVersion: 'TLSv1.2',
+        ciphers: 'ECDHE-ECDSA-AES128-SHA:ECDHE-RSA-AES128-SHA',
+      });
+      const modern = await probeTls(host, port, {});
+      if (old.handshake) problems.push(`${name} accepted ${old.protocol}`);
+      if (cbc.handshake) problems.push(`${name} accepted CBC suite ${cbc.cipher}`);
+      if (modern.handshake && !/GCM|CHACHA20/.test(modern.cipher ?? ''))
+        problems.push(`${name} negotiated ${modern.cipher}`);
+      negotiated.push(`${name} ${modern.protocol ?? 'TLS'} ${modern.cipher ?? ''}`.trim());
+    }
     if (problems.length)
       return fail(problems.join('; '), 'Set minVersion TLSv1.2 and AEAD-only ciphers on the listener.');
-    return pass(
-      `TLS 1.1 and CBC refused; default negotiates ${modern.protocol ?? 'TLS'} ${modern.cipher ?? ''}`.trim(),
-    );
+    return pass(`TLS 1.1 and CBC refused; default negotiates ${negotiated.join(', ')}`);
   },
 };
 

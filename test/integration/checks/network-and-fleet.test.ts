@@ -82,6 +82,16 @@ describe('live listener probes', () => {
       const outcome = await run(network.tlsVersionAndCiphers, ctx(port));
       expect(outcome.status).toBe('fail');
       expect(outcome.evidence).toMatch(/CBC suite|TLSv1/);
+      // The same weak server as the API listener beside a good device listener.
+      const api = await run(
+        network.tlsVersionAndCiphers,
+        ctx(broker.port, {
+          live: liveHubInProcess(pki.config, { mqttPort: broker.port, apiPort: port }, () => []),
+        }),
+      );
+      expect(api.status).toBe('fail');
+      expect(api.evidence).toMatch(/^API listener accepted (TLSv1|CBC suite)/);
+      expect(api.evidence).not.toContain('device listener');
     } finally {
       weak.close();
     }
