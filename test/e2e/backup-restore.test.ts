@@ -60,12 +60,15 @@ interface DeviceRun {
 
 describe('a whole-hub backup taken while devices publish', () => {
   it('restores onto a fresh data dir with every acknowledged reading, the audit chain and the PKI', async () => {
+    // The 20 devices all connect from 127.0.0.1 at once; in the field they come from 20 addresses.
+    const sameSource = { VITALGATE_PENDING_HANDSHAKES_PER_SOURCE: String(DEVICES + 4) };
     const env = { VITALGATE_DATA_DIR: pki.dataDir };
     expect((await runCli(['device', 'revoke', 'lost-1', '--reason', 'reported lost'], env)).code).toBe(0);
     // Large, slow batches: the readings of the last few hundred messages wait in the spool, so
     // the backup holds some only there.
     const hub = await startHubProcess({
       ...env,
+      ...sameSource,
       VITALGATE_WRITER_BATCH_SIZE: '700',
       VITALGATE_WRITER_FLUSH_MS: '60000',
     });
@@ -138,7 +141,7 @@ describe('a whole-hub backup taken while devices publish', () => {
     expect(restored.stderr).toBe('');
     expect(restored.code).toBe(0);
     const renv = { VITALGATE_DATA_DIR: restoredDir };
-    const second = await startHubProcess(renv);
+    const second = await startHubProcess({ ...renv, ...sameSource });
     hubs.push(second);
     expect(second.ready.mqttPort).not.toBe(hub.ready.mqttPort);
 
