@@ -36,12 +36,14 @@ import { acceptJsonOnly } from './media-types.js';
 import { answerClientError, describeRequestError } from './request-errors.js';
 import { toErrorResponse } from './http-errors.js';
 import { registerAlertRoutes } from './routes/alerts.js';
+import { registerAlertSettingRoutes } from './routes/alert-settings.js';
 import { registerAuditRoutes } from './routes/audit.js';
 import { registerAuthRoutes } from './routes/auth.js';
 import { registerBreakGlassRoutes } from './routes/break-glass.js';
 import { registerCareSummaryRoutes } from './routes/care-summary.js';
 import { registerDeviceRoutes } from './routes/devices.js';
 import { registerEnrollmentRoutes } from './routes/enrollment.js';
+import { registerFhirRoutes } from './routes/fhir.js';
 import { registerOpsRoutes } from './routes/ops.js';
 import { registerPatientRoutes } from './routes/patients.js';
 import { registerPkiRoutes } from './routes/pki.js';
@@ -187,6 +189,7 @@ export async function buildApiServer(deps: ApiDeps): Promise<ApiApp & { apiConte
   registerOpsRoutes(app, ctx);
   registerPkiRoutes(app, ctx);
   registerEnrollmentRoutes(app, ctx);
+  await registerFhirRoutes(app, ctx);
   await app.register(
     async (api) => {
       const scoped = api as unknown as ApiApp;
@@ -196,6 +199,7 @@ export async function buildApiServer(deps: ApiDeps): Promise<ApiApp & { apiConte
       registerTelemetryRoutes(scoped, ctx);
       registerDeviceRoutes(scoped, ctx);
       registerAlertRoutes(scoped, ctx);
+      registerAlertSettingRoutes(scoped, ctx);
       registerCareSummaryRoutes(scoped, ctx);
       registerAuditRoutes(scoped, ctx);
       registerBreakGlassRoutes(scoped, ctx);

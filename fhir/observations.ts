@@ -2,9 +2,24 @@
 // the category of each kind of reading, `effectiveDateTime`, the device and the patient.
 // Blood pressure is one Observation with systolic and diastolic components; an ECG chunk is
 // SampledData (MDC code, period in ms). Locations are not clinical observations and are left out.
+// Vital signs claim the FHIR R4 vital-signs profile. Used by the FHIR facade (`/fhir/R4`) and the
+// API's `/patients/{id}/observations` bundle alike; no HTTP here.
 import { createHash } from 'node:crypto';
-import { READING_DEFINITIONS, type ReadingType } from '../../core/domain.js';
-import type { TelemetryPoint } from '../ports.js';
+import { READING_DEFINITIONS, type ReadingType } from '../core/domain.js';
+import { fhirDeviceId, fhirPatientId, observationId } from './ids.js';
+
+/** One decrypted reading (the API's TelemetryPoint has this shape). */
+export interface ReadingPoint {
+  ts: number;
+  deviceId: string;
+  type: ReadingType;
+  values: Record<string, unknown>;
+}
+
+/** How references are written: the hub's own ids (the API) or FHIR ids (the facade). */
+export type ReferenceStyle = 'hub' | 'fhir';
+
+const VITAL_SIGNS_PROFILE = 'http://hl7.org/fhir/StructureDefinition/vitalsigns';
 
 const LOINC = 'http://loinc.org';
 const UCUM = 'http://unitsofmeasure.org';
@@ -24,32 +39,47 @@ const CATEGORY: Partial<Record<ReadingType, { code: string; display: string }>> 
 
 export const FHIR_TYPES = Object.keys(CATEGORY) as ReadingType[];
 
+/** The reading type a code names (LOINC, or MDC for ECG), with or without its system. */
+export function readingTypesForCode(token: string): ReadingType[] {
+  const bar = token.indexOf('|');
+  const system = bar >= 0 ? token.slice(0, bar) : undefined;
+  const code = bar >= 0 ? token.slice(bar + 1) : token;
+  return FHIR_TYPES.filter((type) => {
+    const d = READING_DEFINITIONS[type];
+    const codings: { system: string; code: string }[] = [];
+    if ('loinc' in d) codings.push({ system: LOINC, code: d.loinc });
+    if ('mdc' in d) codings.push(d.mdc);
+    return codings.some(
+      (c) => c.code === code && (system === undefined || system === '' || system === c.system),
+    );
+  });
+}
+
 type Json = Record<string, unknown>;
 
 function quantity(value: number, unit: string): Json {
   return { value, unit, system: UCUM, code: unit };
 }
 
-function observationId(patientId: string, p: TelemetryPoint, index: number): string {
-  return createHash('sha256')
-    .update(`${patientId}|${p.deviceId}|${p.type}|${p.ts}|${index}`)
-    .digest('hex')
-    .slice(0, 40);
-}
-
 /** One Observation, or undefined for readings that are not observations (location). */
-export function toObservation(patientId: string, p: TelemetryPoint, index: number): Json | undefined {
+export function toObservation(
+  patientId: string,
+  p: ReadingPoint,
+  style: ReferenceStyle = 'hub',
+): Json | undefined {
   const category = CATEGORY[p.type];
   const definition = READING_DEFINITIONS[p.type];
   if (!category) return undefined;
+  const fhir = style === 'fhir';
   const base: Json = {
     resourceType: 'Observation',
-    id: observationId(patientId, p, index),
+    id: observationId(patientId, p.deviceId, p.type, p.ts),
+    ...(category.code === 'vital-signs' ? { meta: { profile: [VITAL_SIGNS_PROFILE] } } : {}),
     status: 'final',
     category: [{ coding: [{ system: CATEGORY_SYSTEM, code: category.code, display: category.display }] }],
-    subject: { reference: `Patient/${patientId}` },
+    subject: { reference: `Patient/${fhir ? fhirPatientId(patientId) : patientId}` },
     effectiveDateTime: new Date(p.ts).toISOString(),
-    device: { reference: `Device/${p.deviceId}` },
+    device: { reference: `Device/${fhir ? fhirDeviceId(p.deviceId) : p.deviceId}` },
   };
   const v = p.values;
   switch (definition.shape) {
@@ -127,12 +157,12 @@ export interface SearchPage {
  */
 export function observationBundle(
   patientId: string,
-  points: readonly TelemetryPoint[],
+  points: readonly ReadingPoint[],
   page: SearchPage,
 ): Json {
   const entry: Json[] = [];
-  points.forEach((p, i) => {
-    const resource = toObservation(patientId, p, page.offset + i);
+  points.forEach((p) => {
+    const resource = toObservation(patientId, p);
     if (resource) {
       entry.push({
         fullUrl: `urn:uuid:${uuidFromId(resource.id as string)}`,
@@ -154,6 +184,6 @@ export function observationBundle(
 }
 
 function uuidFromId(id: string): string {
-  const h = id.padEnd(32, '0');
+  const h = createHash('sha256').update(id).digest('hex');
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-8${h.slice(17, 20)}-${h.slice(20, 32)}`;
 }

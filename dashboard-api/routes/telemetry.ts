@@ -6,7 +6,7 @@ import { READING_DEFINITIONS, type ReadingType } from '../../core/domain.js';
 import { VitalGateError } from '../../core/errors.js';
 import type { FastifyRequest } from 'fastify';
 import type { ApiContext } from '../context.js';
-import { FHIR_TYPES, observationBundle } from '../fhir/observations.js';
+import { FHIR_TYPES, observationBundle } from '../../fhir/observations.js';
 import type { TelemetryPoint } from '../ports.js';
 import type { ApiApp } from '../server.js';
 import { instant, limit, offset, patientParams, readingTypes, resolution } from '../schemas.js';

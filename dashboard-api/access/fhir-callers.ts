@@ -1,0 +1,81 @@
+// Who is calling the FHIR facade, and what they may see. A staff session passes the PHI gate as
+// on the rest of the API: a role that reads PHI, from an allowed network (checked once per
+// request), then assignment or break-glass per patient; every read and refusal is audited by the
+// gate. Staff see demographics (their role reads PHI).
+import type { FastifyRequest } from 'fastify';
+import { VitalGateError } from '../../core/errors.js';
+import type { ApiContext } from '../context.js';
+import { SESSION_COOKIE } from '../server.js';
+
+export type FhirResourceType = 'Patient' | 'Device' | 'Observation';
+
+export interface FhirCaller {
+  /** Refuses (403) a resource type the caller may not read. */
+  mayRead(type: FhirResourceType): void;
+  /** Whether the caller may read the type (for operations that include several). */
+  allows(type: FhirResourceType): boolean;
+  /** Whether Patients carry name, birth date and MRN. */
+  readonly demographics: boolean;
+  /** Of the given patients, those the caller may read, in the same order. */
+  visiblePatients(patientIds: readonly string[]): string[];
+  /** Refuses (403, audited) a patient the caller may not read. */
+  admit(patientId: string, what: string): void;
+  /** The audit entry of a read that was served (null: a resource bound to no patient). */
+  record(patientId: string | null, what: string, details?: Record<string, unknown>): void;
+}
+
+function bearer(request: FastifyRequest): string | undefined {
+  const header = request.headers.authorization;
+  if (typeof header === 'string' && header.startsWith('Bearer ')) return header.slice(7).trim();
+  return request.cookies?.[SESSION_COOKIE];
+}
+
+export function callerOf(ctx: ApiContext, request: FastifyRequest): FhirCaller {
+  const token = bearer(request);
+  if (!token) throw new VitalGateError('UNAUTHENTICATED', 'a valid session or access token is required');
+  return staffCaller(ctx, request, token);
+}
+
+function staffCaller(ctx: ApiContext, request: FastifyRequest, token: string): FhirCaller {
+  let principal;
+  try {
+    principal = ctx.sessions.authenticate(token, request.ip);
+  } catch (err) {
+    ctx.store.audit.append({
+      actor: 'anonymous',
+      action: 'auth.session',
+      target: `route:${request.method} ${request.routeOptions.url}`,
+      outcome: 'denied',
+      source: request.ip,
+      details: { code: err instanceof VitalGateError ? err.code : 'UNAUTHENTICATED' },
+    });
+    throw err;
+  }
+  request.principal = principal;
+  // Role and network, before anything is read (refusals audited and counted by the gate).
+  ctx.guard.admit(principal, 'fhir', request.ip);
+  const bases = new Map<string, string>();
+  return {
+    mayRead: () => undefined,
+    allows: () => true,
+    demographics: true,
+    visiblePatients: (ids) => ids.filter((id) => ctx.guard.basis(principal.username, id) !== undefined),
+    admit: (patientId, what) => {
+      bases.set(patientId, ctx.guard.authorize(principal, patientId, `fhir.${what}`, request.ip));
+    },
+    record: (patientId, what, details = {}) => {
+      if (patientId === null) {
+        ctx.store.audit.append({
+          actor: `user:${principal.username}`,
+          action: 'fhir.read',
+          outcome: 'success',
+          source: request.ip,
+          details: { what, ...details },
+        });
+        return;
+      }
+      const via = bases.get(patientId) ?? ctx.guard.basis(principal.username, patientId);
+      ctx.guard.recordRead(principal, patientId, `fhir.${what}`, request.ip, { via, ...details });
+    },
+  };
+}

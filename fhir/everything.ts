@@ -1,0 +1,42 @@
+// Patient/{id}/$everything for one patient and a date range: the Patient, the Devices bound to
+// them, and their Observations in the range, oldest first. The Observations are paged: the first
+// page also holds the Patient and Devices, and `total` counts everything.
+import { FHIR_TYPES } from './observations.js';
+import type { FhirRepository, FhirResource } from './repository.js';
+import type { Paging } from './search.js';
+
+export interface EverythingPage {
+  resources: FhirResource[];
+  total: number;
+  /** Whether Observations remain after this page. */
+  more: boolean;
+}
+
+export async function patientEverything(
+  repository: FhirRepository,
+  patientId: string,
+  demographics: boolean,
+  range: { from: number; to: number } & Paging,
+  includeObservations: boolean,
+): Promise<EverythingPage | undefined> {
+  const patient = repository.readPatient(patientId, demographics);
+  if (!patient) return undefined;
+  const devices = repository.searchDevices(patientId).map((d) => d.resource);
+  const observations = includeObservations
+    ? await repository.searchObservations({
+        patientId,
+        types: [...FHIR_TYPES],
+        from: range.from,
+        to: range.to,
+        descending: false,
+        count: range.count,
+        offset: range.offset,
+      })
+    : { resources: [], total: 0 };
+  const head = range.offset === 0 ? [patient, ...devices] : [];
+  return {
+    resources: [...head, ...observations.resources],
+    total: 1 + devices.length + observations.total,
+    more: range.offset + observations.resources.length < observations.total,
+  };
+}
