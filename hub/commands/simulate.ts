@@ -127,8 +127,12 @@ async function localSetup(args: ParsedArgs, env: NodeJS.ProcessEnv): Promise<Set
   }
   const ctx = openContext(config);
   let authority: Promise<CertificateAuthority> | undefined;
+  // Certificates made here (the expired-certificate fault) name the running hub's PKI endpoints.
   const loadAuthority = () =>
-    (authority ??= CertificateAuthority.load({ store: ctx.store, keyring: ctx.keyring, config }));
+    (authority ??= CertificateAuthority.load({ store: ctx.store, keyring: ctx.keyring, config }).then((a) => {
+      if (live.api) a.useApiPort(live.api.port);
+      return a;
+    }));
   const caFile = resolve(config.dataDir, 'ca.pem');
   const caBundle = existsSync(caFile) ? readCa(caFile) : (await loadAuthority()).caBundlePem();
   const host = reachableHost(config.bind);
