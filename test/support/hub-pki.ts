@@ -58,7 +58,9 @@ export async function createTestPki(env: Record<string, string> = {}): Promise<T
   const tokens = new EnrollmentTokenService(ctx.store.enrollmentTokens, ctx.store.devices, ctx.store.audit);
   const enrollment = new DeviceEnrollment(ctx.store, authority, tokens, config);
 
-  return {
+  // issueDevice uses the authority and enrollment the object holds when it is called (a test may
+  // replace them, as the hub does after an issuing CA rotation).
+  const pki: TestPki = {
     ...ctx,
     dataDir,
     authority,
@@ -68,12 +70,12 @@ export async function createTestPki(env: Record<string, string> = {}): Promise<T
       ctx.store.devices.add({ id: deviceId, kind, patientId: options.patientId ?? null });
       const { token } = tokens.issue(deviceId, 3_600_000, 'test');
       const { keyPem, csrPem } = await makeCsr(deviceId, options.curve);
-      const issued = await enrollment.enroll(token, csrPem);
+      const issued = await pki.enrollment.enroll(token, csrPem);
       return {
         deviceId,
         keyPem,
         certPem: issued.certificatePem,
-        caPem: authority.caBundlePem(),
+        caPem: pki.authority.caBundlePem(),
         serial: issued.serial,
       };
     },
@@ -82,4 +84,5 @@ export async function createTestPki(env: Record<string, string> = {}): Promise<T
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
+  return pki;
 }

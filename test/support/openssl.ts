@@ -66,3 +66,18 @@ export function runPeer(
     child.stdin.end(input);
   });
 }
+
+/**
+ * `openssl verify` of `leafPem` against the CAs in `chainPem` and the CRLs in `crlPem`
+ * (`-crl_check`, or `-crl_check_all` for every CA on the chain): stdout and stderr together.
+ */
+export function verifyAgainstCrl(
+  chainPem: string,
+  crlPem: string,
+  leafPem: string,
+  check: '-crl_check' | '-crl_check_all' = '-crl_check',
+): string {
+  const f = writeFiles({ 'chain.pem': chainPem, 'crl.pem': crlPem, 'leaf.pem': leafPem });
+  const r = openssl(['verify', check, '-CAfile', f['chain.pem']!, '-CRLfile', f['crl.pem']!, f['leaf.pem']!]);
+  return r.stdout + r.stderr;
+}

@@ -15,7 +15,7 @@ import { normalizeSerial } from '../../../pki/profiles.js';
 import { checkContext } from '../../support/checks.js';
 import { connectDevice, publishQos1, startTestBroker } from '../../support/broker.js';
 import { createTestPki, makeCsr, type DeviceCredentials, type TestPki } from '../../support/hub-pki.js';
-import { openssl, runPeer, writeFiles } from '../../support/openssl.js';
+import { openssl, runPeer, verifyAgainstCrl, writeFiles } from '../../support/openssl.js';
 import { eventually, refusalCodes } from '../broker/harness.js';
 
 const DAY = 86_400_000;
@@ -35,22 +35,10 @@ const envelope = JSON.stringify({
 const deps = () => ({ store: pki.store, keyring: pki.keyring, config: pki.config });
 const issuerCn = (pem: string) => /CN=([^,]+)/.exec(new x509.X509Certificate(pem).issuer)?.[1];
 
-/** Enrolls a device through `authority` (the one in force after the rotation). */
-async function enrollWith(authority: CertificateAuthority, deviceId: string): Promise<DeviceCredentials> {
-  pki.store.devices.add({ id: deviceId, kind: 'pulse_oximeter', patientId: null });
-  const { token } = pki.tokens.issue(deviceId, 3_600_000, 'test');
-  const { keyPem, csrPem } = await makeCsr(deviceId);
-  const issued = await new DeviceEnrollment(pki.store, authority, pki.tokens, pki.config).enroll(
-    token,
-    csrPem,
-  );
-  return {
-    deviceId,
-    keyPem,
-    certPem: issued.certificatePem,
-    caPem: authority.caBundlePem(),
-    serial: issued.serial,
-  };
+/** The hub after a rotation: enrollments go through the authority now in force. */
+function useAuthority(authority: CertificateAuthority): void {
+  pki.authority = authority;
+  pki.enrollment = new DeviceEnrollment(pki.store, authority, pki.tokens, pki.config);
 }
 
 beforeAll(async () => {
@@ -62,7 +50,7 @@ beforeAll(async () => {
   pki.store.devices.setStatus('ox-stolen', 'revoked', 'stolen');
   rotation = await rotateIssuingCa(deps(), { overlapDays: 30, actor: 'cli:test' });
   // The hub starts again after a rotation: the broker gets the new authority's material.
-  pki.authority = rotation.authority;
+  useAuthority(rotation.authority);
   broker = await startTestBroker(pki);
 });
 afterAll(async () => {
@@ -100,7 +88,7 @@ describe('a new issuing CA under the same root', () => {
   });
 
   it('lets an old-issuer device and a new-issuer device connect and publish during the overlap', async () => {
-    const fresh = await enrollWith(rotation.authority, 'ox-new');
+    const fresh = await pki.issueDevice('ox-new', 'pulse_oximeter');
     expect(issuerCn(fresh.certPem)).toBe('VitalGate Issuing CA G2');
     expect(issuerCn(oldDevice.certPem)).toBe('VitalGate Issuing CA');
     for (const creds of [oldDevice, fresh]) {
@@ -142,22 +130,13 @@ describe('a new issuing CA under the same root', () => {
     expect(bare?.pem).toBe(previousCrl?.pem); // the old certificates' CRL URL is the bare one
     expect(await authority.revocationListFor('ffff')).toBeUndefined();
     const fresh = pki.store.certificates.listForDevice('ox-new')[0]!;
-    const f = writeFiles({
-      'old-chain.pem': `${oldIssuerPem}\n${authority.rootPem}`,
-      'new-chain.pem': `${authority.issuingPem}\n${authority.rootPem}`,
-      'old.crl': previousCrl!.pem,
-      'new.crl': currentCrl!.pem,
-      'stolen.pem': revokedDevice.certPem,
-      'old.pem': oldDevice.certPem,
-      'new.pem': fresh.certificatePem,
-    });
-    const verify = (chain: string, crl: string, leaf: string) => {
-      const r = openssl(['verify', '-crl_check', '-CAfile', f[chain]!, '-CRLfile', f[crl]!, f[leaf]!]);
-      return r.stdout + r.stderr;
-    };
-    expect(verify('old-chain.pem', 'old.crl', 'stolen.pem')).toContain('certificate revoked');
-    expect(verify('old-chain.pem', 'old.crl', 'old.pem')).toContain(': OK');
-    expect(verify('new-chain.pem', 'new.crl', 'new.pem')).toContain(': OK');
+    const oldChain = `${oldIssuerPem}\n${authority.rootPem}`;
+    const newChain = `${authority.issuingPem}\n${authority.rootPem}`;
+    expect(verifyAgainstCrl(oldChain, previousCrl!.pem, revokedDevice.certPem)).toContain(
+      'certificate revoked',
+    );
+    expect(verifyAgainstCrl(oldChain, previousCrl!.pem, oldDevice.certPem)).toContain(': OK');
+    expect(verifyAgainstCrl(newChain, currentCrl!.pem, fresh.certificatePem)).toContain(': OK');
     // The new issuer's certificates name its own CRL.
     expect(fresh.certificatePem).toBeDefined();
     const dp = new x509.X509Certificate(fresh.certificatePem).getExtension(
@@ -239,8 +218,7 @@ describe('a new issuing CA under the same root', () => {
     expect(near.evidence).not.toContain('ox-stolen'); // revoked devices are not waited for
 
     const { keyPem, csrPem } = await makeCsr('ox-old');
-    const enrollment = new DeviceEnrollment(pki.store, authority, pki.tokens, pki.config);
-    const renewed = await enrollment.renew('ox-old', oldDevice.serial, csrPem);
+    const renewed = await pki.enrollment.renew('ox-old', oldDevice.serial, csrPem);
     expect(issuerCn(renewed.certificatePem)).toBe('VitalGate Issuing CA G2');
     const f = writeFiles({ 'chain.pem': renewed.chainPem, 'leaf.pem': renewed.certificatePem });
     expect(openssl(['verify', '-CAfile', f['chain.pem']!, f['leaf.pem']!]).stdout).toContain(': OK');
@@ -271,27 +249,17 @@ describe('the end of the overlap', () => {
     const rootCrl = (await authority.revocationListFor(
       new x509.X509Certificate(authority.rootPem).serialNumber,
     ))!;
-    const f = writeFiles({
-      'chain.pem': `${oldIssuerPem}\n${authority.rootPem}`,
-      'crls.pem': `${rootCrl.pem}\n${(await authority.revocationListFor(rotation.previousSerial))!.pem}`,
-      'old.pem': stale.certificatePem,
-    });
-    const r = openssl([
-      'verify',
-      '-crl_check_all',
-      '-CAfile',
-      f['chain.pem']!,
-      '-CRLfile',
-      f['crls.pem']!,
-      f['old.pem']!,
-    ]);
-    expect(r.stdout + r.stderr).toContain('certificate revoked');
+    const crls = `${rootCrl.pem}\n${(await authority.revocationListFor(rotation.previousSerial))!.pem}`;
+    expect(
+      verifyAgainstCrl(`${oldIssuerPem}\n${authority.rootPem}`, crls, stale.certificatePem, '-crl_check_all'),
+    ).toContain('certificate revoked');
     // Once retired, the old issuing CA is out of the bundle.
     expect(authority.caBundlePem()).not.toContain(oldIssuerPem.trim());
 
     // The running broker gets the new CRLs (the hub pushes them on every publication).
     broker.broker.updateCrl(authority.tlsRevocationPem());
-    const second = await enrollWith(authority, 'ox-after');
+    useAuthority(authority);
+    const second = await pki.issueDevice('ox-after', 'pulse_oximeter');
     const before = refusalCodes(pki).filter((c) => c === 'CERTIFICATE_REVOKED').length;
     await expect(connectDevice(broker.port, oldDevice, 'ox-old')).rejects.toThrow();
     await eventually(() =>
