@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InfluxClient } from '../../core/influx.js';
+import { latestBackup } from '../../hub/backup/drill.js';
 import { connectDevice } from '../support/broker.js';
 import { runCli } from '../support/cli.js';
 import { createTestPki, type DeviceCredentials, type TestPki } from '../support/hub-pki.js';
@@ -141,7 +142,14 @@ describe('a whole-hub backup taken while devices publish', () => {
     expect(restored.stderr).toBe('');
     expect(restored.code).toBe(0);
     const renv = { VITALGATE_DATA_DIR: restoredDir };
-    const second = await startHubProcess({ ...renv, ...sameSource });
+    // The restored hub also takes scheduled backups (every 3.6 s here).
+    const scheduled = join(scratch, 'scheduled');
+    const second = await startHubProcess({
+      ...renv,
+      ...sameSource,
+      VITALGATE_BACKUP_DIR: scheduled,
+      VITALGATE_BACKUP_INTERVAL_HOURS: '0.001',
+    });
     hubs.push(second);
     expect(second.ready.mqttPort).not.toBe(hub.ready.mqttPort);
 
@@ -181,5 +189,17 @@ describe('a whole-hub backup taken while devices publish', () => {
     await expect(connectDevice(second.ready.mqttPort, revoked, revoked.deviceId)).rejects.toBeTruthy();
     const lost = await influx.query("SELECT count(c) FROM telemetry WHERE d = 'lost-1'");
     expect(lost).toEqual([]);
+
+    // A scheduled backup of the restored hub appears and verifies.
+    let latest: string | undefined;
+    for (let i = 0; i < 300 && !latest; i++) {
+      try {
+        latest = latestBackup(scheduled);
+      } catch {
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    }
+    expect(latest).toBeDefined();
+    expect((await runCli(['backup', 'verify', latest!], renv)).code).toBe(0);
   }, 240_000);
 });
