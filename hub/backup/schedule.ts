@@ -51,7 +51,6 @@ export class BackupSchedule {
     },
   ) {}
 
-  /** Starts the timer when VITALGATE_BACKUP_DIR is set. */
   /**
    * Starts the timer when VITALGATE_BACKUP_DIR is set. The first run is due one interval after the
    * last backup (of any kind), so restarts do not postpone it; at the earliest a minute after start
