@@ -64,6 +64,8 @@ export interface ApiDeps {
   rateLimits?: { perMinute?: number; authPerMinute?: number };
   /** How often live streams re-check their session (ms). */
   liveCheckMs?: number;
+  /** Tells the reading path that alert settings changed (a patient's, or the program's: undefined). */
+  alertSettingsChanged?: (patientId?: string) => void;
   now?: () => number;
 }
 

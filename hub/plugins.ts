@@ -54,6 +54,7 @@ export const HUB_PLUGINS: HubPlugins = {
       },
       commands: hub.commands,
       logger: hub.logger,
+      alertSettingsChanged: (patientId) => hub.ingest?.alertSettings.forget(patientId),
       mqttEndpoint: { host: hub.config.publicHost, port: hub.mqttPort },
       readiness: [
         { name: 'influxdb', check: async () => ((await hub.influx.ping()) ? true : 'unreachable') },

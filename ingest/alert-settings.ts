@@ -1,11 +1,12 @@
-// Per-patient alert settings as the evaluator sees them: rule parameters (defaults replaced by
-// the patient's overrides) and the home point for the geofence, which is either configured or
+// Per-patient alert settings as the evaluator sees them: rule parameters (built-in defaults,
+// replaced by the program's defaults, replaced by the patient's overrides) and the home point for the geofence, which is either configured or
 // the first location seen from the patient's devices. Home points are sealed under the patient's
 // key. Settings are cached for a few seconds, so a change made elsewhere (API, CLI) applies soon
 // without a query per reading.
 import { VitalGateError } from '../core/errors.js';
 import type { Keyring } from '../core/keyring.js';
 import { patientKeySubject } from '../core/patient-registry.js';
+import type { AlertDefaultRepository } from '../core/store/alert-defaults.js';
 import type { AlertParameterRepository, HomePointRepository } from '../core/store/alert-settings.js';
 import { alertRule, type AlertRule, type GeoPoint } from './alert-rules.js';
 
@@ -13,10 +14,20 @@ interface CachedPatient {
   at: number;
   overrides: Map<string, Map<string, number>>;
   home: GeoPoint | undefined;
+  /** Effective parameters per rule, merged once per program snapshot (not once per reading). */
+  merged: Map<string, Record<string, number>>;
+  program?: ProgramSnapshot | undefined;
+}
+
+interface ProgramSnapshot {
+  at: number;
+  defaults: Map<string, Map<string, number>>;
 }
 
 export interface AlertSettingsDeps {
   parameters: AlertParameterRepository;
+  /** Program-wide defaults set by an admin; without it, the rules' built-in defaults. */
+  programDefaults?: AlertDefaultRepository;
   homes: HomePointRepository;
   keyring: Keyring;
   /** How long settings are cached per patient. Default 5 s. */
@@ -28,6 +39,7 @@ const homeAad = (patientId: string) => `home-point|${patientId}`;
 
 export class AlertSettings {
   private readonly cache = new Map<string, CachedPatient>();
+  private program: ProgramSnapshot | undefined;
   private readonly cacheMs: number;
   private readonly now: () => number;
 
@@ -39,10 +51,11 @@ export class AlertSettings {
   private patient(patientId: string): CachedPatient {
     const cached = this.cache.get(patientId);
     if (cached && this.now() - cached.at < this.cacheMs) return cached;
-    const fresh = {
+    const fresh: CachedPatient = {
       at: this.now(),
       overrides: this.deps.parameters.forPatient(patientId),
       home: this.loadHome(patientId),
+      merged: new Map(),
     };
     this.cache.set(patientId, fresh);
     return fresh;
@@ -60,10 +73,44 @@ export class AlertSettings {
     return JSON.parse(plain.toString('utf8')) as GeoPoint;
   }
 
-  /** The rule's parameters for a patient: defaults, replaced by the patient's overrides. */
+  private programSnapshot(): ProgramSnapshot | undefined {
+    if (!this.deps.programDefaults) return undefined;
+    if (!this.program || this.now() - this.program.at >= this.cacheMs)
+      this.program = { at: this.now(), defaults: this.deps.programDefaults.all() };
+    return this.program;
+  }
+
+  /** The rule's parameters for a patient: defaults, replaced by the program's, then the patient's. */
   parameters(patientId: string, rule: AlertRule): Record<string, number> {
-    const overrides = this.patient(patientId).overrides.get(rule.id);
-    return overrides ? { ...rule.defaults, ...Object.fromEntries(overrides) } : rule.defaults;
+    const cached = this.patient(patientId);
+    const program = this.programSnapshot();
+    if (cached.program !== program) {
+      cached.program = program;
+      cached.merged.clear();
+    }
+    let merged = cached.merged.get(rule.id);
+    if (!merged) {
+      const own = cached.overrides.get(rule.id);
+      const fromProgram = program?.defaults.get(rule.id);
+      merged =
+        !own && !fromProgram
+          ? rule.defaults
+          : {
+              ...rule.defaults,
+              ...(fromProgram ? Object.fromEntries(fromProgram) : {}),
+              ...(own ? Object.fromEntries(own) : {}),
+            };
+      cached.merged.set(rule.id, merged);
+    }
+    return merged;
+  }
+
+  /** Drops cached settings (one patient's, or all with the program defaults) after a change. */
+  forget(patientId?: string): void {
+    if (patientId === undefined) {
+      this.cache.clear();
+      this.program = undefined;
+    } else this.cache.delete(patientId);
   }
 
   home(patientId: string): GeoPoint | undefined {

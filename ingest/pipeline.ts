@@ -8,6 +8,7 @@ import type { HubConfig } from '../core/config.js';
 import type { InfluxClient } from '../core/influx.js';
 import type { Keyring } from '../core/keyring.js';
 import type { Logger } from '../core/logger.js';
+import { AlertDefaultRepository } from '../core/store/alert-defaults.js';
 import { AlertParameterRepository, HomePointRepository } from '../core/store/alert-settings.js';
 import type { ControlPlane } from '../core/store/control-plane.js';
 import { AlertSettings } from './alert-settings.js';
@@ -71,6 +72,7 @@ export class IngestPipeline {
     this.ledger = DeviceSeqLedger.recover(store.deviceSeqs, this.spool, config.seqMaxJump);
     this.alertSettings = new AlertSettings({
       parameters: new AlertParameterRepository(store.db),
+      programDefaults: new AlertDefaultRepository(store.db),
       homes: new HomePointRepository(store.db),
       keyring,
       ...(deps.now ? { now: deps.now } : {}),

@@ -36,6 +36,20 @@ export class AlertParameterRepository {
     return out;
   }
 
+  /** Overrides of one rule, per patient, for every patient who has one. */
+  forRule(rule: string): Map<string, Map<string, number>> {
+    const rows = this.db
+      .prepare('SELECT patient_id, parameter, value FROM alert_rule_parameters WHERE rule = ?')
+      .all(rule) as { patient_id: string; parameter: string; value: number }[];
+    const out = new Map<string, Map<string, number>>();
+    for (const r of rows) {
+      const patient = out.get(r.patient_id) ?? new Map<string, number>();
+      patient.set(r.parameter, r.value);
+      out.set(r.patient_id, patient);
+    }
+    return out;
+  }
+
   set(patientId: string, rule: string, parameter: string, value: number): void {
     this.db
       .prepare(

@@ -380,6 +380,40 @@ export const MIGRATIONS: Migration[] = [
     `,
   },
   {
+    version: 600,
+    name: 'FHIR: SMART Backend Services clients, assertion ids seen, access tokens',
+    sql: `
+      -- A system client: its public keys (a JWKS), the scopes it may be granted, and whether its
+      -- Patients carry demographics.
+      CREATE TABLE fhir_clients (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        jwks TEXT NOT NULL,
+        scopes TEXT NOT NULL,
+        demographics INTEGER NOT NULL DEFAULT 0,
+        created_by TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        disabled_at INTEGER
+      );
+      -- Assertion ids (jti) until their assertion expires: a replayed assertion is refused.
+      CREATE TABLE fhir_assertion_jtis (
+        client_id TEXT NOT NULL,
+        jti TEXT NOT NULL,
+        expires_at INTEGER NOT NULL,
+        PRIMARY KEY (client_id, jti)
+      );
+      -- Access tokens by SHA-256; the token itself is never stored.
+      CREATE TABLE fhir_access_tokens (
+        token_hash TEXT PRIMARY KEY,
+        client_id TEXT NOT NULL,
+        scopes TEXT NOT NULL,
+        issued_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL
+      );
+      CREATE INDEX fhir_access_tokens_expiry ON fhir_access_tokens (expires_at);
+    `,
+  },
+  {
     version: 610,
     name: 'care: program-wide alert rule parameters, set by an admin',
     sql: `

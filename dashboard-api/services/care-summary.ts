@@ -1,17 +1,17 @@
 // What a clinician's "My patients" needs in one answer, per accessible patient: the latest value
 // of each vital with its time and trend, the open alerts, the devices and whether each is
 // reporting, the alert thresholds in force (defaults and the patient's overrides), and the
-// break-glass grant's end when that is the basis of access. Values come from the same decrypted
-// telemetry as the telemetry route: the last minutes raw (exact latest values), the last day from
-// hourly statistics (trend, and the latest value of devices that measure now and then).
+// break-glass grant's end when that is the basis of access. Latest values, device activity and
+// hourly means come from LatestVitals (kept from the live feed, seeded once from storage).
 import type { ReadingType } from '../../core/domain.js';
+import { AlertDefaultRepository } from '../../core/store/alert-defaults.js';
 import { AlertParameterRepository } from '../../core/store/alert-settings.js';
 import { BreakGlassGrantRepository } from '../../core/store/break-glass-grants.js';
 import type { AlertRecord } from '../../core/store/ingest-state.js';
 import { ALERT_RULES } from '../../ingest/alert-rules.js';
 import type { AccessBasis } from '../access/phi-guard.js';
 import type { ApiContext } from '../context.js';
-import type { TelemetryPoint } from '../ports.js';
+import { LatestVitals, previousHourMean } from './latest-vitals.js';
 
 /** The vitals the summary shows (ECG waveforms and locations are for the patient view). */
 export const SUMMARY_TYPES: readonly ReadingType[] = [
@@ -23,9 +23,7 @@ export const SUMMARY_TYPES: readonly ReadingType[] = [
   'blood_glucose',
   'body_weight',
 ];
-const RECENT_MS = 5 * 60_000;
 const HOUR_MS = 3_600_000;
-const DAY_MS = 24 * HOUR_MS;
 /** Kinds that stream; a silence of this long means the device is not reporting. */
 const STREAM_SILENCE_MS = 2 * 60_000;
 /** Kinds that measure now and then (BP, glucose, scale, thermometer): a day and a bit. */
@@ -89,22 +87,18 @@ export interface PatientSummary {
   attention: 'critical' | 'high' | 'stale' | 'ok';
 }
 
-interface Bucket {
-  start: number;
-  count: number;
-  value?: { mean: number };
-  systolic?: { mean: number };
-  diastolic?: { mean: number };
-}
-
-function thresholdsFor(overrides: Map<string, Map<string, number>>): Threshold[] {
+function thresholdsFor(
+  program: Map<string, Map<string, number>>,
+  overrides: Map<string, Map<string, number>>,
+): Threshold[] {
   const out: Threshold[] = [];
   for (const rule of ALERT_RULES) {
     if (rule.readingType === 'location') continue;
-    const p = { ...rule.defaults, ...Object.fromEntries(overrides.get(rule.id) ?? []) } as Record<
-      string,
-      number
-    >;
+    const p = {
+      ...rule.defaults,
+      ...Object.fromEntries(program.get(rule.id) ?? []),
+      ...Object.fromEntries(overrides.get(rule.id) ?? []),
+    } as Record<string, number>;
     const base = { rule: rule.id, type: rule.readingType, severity: rule.severity };
     if (rule.readingType === 'blood_pressure') {
       out.push({ ...base, systolic: p.systolic!, diastolic: p.diastolic! });
@@ -132,82 +126,51 @@ function trendOf(latest: number | undefined, before: number | undefined): VitalS
   return change > 0.03 ? 'rising' : change < -0.03 ? 'falling' : 'steady';
 }
 
-const primary = (b: Bucket | TelemetryPoint['values'] | undefined): number | undefined => {
-  if (!b) return undefined;
-  if ('systolic' in b) {
-    const s = b.systolic as number | { mean: number };
-    return typeof s === 'number' ? s : s.mean;
-  }
-  if ('value' in b) {
-    const v = b.value as number | { mean: number } | undefined;
-    return typeof v === 'number' ? v : v?.mean;
-  }
-  return undefined;
-};
-
 export class CareSummary {
   private readonly parameters: AlertParameterRepository;
+  private readonly programDefaults: AlertDefaultRepository;
   private readonly grants: BreakGlassGrantRepository;
+  private readonly latest: LatestVitals;
 
   constructor(private readonly ctx: ApiContext) {
     this.parameters = new AlertParameterRepository(ctx.store.db);
+    this.programDefaults = new AlertDefaultRepository(ctx.store.db);
     this.grants = new BreakGlassGrantRepository(ctx.store.db);
+    this.latest = new LatestVitals(ctx.telemetry, SUMMARY_TYPES, ctx.now);
+  }
+
+  /** Drops what is kept in memory of a patient (erasure). */
+  forget(patientId: string): void {
+    this.latest.forget(patientId);
   }
 
   async patient(username: string, patientId: string, basis: AccessBasis): Promise<PatientSummary> {
     const { ctx } = this;
     const now = ctx.now();
     const demographics = ctx.patients.get(patientId);
-    const thresholds = thresholdsFor(this.parameters.forPatient(patientId));
-    const [recent, hourly] = await Promise.all([
-      ctx.telemetry.raw(patientId, now - RECENT_MS, now, SUMMARY_TYPES, 20_000),
-      ctx.telemetry.downsampled(patientId, now - DAY_MS, now, SUMMARY_TYPES, HOUR_MS),
-    ]);
-    const latestPoint = new Map<ReadingType, TelemetryPoint>();
-    const lastByDevice = new Map<string, number>();
-    for (const p of recent) {
-      latestPoint.set(p.type, p);
-      lastByDevice.set(p.deviceId, Math.max(lastByDevice.get(p.deviceId) ?? 0, p.ts));
-    }
+    const thresholds = thresholdsFor(this.programDefaults.all(), this.parameters.forPatient(patientId));
+    const known = await this.latest.of(patientId);
     const vitals: VitalSummary[] = [];
     const lastSeenByType = new Map<ReadingType, number>();
     for (const type of SUMMARY_TYPES) {
-      const buckets = ((hourly.get(type) ?? []) as Bucket[]).filter((b) => b.count > 0);
-      const lastBucket = buckets.at(-1);
-      const point = latestPoint.get(type);
-      let v: Omit<VitalSummary, 'breach'> | undefined;
-      if (point) {
-        const before = buckets.filter((b) => b.start + HOUR_MS <= point.ts - RECENT_MS).at(-1);
-        const values = point.values as { value?: number; systolic?: number; diastolic?: number };
-        v = {
-          type,
-          ts: new Date(point.ts).toISOString(),
-          ...(values.systolic !== undefined
-            ? { systolic: values.systolic, diastolic: values.diastolic! }
-            : { value: values.value! }),
-          trend: trendOf(primary(values), primary(before)),
-          exact: true,
-        };
-        lastSeenByType.set(type, point.ts);
-      } else if (lastBucket) {
-        const before = buckets.at(-2);
-        const ts = Math.min(now, lastBucket.start + HOUR_MS);
-        v = {
-          type,
-          ts: new Date(ts).toISOString(),
-          ...(lastBucket.systolic
-            ? {
-                systolic: Math.round(lastBucket.systolic.mean),
-                diastolic: Math.round(lastBucket.diastolic!.mean),
-              }
-            : { value: Math.round(lastBucket.value!.mean * 10) / 10 }),
-          trend: trendOf(primary(lastBucket), primary(before)),
-          exact: false,
-        };
-        lastSeenByType.set(type, ts);
-      }
-      if (v) vitals.push({ ...v, breach: breaches(v, thresholds) });
+      const latest = known.latest.get(type);
+      if (!latest) continue;
+      const v: Omit<VitalSummary, 'breach'> = {
+        type,
+        ts: new Date(latest.ts).toISOString(),
+        ...(latest.values.systolic !== undefined
+          ? { systolic: latest.values.systolic, diastolic: latest.values.diastolic ?? 0 }
+          : { value: latest.values.value ?? 0 }),
+        trend: trendOf(
+          latest.values.systolic ?? latest.values.value,
+          previousHourMean(known, type, latest.exact ? latest.ts : latest.ts - 1),
+        ),
+        exact: latest.exact,
+      };
+      lastSeenByType.set(type, latest.ts);
+      vitals.push({ ...v, breach: breaches(v, thresholds) });
     }
+    const lastByDevice = known.lastByDevice;
     const devices = ctx.store.devices.list({ patientId }).map((d): DeviceSummary => {
       const spotLast = Math.max(0, ...(TYPES_BY_KIND[d.kind] ?? []).map((t) => lastSeenByType.get(t) ?? 0));
       const last = lastByDevice.get(d.id) ?? (STREAMING_KINDS.has(d.kind) ? 0 : spotLast);

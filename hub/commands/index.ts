@@ -15,6 +15,7 @@ import { deviceAdd, deviceBind, deviceList, deviceShow, deviceToken, deviceUnbin
 import { deviceConfig, devicePing } from './device-command.js';
 import { deviceLifecycleCommands } from './device-lifecycle.js';
 import { patientAdd, patientAssign, patientErase } from './patient.js';
+import { alertDefaults, patientAlertSettings } from './alert-settings.js';
 import {
   userAdd,
   userDisable,
@@ -42,6 +43,8 @@ export const COMMANDS: readonly CommandSpec[] = [
   patientAdd,
   patientAssign,
   patientErase,
+  patientAlertSettings,
+  alertDefaults,
   userAdd,
   userList,
   userDisable,

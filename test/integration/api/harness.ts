@@ -210,6 +210,7 @@ export async function startTestHub(): Promise<TestHub> {
     rateLimits: { perMinute: 100_000, authPerMinute: 100_000 },
     liveCheckMs: 100,
     mqttEndpoint: { host: 'localhost', port: brokerPort },
+    alertSettingsChanged: (patientId) => pipeline.alertSettings.forget(patientId),
     now: clock.now,
   };
   const api = await buildApiServer(deps);
