@@ -13,6 +13,16 @@ import { buildRevocationList, type RevocationList } from './crl.js';
 import { OcspResponder, OcspResponderSet, type CertificateStatusAnswer } from './ocsp.js';
 import { selfSignedTwin } from './trust-anchor.js';
 import {
+  CRL_BARE_ISSUER_KEY,
+  issuerUrls,
+  loadIssuingCa,
+  loadMaterial,
+  loadPrevious,
+  type IssuingCa,
+  type Material,
+  type PreviousIssuer,
+} from './ca-material.js';
+import {
   createIssuingCa,
   createRootCa,
   issueCommandSignerCertificate,
@@ -26,12 +36,7 @@ import {
 const CRL_NUMBER_KEY = 'crl_number';
 const CRL_PEM_KEY = 'crl_pem';
 const ROOT_CRL_PEM_KEY = 'root_crl_pem';
-/** Issuing CA rotation (issuer-rotation.ts): the previous issuer's CRL and the overlap's end. */
 const PREVIOUS_CRL_PEM_KEY = 'previous_crl_pem';
-export const ISSUER_OVERLAP_UNTIL_KEY = 'issuer_overlap_until';
-/** The issuing CA whose certificates carry the bare /pki/crl URL (set at the first rotation). */
-export const CRL_BARE_ISSUER_KEY = 'crl_bare_issuer';
-export const PREVIOUS_ISSUING = 'issuing-previous';
 const SERVER_CERT_DAYS = 365;
 
 export interface AuthorityDeps {
@@ -47,19 +52,6 @@ export interface IssuedDeviceCertificate {
   /** Issuing CA then root, PEM. */
   chainPem: string;
   notAfter: number;
-}
-
-export interface Material {
-  certificate: x509.X509Certificate;
-  pkcs8: Buffer;
-}
-
-export type IssuingCa = Issuer & { pkcs8: Buffer; serial: string };
-
-/** The issuing CA before the last rotation, trusted until `overlapUntil`. */
-export interface PreviousIssuer {
-  issuer: IssuingCa;
-  overlapUntil: number;
 }
 
 export function serverHosts(config: HubConfig): string[] {
@@ -518,50 +510,6 @@ export function pkiUrls(config: HubConfig, boundApiPort?: number): PkiUrls | und
 }
 
 const UNSPECIFIED_HOSTS = new Set(['0.0.0.0', '::', '[::]']);
-
-/**
- * The URLs for certificates of the issuing CA `issuerSerial`: the CRL URL names the issuer
- * (`?issuer=<serial>`), except for the issuing CA whose certificates carry the bare URL (the one
- * before the first rotation).
- */
-export function issuerUrls(
-  bareIssuer: string | undefined,
-  issuerSerial: string,
-  urls: PkiUrls | undefined,
-): PkiUrls | undefined {
-  if (!urls || bareIssuer === undefined || bareIssuer === issuerSerial) return urls;
-  return { ...urls, crl: `${urls.crl}?issuer=${issuerSerial}` };
-}
-
-/** An issuing CA's certificate and key from pki_material. */
-export async function loadIssuingCa(deps: AuthorityDeps, name: string): Promise<IssuingCa> {
-  const material = loadMaterial(deps, name);
-  return {
-    certificate: material.certificate,
-    key: await importPkcs8(material.pkcs8, 'P-256'),
-    pkcs8: material.pkcs8,
-    serial: normalizeSerial(material.certificate.serialNumber),
-  };
-}
-
-/** The previous issuing CA of the last rotation, unless it was retired by an earlier run. */
-async function loadPrevious(deps: AuthorityDeps): Promise<PreviousIssuer | undefined> {
-  const until = deps.store.meta.get(ISSUER_OVERLAP_UNTIL_KEY);
-  if (until === undefined || !deps.store.pkiMaterial.get(PREVIOUS_ISSUING)) return undefined;
-  const issuer = await loadIssuingCa(deps, PREVIOUS_ISSUING);
-  if (deps.store.certificates.get(issuer.serial)?.status === 'revoked') return undefined;
-  return { issuer, overlapUntil: Number(until) };
-}
-
-export function loadMaterial(deps: AuthorityDeps, name: string): Material {
-  const record = deps.store.pkiMaterial.get(name);
-  if (!record)
-    throw new VitalGateError('NOT_INITIALIZED', `PKI material ${name} is missing: run "vitalgate init"`);
-  return {
-    certificate: new x509.X509Certificate(record.certificatePem),
-    pkcs8: deps.keyring.openSecret(`pki:${name}`, record.sealedKey),
-  };
-}
 
 /** Issues a hub leaf certificate (server, command signer) unless a valid one exists (or `renew`). */
 export async function ensureLeaf(

@@ -6,17 +6,19 @@
 import { VitalGateError } from '../core/errors.js';
 import {
   CertificateAuthority,
+  pkiUrls,
+  recordCertificate,
+  serverHosts,
+  type AuthorityDeps,
+} from './authority.js';
+import {
   CRL_BARE_ISSUER_KEY,
   ISSUER_OVERLAP_UNTIL_KEY,
   PREVIOUS_ISSUING,
   issuerUrls,
   loadIssuingCa,
   loadMaterial,
-  pkiUrls,
-  recordCertificate,
-  serverHosts,
-  type AuthorityDeps,
-} from './authority.js';
+} from './ca-material.js';
 import { exportPkcs8, generateKeyPair, importPkcs8 } from './crypto-provider.js';
 import { createIssuingCa, issueServerCertificate, normalizeSerial } from './profiles.js';
 

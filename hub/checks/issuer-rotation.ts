@@ -1,7 +1,7 @@
 // After an issuing CA rotation (vitalgate ca rotate-issuer), devices holding certificates of the
 // previous issuing CA keep working only until the overlap ends; then the previous issuing CA is
 // revoked and they are refused. Every one of them has to renew before that.
-import { CRL_BARE_ISSUER_KEY } from '../../pki/authority.js';
+import { CRL_BARE_ISSUER_KEY } from '../../pki/ca-material.js';
 import { fail, listIds, notApplicable, pass, type DeploymentCheck } from './check.js';
 
 const DAY = 86_400_000;

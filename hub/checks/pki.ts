@@ -39,7 +39,7 @@ export const caCertificateExpiring: DeploymentCheck = {
     return problems.length
       ? fail(
           problems.join('; '),
-          'Rotate the CA: create a new issuing CA and re-enroll devices before the old one expires.',
+          'Rotate the issuing CA (vitalgate ca rotate-issuer, with the hub stopped) well before it expires, so that devices renew onto the new one during the overlap; for the root, follow the root CA rollover in docs/PKI.md.',
         )
       : pass(`CA certificates valid until at least ${new Date(earliest).toISOString()}`);
   },
