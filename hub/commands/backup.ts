@@ -1,14 +1,14 @@
 // Whole-hub backup commands: `backup` (online, encrypted, with a manifest), `backup verify`,
 // `backup drill` and `restore`. The work is in hub/backup/; these are the CLI's edge: options,
 // progress on a TTY, a summary at the end, audit entries as `cli:<os user>`.
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { HubConfig } from '../../core/config.js';
 import { VitalGateError } from '../../core/errors.js';
 import { loadMasterKey, readMasterKeyFile } from '../../core/keyring.js';
 import { latestBackup, runDrill } from '../backup/drill.js';
 import { readBackupKeyFile } from '../backup/sealed-part.js';
 import { restoreBackup } from '../backup/restore-backup.js';
-import { backupKeySource, LAST_VERIFIED_BACKUP } from '../backup/schedule.js';
+import { backupKeySource, LAST_VERIFIED_BACKUP, scheduledBackupName } from '../backup/schedule.js';
 import { takeBackup } from '../backup/take-backup.js';
 import { verifyBackup } from '../backup/verify-backup.js';
 import {
@@ -63,9 +63,10 @@ export const backup: CommandSpec = {
   name: 'backup',
   summary:
     'Whole-hub backup while the hub runs: control plane, InfluxDB series, spool; encrypted, with a manifest.',
-  usage: 'backup --to DIR [--key-file FILE] [--json]',
+  usage: 'backup [--to DIR] [--key-file FILE] [--json]',
   options: { to: { type: 'string' }, 'key-file': { type: 'string' } },
   details: [
+    'Without --to, into a new VITALGATE_BACKUP_DIR/vitalgate-<UTC time> (kept as the scheduled ones are).',
     'DIR must be new or empty and outside the data dir. Writes DIR/manifest.json (SHA-256 of every part,',
     'counts, an HMAC) and DIR/parts/*.vgb (AES-256-GCM). The key is derived from the master key with',
     'HKDF, or read from --key-file / VITALGATE_BACKUP_KEY_FILE; the master key is never in the backup.',
@@ -73,8 +74,11 @@ export const backup: CommandSpec = {
     'Check it with "vitalgate backup verify DIR"; prove it with "vitalgate backup drill".',
   ],
   async run(args, io) {
-    const dir = resolve(requireString(args, 'to'));
-    const ctx = openContext(readConfig(args, io.env));
+    const config = readConfig(args, io.env);
+    const to = optionalString(args, 'to');
+    if (!to && !config.backupDir) throw usageError('--to is required when VITALGATE_BACKUP_DIR is unset');
+    const dir = resolve(to ?? join(config.backupDir!, scheduledBackupName(new Date())));
+    const ctx = openContext(config);
     const progress = progressLine(args, io);
     const started = Date.now();
     try {

@@ -159,6 +159,23 @@ describe('vitalgate backup', () => {
     expect(result.code).toBe(2);
     expect(result.stderr).toContain('outside the data dir');
   });
+
+  it('backs up into VITALGATE_BACKUP_DIR without --to; a drill of it makes VG-DATA-009 pass', async () => {
+    const missing = await runCli(['backup'], env);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain('--to is required when VITALGATE_BACKUP_DIR is unset');
+    const withDir = { ...env, VITALGATE_BACKUP_DIR: join(dataDir, '..', 'backups') };
+    const check = async () =>
+      JSON.parse((await runCli(['check', '--json'], withDir)).stdout).results.find(
+        (r: { id: string }) => r.id === 'VG-DATA-009',
+      );
+    expect(await check()).toMatchObject({ status: 'fail' });
+    expect((await runCli(['backup'], withDir)).code).toBe(0);
+    const drill = await runCli(['backup', 'drill'], withDir);
+    expect(drill.stdout).toMatch(/drill passed: .*backups\/vitalgate-\d{8}T\d{6}Z/);
+    expect(drill.code).toBe(0);
+    expect(await check()).toMatchObject({ status: 'pass' });
+  }, 60_000);
 });
 
 describe('audit verify', () => {
