@@ -596,9 +596,9 @@ describe('the HTTP stack while the hub shuts down', () => {
     // A server whose readiness probe waits until released: its /readyz keeps a connection busy
     // while the server closes, and a second request is pipelined on that connection.
     let entered!: () => void;
-    let release!: (ready: boolean) => void;
+    let release!: (ready: true | string) => void;
     const inProbe = new Promise<void>((resolve) => (entered = resolve));
-    const gate = new Promise<boolean>((resolve) => (release = resolve));
+    const gate = new Promise<true | string>((resolve) => (release = resolve));
     const server = await hub.extraServer({
       readiness: [
         {
