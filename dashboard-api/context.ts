@@ -1,5 +1,6 @@
 // Everything the routes use, built once per server from the hub's dependencies.
 import type { Registry } from 'prom-client';
+import type { AlertLifecycle } from '../care/alert-lifecycle.js';
 import type { HubConfig } from '../core/config.js';
 import type { Role } from '../core/domain.js';
 import type { Keyring } from '../core/keyring.js';
@@ -66,6 +67,8 @@ export interface ApiDeps {
   liveCheckMs?: number;
   /** Tells the reading path that alert settings changed (a patient's, or the program's: undefined). */
   alertSettingsChanged?: (patientId?: string) => void;
+  /** Snooze, resolve and alert history (the hub's; without it those routes answer 503). */
+  alertLifecycle?: AlertLifecycle;
   now?: () => number;
 }
 

@@ -37,6 +37,7 @@ import { answerClientError, describeRequestError } from './request-errors.js';
 import { toErrorResponse } from './http-errors.js';
 import { registerAlertRoutes } from './routes/alerts.js';
 import { registerAlertSettingRoutes } from './routes/alert-settings.js';
+import { registerAlertLifecycleRoutes } from './routes/alert-lifecycle.js';
 import { registerAuditRoutes } from './routes/audit.js';
 import { registerAuthRoutes } from './routes/auth.js';
 import { registerBreakGlassRoutes } from './routes/break-glass.js';
@@ -200,6 +201,7 @@ export async function buildApiServer(deps: ApiDeps): Promise<ApiApp & { apiConte
       registerDeviceRoutes(scoped, ctx);
       registerAlertRoutes(scoped, ctx);
       registerAlertSettingRoutes(scoped, ctx);
+      registerAlertLifecycleRoutes(scoped, ctx);
       registerCareSummaryRoutes(scoped, ctx);
       registerAuditRoutes(scoped, ctx);
       registerBreakGlassRoutes(scoped, ctx);

@@ -1,12 +1,16 @@
 // The layers the hub runs on top of the broker: the durable ingest pipeline behind
 // authorizePublish, and the HTTPS API. Kept here so hub/main.ts stays the same when a layer is
 // added.
+import { AlertLifecycle } from '../care/alert-lifecycle.js';
+import { describeError } from '../core/errors.js';
 import { buildApiServer } from '../dashboard-api/server.js';
 import { InfluxTelemetryReader } from '../dashboard-api/telemetry/influx-reader.js';
 import { liveFeedFromBus } from '../dashboard-api/telemetry/live-feed.js';
 import { IngestPipeline } from '../ingest/pipeline.js';
 import { rollupsSince } from '../ingest/rollup-sealing.js';
 import type { HubPlugins } from './main.js';
+
+const SNOOZE_TICK_MS = 5_000;
 
 export const HUB_PLUGINS: HubPlugins = {
   async createIntake(hub) {
@@ -28,6 +32,19 @@ export const HUB_PLUGINS: HubPlugins = {
   },
 
   async startApi(hub) {
+    // Snooze ends are checked every few seconds; a snooze is minutes long.
+    const alertLifecycle = hub.ingest
+      ? new AlertLifecycle({ store: hub.ctx.store, keyring: hub.ctx.keyring, bus: hub.ingest.bus })
+      : undefined;
+    const snoozeTimer = alertLifecycle
+      ? setInterval(() => {
+          try {
+            alertLifecycle.tick();
+          } catch (err) {
+            hub.logger.error({ err: describeError(err) }, 'ending due alert snoozes failed');
+          }
+        }, SNOOZE_TICK_MS).unref()
+      : undefined;
     const telemetry = new InfluxTelemetryReader(hub.influx, hub.ctx.keyring, {
       rollupsSince: () => rollupsSince(hub.ctx.store.meta),
     });
@@ -55,6 +72,7 @@ export const HUB_PLUGINS: HubPlugins = {
       commands: hub.commands,
       logger: hub.logger,
       alertSettingsChanged: (patientId) => hub.ingest?.alertSettings.forget(patientId),
+      ...(alertLifecycle ? { alertLifecycle } : {}),
       mqttEndpoint: { host: hub.config.publicHost, port: hub.mqttPort },
       readiness: [
         { name: 'influxdb', check: async () => ((await hub.influx.ping()) ? true : 'unreachable') },
@@ -70,6 +88,8 @@ export const HUB_PLUGINS: HubPlugins = {
     return {
       port: typeof address === 'object' && address ? address.port : hub.config.apiPort,
       stop: async () => {
+        clearInterval(snoozeTimer);
+        alertLifecycle?.close();
         await api.close();
         await telemetry.close();
       },

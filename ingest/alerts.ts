@@ -59,6 +59,13 @@ export class AlertEvaluator {
     for (const alert of deps.alerts.active()) {
       if (alert.patientId) this.states.set(`${alert.patientId}|${alert.rule}`, { alertId: alert.id });
     }
+    // An alert resolved by a clinician ends its episode here too: a breach that goes on (or comes
+    // back) raises a new alert after the rule's sustain time, not a silent update of the old one.
+    deps.bus.on('alert', (e) => {
+      if (e.type !== 'cleared' || !e.alert.patientId) return;
+      const key = `${e.alert.patientId}|${e.alert.rule}`;
+      if (this.states.get(key)?.alertId === e.alert.id) this.states.delete(key);
+    });
   }
 
   /** Judges one reading of a patient's device. Readings of unbound devices raise nothing. */

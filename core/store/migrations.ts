@@ -428,4 +428,27 @@ export const MIGRATIONS: Migration[] = [
       );
     `,
   },
+  {
+    version: 611,
+    name: 'care: alert lifecycle (snooze, resolve by a clinician, the history of each alert)',
+    sql: `
+      ALTER TABLE alerts ADD COLUMN snoozed_until INTEGER;
+      -- Who resolved the alert; NULL when the rules cleared it (the readings recovered).
+      ALTER TABLE alerts ADD COLUMN cleared_by TEXT;
+      -- Each transition of an alert after it was raised. A reason is clinical free text, so it
+      -- is sealed under the patient's key like the acknowledgement note.
+      CREATE TABLE alert_events (
+        id INTEGER PRIMARY KEY,
+        alert_id INTEGER NOT NULL,
+        at INTEGER NOT NULL,
+        kind TEXT NOT NULL,
+        actor TEXT,
+        until INTEGER,
+        key_version INTEGER,
+        sealed_reason BLOB
+      );
+      CREATE INDEX alert_events_alert ON alert_events (alert_id, id);
+      CREATE INDEX alerts_snoozed ON alerts (snoozed_until) WHERE snoozed_until IS NOT NULL;
+    `,
+  },
 ];

@@ -4,6 +4,7 @@
 import { request as httpsRequest, type RequestOptions } from 'node:https';
 import otplib from 'otplib';
 import { Registry } from 'prom-client';
+import { AlertLifecycle } from '../../../care/alert-lifecycle.js';
 import { silentLogger } from '../../../core/logger.js';
 import { DeviceBroker } from '../../../broker/device-broker.js';
 import { DeviceLifecycle } from '../../../pki/lifecycle.js';
@@ -165,6 +166,7 @@ export interface TestHub {
   broker: DeviceBroker;
   brokerPort: number;
   pipeline: ReturnType<typeof openPipeline>['pipeline'];
+  alertLifecycle: AlertLifecycle;
   users: UserDirectory;
   deps: ApiDeps;
   /** Another API server on the same hub with other dependencies (a different network policy). */
@@ -192,6 +194,13 @@ export async function startTestHub(): Promise<TestHub> {
   });
   pki.authority.onRevocationListChange(() => broker.updateCrl(pki.authority.tlsRevocationPem()));
   const brokerPort = await broker.start({ host: '127.0.0.1', port: 0 });
+  // The hub ticks it on a timer; tests call tick() with the clock moved on.
+  const alertLifecycle = new AlertLifecycle({
+    store: pki.store,
+    keyring: pki.keyring,
+    bus: pipeline.bus,
+    now: clock.now,
+  });
   const deps: ApiDeps = {
     config,
     store: pki.store,
@@ -211,6 +220,7 @@ export async function startTestHub(): Promise<TestHub> {
     liveCheckMs: 100,
     mqttEndpoint: { host: 'localhost', port: brokerPort },
     alertSettingsChanged: (patientId) => pipeline.alertSettings.forget(patientId),
+    alertLifecycle,
     now: clock.now,
   };
   const api = await buildApiServer(deps);
@@ -227,6 +237,7 @@ export async function startTestHub(): Promise<TestHub> {
     broker,
     brokerPort,
     pipeline,
+    alertLifecycle,
     users: api.apiContext.users,
     deps,
     async extraServer(overrides) {
@@ -241,6 +252,7 @@ export async function startTestHub(): Promise<TestHub> {
     },
     async close() {
       for (const e of extras) await e.close();
+      alertLifecycle.close();
       await api.close();
       await broker.stop();
       await pipeline.stop();
