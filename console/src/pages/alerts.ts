@@ -26,8 +26,9 @@ export const alertsPage: Page = {
   nav: { label: 'Alerts', order: 2 },
   async render(view) {
     const status = h('p', { class: 'meta', role: 'status' });
+    const done = h('div', { role: 'status' });
     const list = h('ul', { class: 'list', 'aria-label': 'Open alerts' });
-    view.root.append(h('div', { class: 'row' }, h('h1', null, 'Open alerts'), status), list);
+    view.root.append(h('div', { class: 'row' }, h('h1', null, 'Open alerts'), status), done, list);
     const names = new Map<string, string>();
     const load = async () => {
       const [alerts, patients] = await Promise.all([
@@ -69,7 +70,16 @@ export const alertsPage: Page = {
                   { class: 'meta' },
                   `Raised ${formatTime(a.raisedAt)} (${formatAge(a.raisedAt)}) by ${a.deviceId}`,
                 ),
-                ackForm(view.api, a.id, () => void load()),
+                ackForm(view.api, a.id, () => {
+                  replace(
+                    done,
+                    notice(
+                      'ok',
+                      `Acknowledged: ${ruleLabel(a.rule)} of ${names.get(a.patientId) ?? a.patientId}.`,
+                    ),
+                  );
+                  void load();
+                }),
               ),
             ),
       );

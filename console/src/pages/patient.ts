@@ -144,6 +144,24 @@ export const patientPage: Page = {
   roles: ['clinician'],
   async render(view) {
     const id = view.params.id!;
+    const at = Number(view.query.get('at')) || undefined;
+    let range: RangeKey = at ? '6h' : '24h';
+    const window_ = () => {
+      const r = RANGES.find((x) => x.key === range)!;
+      const to = at ? Math.min(Date.now(), at + r.ms / 2) : Date.now();
+      return { r, from: to - r.ms, to };
+    };
+    const fetchCharts = () => {
+      const w = window_();
+      const data = view.api.get<TelemetryView>(
+        `/patients/${encodeURIComponent(id)}/telemetry?from=${w.from}&to=${w.to}&resolution=${w.r.resolution}`,
+        view.signal,
+      );
+      return { ...w, data };
+    };
+    // The first charts are asked for with the summary, not after it (both refuse alike).
+    let prefetched: ReturnType<typeof fetchCharts> | undefined = fetchCharts();
+    prefetched.data.catch(() => {});
     let p: PatientSummary;
     try {
       p = await view.api.get<PatientSummary>(`/me/patients/${encodeURIComponent(id)}`, view.signal);
@@ -156,8 +174,6 @@ export const patientPage: Page = {
     }
     document.title = `${p.name} · VitalGate`;
     banner(view, p, () => view.navigate(`/patients/${id}`));
-    const at = Number(view.query.get('at')) || undefined;
-    let range: RangeKey = at ? '6h' : '24h';
 
     // Now: live values.
     const vitals = new Map<string, VitalSummary>(p.vitals.map((v) => [v.type, v]));
@@ -206,11 +222,6 @@ export const patientPage: Page = {
     const charts = h('div', { class: 'charts' });
     const chartStatus = h('p', { class: 'meta', role: 'status' });
     let destroyers: (() => void)[] = [];
-    const window_ = () => {
-      const r = RANGES.find((x) => x.key === range)!;
-      const to = at ? Math.min(Date.now(), at + r.ms / 2) : Date.now();
-      return { r, from: to - r.ms, to };
-    };
     const rangeButtons = RANGES.map((r) =>
       h(
         'button',
@@ -228,12 +239,11 @@ export const patientPage: Page = {
       ),
     );
     const drawCharts = async () => {
-      const { r, from, to } = window_();
+      const request = prefetched ?? fetchCharts();
+      prefetched = undefined;
+      const { r, from, to } = request;
       chartStatus.textContent = 'Loading charts…';
-      const data = await view.api.get<TelemetryView>(
-        `/patients/${encodeURIComponent(id)}/telemetry?from=${from}&to=${to}&resolution=${r.resolution}`,
-        view.signal,
-      );
+      const data = await request.data;
       for (const d of destroyers) d();
       destroyers = [];
       const cards = [];

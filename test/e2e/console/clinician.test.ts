@@ -195,7 +195,8 @@ describe('a clinician in the console', () => {
     const text = await page.locator('body').innerText();
     expect(text).not.toContain(names.get(patients.brady));
     expect(await page.locator('.vital').count()).toBe(0);
-    expect(phi.map((r) => r.status())).toEqual([403]);
+    expect(phi.length).toBeGreaterThan(0);
+    expect(phi.map((r) => r.status()).filter((s) => s !== 403)).toEqual([]);
     await checkPage('refused');
   });
 
@@ -221,20 +222,20 @@ describe('a clinician in the console', () => {
   it('acknowledges an alert with a note, and the API shows it acknowledged', async () => {
     await page.getByRole('link', { name: 'Alerts' }).click();
     await page.getByRole('heading', { name: 'Open alerts' }).waitFor();
-    const alert = hub.pki.store.alerts
-      .list({ patientId: patients.tachy, limit: 100 })
-      .find((a) => a.status === 'open')!;
-    const item = page.locator(`li[data-alert="${alert.id}"]`);
+    // The tachycardia patient's open alert, as the queue shows it.
+    const item = page.locator(`li[data-alert]:has(a[href*="${patients.tachy}"])`).first();
     await item.waitFor();
+    const alertId = Number(await item.getAttribute('data-alert'));
     await checkPage('alerts');
-    await item.getByLabel('Note (optional)').fill('Called the patient; resting, will recheck in 10 min.');
-    await item.getByRole('button', { name: 'Acknowledge' }).click();
-    await page.getByText('Acknowledged.').first().waitFor();
+    const form = page.locator(`form[data-alert="${alertId}"]`);
+    await form.getByLabel('Note (optional)').fill('Called the patient; resting, will recheck in 10 min.');
+    await form.getByRole('button', { name: 'Acknowledge' }).click();
+    await page.getByText(/^Acknowledged: High heart rate of /).waitFor();
     const res = await fetchHub(hub, `/api/v1/alerts?status=acknowledged&patientId=${patients.tachy}`, {
       cookie: token,
     });
     const acked = (JSON.parse(res.text) as { id: number; ackedBy: string; note: string }[]).find(
-      (a) => a.id === alert.id,
+      (a) => a.id === alertId,
     );
     expect(acked).toMatchObject({
       ackedBy: CLINICIAN,
