@@ -38,7 +38,7 @@ export interface MasterSealedColumn {
 /**
  * Everything sealed under the master key. A new column sealed with `Keyring.sealSecret` (or a new
  * wrapped key) must be listed here; test/unit/core/master-key-rotation.test.ts fails on any
- * `sealed_*` or `wrapped` column that is in neither list.
+ * `sealed`, `sealed_*`, `*_sealed` or `wrapped` column that is in neither list.
  */
 export const MASTER_SEALED_COLUMNS: readonly MasterSealedColumn[] = [
   {
@@ -76,6 +76,8 @@ export const DATA_KEY_SEALED_COLUMNS: readonly string[] = [
   'patients.sealed_demographics',
   'dead_letters.sealed_payload',
   'patient_home_points.sealed_point',
+  'alert_notes.sealed',
+  'alert_events.sealed_reason',
 ];
 
 export interface RotationRecord {

@@ -133,7 +133,7 @@ describe('MasterKeyRotation', () => {
     const sealed = tables.flatMap((table) =>
       (db.prepare(`SELECT name FROM pragma_table_info(?)`).all(table) as { name: string }[])
         .map((c) => c.name)
-        .filter((c) => c.startsWith('sealed_') || c === 'wrapped')
+        .filter((c) => /^sealed(_|$)|_sealed$|^wrapped$/.test(c))
         .map((c) => `${table}.${c}`),
     );
     const known = [...MASTER_SEALED_COLUMNS.map((c) => `${c.table}.${c.column}`), ...DATA_KEY_SEALED_COLUMNS];
