@@ -2,6 +2,7 @@
 // authorizePublish, and the HTTPS API. Kept here so hub/main.ts stays the same when a layer is
 // added.
 import { AlertLifecycle } from '../care/alert-lifecycle.js';
+import { Escalation } from '../care/escalation.js';
 import { describeError } from '../core/errors.js';
 import { buildApiServer } from '../dashboard-api/server.js';
 import { InfluxTelemetryReader } from '../dashboard-api/telemetry/influx-reader.js';
@@ -32,16 +33,20 @@ export const HUB_PLUGINS: HubPlugins = {
   },
 
   async startApi(hub) {
-    // Snooze ends are checked every few seconds; a snooze is minutes long.
+    // Snooze ends and escalation steps are checked every few seconds; both are minutes apart.
     const alertLifecycle = hub.ingest
       ? new AlertLifecycle({ store: hub.ctx.store, keyring: hub.ctx.keyring, bus: hub.ingest.bus })
+      : undefined;
+    const escalation = alertLifecycle
+      ? new Escalation({ store: hub.ctx.store, lifecycle: alertLifecycle })
       : undefined;
     const snoozeTimer = alertLifecycle
       ? setInterval(() => {
           try {
             alertLifecycle.tick();
+            escalation?.tick();
           } catch (err) {
-            hub.logger.error({ err: describeError(err) }, 'ending due alert snoozes failed');
+            hub.logger.error({ err: describeError(err) }, 'alert snooze ends or escalation steps failed');
           }
         }, SNOOZE_TICK_MS).unref()
       : undefined;
@@ -89,6 +94,7 @@ export const HUB_PLUGINS: HubPlugins = {
       port: typeof address === 'object' && address ? address.port : hub.config.apiPort,
       stop: async () => {
         clearInterval(snoozeTimer);
+        escalation?.close();
         alertLifecycle?.close();
         await api.close();
         await telemetry.close();

@@ -451,4 +451,56 @@ export const MIGRATIONS: Migration[] = [
       CREATE INDEX alerts_snoozed ON alerts (snoozed_until) WHERE snoozed_until IS NOT NULL;
     `,
   },
+  {
+    version: 612,
+    name: 'care: care teams, on-call rota, escalation ladders and their pending steps',
+    sql: `
+      CREATE TABLE care_teams (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        time_zone TEXT NOT NULL
+      );
+      CREATE TABLE care_team_members (
+        team_id TEXT NOT NULL,
+        username TEXT NOT NULL,
+        role TEXT NOT NULL CHECK (role IN ('clinician', 'lead')),
+        PRIMARY KEY (team_id, username)
+      );
+      -- A patient is looked after by one team.
+      CREATE TABLE care_team_patients (
+        patient_id TEXT PRIMARY KEY,
+        team_id TEXT NOT NULL
+      );
+      CREATE TABLE rota_shifts (
+        id INTEGER PRIMARY KEY,
+        team_id TEXT NOT NULL,
+        username TEXT NOT NULL,
+        starts_at INTEGER NOT NULL,
+        ends_at INTEGER NOT NULL,
+        created_by TEXT NOT NULL,
+        created_at INTEGER NOT NULL
+      );
+      CREATE INDEX rota_shifts_team ON rota_shifts (team_id, ends_at);
+      CREATE TABLE escalation_ladders (
+        severity TEXT NOT NULL,
+        step INTEGER NOT NULL,
+        after_s INTEGER NOT NULL,
+        target TEXT NOT NULL,
+        PRIMARY KEY (severity, step)
+      );
+      -- One row per step of an alert's ladder: stored when the alert is raised, fired once.
+      CREATE TABLE escalation_steps (
+        id INTEGER PRIMARY KEY,
+        alert_id INTEGER NOT NULL,
+        step INTEGER NOT NULL,
+        target TEXT NOT NULL,
+        due_at INTEGER NOT NULL,
+        state TEXT NOT NULL,
+        done_at INTEGER,
+        recipients TEXT,
+        UNIQUE (alert_id, step)
+      );
+      CREATE INDEX escalation_steps_due ON escalation_steps (state, due_at);
+    `,
+  },
 ];
