@@ -1,5 +1,5 @@
 // Patient/{id}/$everything for one patient and a date range: the Patient, the Devices bound to
-// them, and their Observations in the range, oldest first. The Observations are paged: the first
+// them, and their Observations (each kind only when the caller may read it) in the range, oldest first. The Observations are paged: the first
 // page also holds the Patient and Devices, and `total` counts everything.
 import { FHIR_TYPES } from './observations.js';
 import type { FhirRepository, FhirResource } from './repository.js';
@@ -17,12 +17,12 @@ export async function patientEverything(
   patientId: string,
   demographics: boolean,
   range: { from: number; to: number } & Paging,
-  includeObservations: boolean,
+  include: { devices: boolean; observations: boolean },
 ): Promise<EverythingPage | undefined> {
   const patient = repository.readPatient(patientId, demographics);
   if (!patient) return undefined;
-  const devices = repository.searchDevices(patientId).map((d) => d.resource);
-  const observations = includeObservations
+  const devices = include.devices ? repository.searchDevices(patientId).map((d) => d.resource) : [];
+  const observations = include.observations
     ? await repository.searchObservations({
         patientId,
         types: [...FHIR_TYPES],

@@ -21,6 +21,7 @@ import { toErrorResponse } from '../http-errors.js';
 import { describeRequestError } from '../request-errors.js';
 import type { ApiApp } from '../server.js';
 import { callerOf, type FhirCaller } from '../access/fhir-callers.js';
+import { registerSmartRoutes, smartConfiguration, smartTokenUrl } from './smart.js';
 
 export const FHIR_PREFIX = '/fhir/R4';
 const FHIR_JSON = 'application/fhir+json; charset=utf-8';
@@ -67,6 +68,7 @@ export async function registerFhirRoutes(app: ApiApp, ctx: ApiContext): Promise<
     devices: ctx.store.devices,
     readings: ctx.telemetry,
   });
+  const tokens = await registerSmartRoutes(app, ctx);
   await app.register(
     async (scope) => {
       const fhir = scope as unknown as ApiApp;
@@ -83,10 +85,19 @@ export async function registerFhirRoutes(app: ApiApp, ctx: ApiContext): Promise<
           operationOutcome(404, 'ROUTE_NOT_FOUND', 'this server does not implement that interaction'),
         ),
       );
+      const open = [`${FHIR_PREFIX}/metadata`, `${FHIR_PREFIX}/.well-known/smart-configuration`];
       fhir.addHook('onRequest', async (request) => {
-        if (request.routeOptions.url === `${FHIR_PREFIX}/metadata`) return;
-        request.fhirCaller = callerOf(ctx, request);
+        if (open.includes(request.routeOptions.url ?? '')) return;
+        request.fhirCaller = callerOf(ctx, tokens, request);
       });
+      fhir.get(
+        '/.well-known/smart-configuration',
+        {
+          config: access,
+          schema: { tags, summary: 'SMART configuration (as at /.well-known/smart-configuration).' },
+        },
+        async (request) => smartConfiguration(request),
+      );
       registerReads(fhir, ctx, repository);
     },
     { prefix: FHIR_PREFIX },
@@ -120,6 +131,7 @@ function registerReads(app: ApiApp, ctx: ApiContext, repository: FhirRepository)
         capabilityStatement({
           baseUrl: baseUrl(request),
           version: '0.1.0',
+          tokenUrl: smartTokenUrl(request),
           date: '2026-12-06',
         }),
       ),
@@ -133,7 +145,7 @@ function registerReads(app: ApiApp, ctx: ApiContext, repository: FhirRepository)
     },
     async (request, reply) => {
       const c = caller(request);
-      c.mayRead('Patient');
+      c.mayRead('Patient', 'r');
       const patientId = patientIdFromFhir(idOf(request)) ?? notFound('Patient');
       c.admit(patientId, 'Patient');
       const patient = repository.readPatient(patientId, c.demographics) ?? notFound('Patient');
@@ -147,7 +159,7 @@ function registerReads(app: ApiApp, ctx: ApiContext, repository: FhirRepository)
     { config: access, schema: { tags, summary: 'Patients the caller may read: `_id`, `_count`.' } },
     async (request, reply) => {
       const c = caller(request);
-      c.mayRead('Patient');
+      c.mayRead('Patient', 's');
       const s = patientSearch(query(request));
       const visible = c.visiblePatients(repository.patientIds());
       const wanted = s.ids ? visible.filter((id) => s.ids!.includes(id)) : visible;
@@ -174,7 +186,7 @@ function registerReads(app: ApiApp, ctx: ApiContext, repository: FhirRepository)
       schema: { tags, summary: 'A Device: kind, model, status and the patient it is bound to.' },
     },
     async (request, reply) => {
-      caller(request).mayRead('Device');
+      caller(request).mayRead('Device', 'r');
       const owned = admitOwned(request, repository.readDevice(idOf(request)), 'Device');
       return send(reply, 200, owned.resource);
     },
@@ -188,7 +200,7 @@ function registerReads(app: ApiApp, ctx: ApiContext, repository: FhirRepository)
     },
     async (request, reply) => {
       const c = caller(request);
-      c.mayRead('Device');
+      c.mayRead('Device', 's');
       const s = deviceSearch(query(request));
       if (s.patientId) c.admit(s.patientId, 'Device');
       const visible = new Set(c.visiblePatients(repository.patientIds()));
@@ -218,7 +230,7 @@ function registerReads(app: ApiApp, ctx: ApiContext, repository: FhirRepository)
     '/Observation/:id',
     { config: access, schema: { tags, summary: 'One Observation (vital-signs profile where it applies).' } },
     async (request, reply) => {
-      caller(request).mayRead('Observation');
+      caller(request).mayRead('Observation', 'r');
       const owned = admitOwned(request, await repository.readObservation(idOf(request)), 'Observation');
       return send(reply, 200, owned.resource);
     },
@@ -235,7 +247,7 @@ function registerReads(app: ApiApp, ctx: ApiContext, repository: FhirRepository)
     },
     async (request, reply) => {
       const c = caller(request);
-      c.mayRead('Observation');
+      c.mayRead('Observation', 's');
       const s = observationSearch(query(request), ctx.now());
       c.admit(s.patientId, 'Observation');
       const { resources, total } = await repository.searchObservations(s);
@@ -270,13 +282,15 @@ function registerReads(app: ApiApp, ctx: ApiContext, repository: FhirRepository)
     },
     async (request, reply) => {
       const c = caller(request);
-      c.mayRead('Patient');
+      c.mayRead('Patient', 'r');
       const patientId = patientIdFromFhir(idOf(request)) ?? notFound('Patient');
       const p = everythingParams(query(request), ctx.now());
       c.admit(patientId, 'everything');
       const page =
-        (await patientEverything(repository, patientId, c.demographics, p, c.allows('Observation'))) ??
-        notFound('Patient');
+        (await patientEverything(repository, patientId, c.demographics, p, {
+          devices: c.allows('Device'),
+          observations: c.allows('Observation'),
+        })) ?? notFound('Patient');
       c.record(patientId, 'everything', { from: p.from, to: p.to, resources: page.resources.length });
       const pinned = { start: [iso(p.from)], end: [iso(p.to)], _count: [String(p.count)] };
       return send(

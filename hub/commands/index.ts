@@ -6,6 +6,7 @@ import { breakGlassReview } from './break-glass.js';
 import { caRotateIssuer } from './ca.js';
 import { check } from './check.js';
 import { demo } from './demo.js';
+import { fhirClientAdd, fhirClientList } from './fhir-client.js';
 import { init } from './init.js';
 import { keysRotateMaster } from './keys.js';
 import { modelSet } from './model.js';
@@ -52,6 +53,8 @@ export const COMMANDS: readonly CommandSpec[] = [
   userUnlock,
   userResetPassword,
   userResetMfa,
+  fhirClientAdd,
+  fhirClientList,
   auditVerify,
   check,
   keysRotateMaster,
