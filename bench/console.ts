@@ -15,7 +15,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { gzipSync } from 'node:zlib';
-import { chromium } from 'playwright-core';
 import { Registry } from 'prom-client';
 import type { DeviceKind } from '../core/domain.js';
 import { InfluxClient } from '../core/influx.js';
@@ -28,6 +27,7 @@ import { markRollupsSince, rollupsSince } from '../ingest/rollup-sealing.js';
 import type { TelemetryEnvelope } from '../ingest/schemas.js';
 import { sealEnvelope } from '../ingest/sealing.js';
 import { DeviceLifecycle } from '../pki/lifecycle.js';
+import { launchChromium } from '../test/support/chromium.js';
 import { createTestPki } from '../test/support/hub-pki.js';
 import { addPatient } from '../test/support/ingest.js';
 
@@ -152,17 +152,7 @@ await api.apiContext.users.create('dr.bench', 'clinician', 'bench');
 for (const id of patients) pki.store.patients.assign(id, 'dr.bench');
 const { token } = api.apiContext.sessions.create('dr.bench', '127.0.0.1');
 
-const browser = await chromium.launch({
-  executablePath: process.env.VITALGATE_CHROMIUM ?? '/usr/bin/chromium',
-  args: [
-    '--no-sandbox',
-    '--disable-gpu',
-    '--disable-background-networking',
-    '--disable-component-update',
-    '--disable-sync',
-    '--no-first-run',
-  ],
-});
+const browser = await launchChromium();
 const context = await browser.newContext({
   ignoreHTTPSErrors: true,
   viewport: { width: 390, height: 844 },

@@ -5,16 +5,15 @@
 // acknowledged with a note, as the API then shows; no CSP violation, no serious accessibility
 // problem at phone and desktop sizes, nothing left in web storage; sign-out ends the session.
 import type { Browser, BrowserContext, Page, Response } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { PatientRegistry } from '../../../core/patient-registry.js';
 import {
-  DESKTOP,
   PHONE,
-  axeViolations,
+  checkAtBothSizes,
   fetchHub,
   launchBrowser,
   openConsole,
-  screenshot,
+  showPageOnFailure,
   startConsoleHub,
   totpNow,
   webStorage,
@@ -69,16 +68,7 @@ beforeAll(async () => {
   ({ context, page, watch } = await openConsole(browser, hub, PHONE));
 }, 120_000);
 
-// A failing step shows what the page said.
-afterEach(async ({ task }) => {
-  if (task.result?.state === 'fail' && page)
-    console.error(
-      await page
-        .locator('body')
-        .innerText()
-        .catch(() => ''),
-    );
-});
+showPageOnFailure(() => page);
 
 afterAll(async () => {
   await context?.close();
@@ -86,17 +76,7 @@ afterAll(async () => {
   await hub?.stop();
 });
 
-async function checkPage(name: string): Promise<void> {
-  for (const [size, viewport] of [
-    ['phone', PHONE],
-    ['desktop', DESKTOP],
-  ] as const) {
-    await page.setViewportSize(viewport);
-    expect(await axeViolations(page), `${name} at ${size}`).toEqual([]);
-    await screenshot(page, `${name}-${size}`);
-  }
-  await page.setViewportSize(PHONE);
-}
+const checkPage = (name: string) => checkAtBothSizes(page, name);
 
 describe('a clinician in the console', () => {
   it('signs in for the first time: new password, TOTP enrolment from the shown secret, My patients', async () => {

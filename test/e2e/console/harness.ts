@@ -14,8 +14,8 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import otplib from 'otplib';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
-import { inject } from 'vitest';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { afterEach, expect, inject } from 'vitest';
 import { BreakGlassGrantRepository } from '../../../core/store/break-glass-grants.js';
 import { InfluxClient, quoteIdentifier } from '../../../core/influx.js';
 import type { DeviceKind, Role } from '../../../core/domain.js';
@@ -27,6 +27,7 @@ import { HubApi } from '../../../simulators/hub-api.js';
 import { CombinedReadback, MetricsReadback } from '../../../simulators/hub-readback.js';
 import { LocalHubProvisioner } from '../../../simulators/local-hub.js';
 import type { ScenarioName } from '../../../simulators/scenarios.js';
+import { launchChromium } from '../../support/chromium.js';
 import { createTestPki, type TestPki } from '../../support/hub-pki.js';
 import { startHubProcess, type HubProcess } from '../../support/hub-process.js';
 import { tempDir } from '../../integration/simulators/harness.js';
@@ -186,17 +187,7 @@ export function fetchHub(
 }
 
 export function launchBrowser(): Promise<Browser> {
-  return chromium.launch({
-    executablePath: process.env.VITALGATE_CHROMIUM ?? '/usr/bin/chromium',
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-    ],
-  });
+  return launchChromium();
 }
 
 /** What a page reported while the test ran: CSP violations and uncaught errors. */
@@ -282,4 +273,31 @@ export function removeScreenshots(): void {
 
 export function totpNow(secret: string): string {
   return otplib.authenticator.generate(secret);
+}
+
+/** axe-core at the phone and the desktop size, with a screenshot of each. */
+export async function checkAtBothSizes(page: Page, name: string): Promise<void> {
+  for (const [size, viewport] of [
+    ['phone', PHONE],
+    ['desktop', DESKTOP],
+  ] as const) {
+    await page.setViewportSize(viewport);
+    expect(await axeViolations(page), `${name} at ${size}`).toEqual([]);
+    await screenshot(page, `${name}-${size}`);
+  }
+  await page.setViewportSize(PHONE);
+}
+
+/** After a failed test, prints what the page said (the page the test was on). */
+export function showPageOnFailure(page: () => Page | undefined): void {
+  afterEach(async ({ task }) => {
+    const current = page();
+    if (task.result?.state === 'fail' && current)
+      console.error(
+        await current
+          .locator('body')
+          .innerText()
+          .catch(() => ''),
+      );
+  });
 }

@@ -5,16 +5,16 @@
 // whose one-time password works, and assigning a patient. Every page is checked with axe-core
 // at phone and desktop sizes, with no CSP violation.
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Fleet } from '../../../simulators/fleet.js';
 import {
-  DESKTOP,
   PHONE,
-  axeViolations,
+  checkAtBothSizes,
   fetchHub,
   launchBrowser,
   openConsole,
   screenshot,
+  showPageOnFailure,
   startConsoleHub,
   type ConsoleHub,
   type PageWatch,
@@ -35,15 +35,7 @@ beforeAll(async () => {
   });
 }, 120_000);
 
-afterEach(async ({ task }) => {
-  if (task.result?.state === 'fail' && current)
-    console.error(
-      await current
-        .locator('body')
-        .innerText()
-        .catch(() => ''),
-    );
-});
+showPageOnFailure(() => current);
 
 afterAll(async () => {
   for (const o of open) await o.context.close().catch(() => {});
@@ -60,17 +52,7 @@ async function signedIn(username: string, role: 'engineer' | 'auditor' | 'admin'
   return session.page;
 }
 
-async function checkPage(page: Page, name: string): Promise<void> {
-  for (const [size, viewport] of [
-    ['phone', PHONE],
-    ['desktop', DESKTOP],
-  ] as const) {
-    await page.setViewportSize(viewport);
-    expect(await axeViolations(page), `${name} at ${size}`).toEqual([]);
-    await screenshot(page, `${name}-${size}`);
-  }
-  await page.setViewportSize(PHONE);
-}
+const checkPage = checkAtBothSizes;
 
 describe('an engineer', () => {
   let page: Page;
