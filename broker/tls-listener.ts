@@ -158,7 +158,7 @@ export class DeviceTlsListener {
     this.revocation = ClientRevocation.load(this.material.ca, this.material.crl);
     this.sourceLimiter = new SourceRateLimiter(options.connectsPerSourcePerMinute);
     const handshakeTimeoutMs = options.handshakeTimeoutMs ?? 10_000;
-    this.handshakes = new PendingHandshakes(options.pendingHandshakesPerSource ?? 16, handshakeTimeoutMs);
+    this.handshakes = new PendingHandshakes(options.pendingHandshakesPerSource ?? 64, handshakeTimeoutMs);
     this.server = createServer(
       // Node's own timer is an idle timer (each byte restarts it); PendingHandshakes' is not.
       { ...secureContextOptions(this.material), handshakeTimeout: handshakeTimeoutMs },

@@ -115,7 +115,7 @@ export const configSchema = z
     /** A TLS handshake not finished this long after the TCP connect is cut. */
     tlsHandshakeTimeoutSeconds: positiveInt.max(120).default(10),
     /** Connections one source address may hold before their TLS handshake is done. */
-    pendingHandshakesPerSource: positiveInt.max(10_000).default(16),
+    pendingHandshakesPerSource: positiveInt.max(10_000).default(64),
     aclViolationsBeforeDisconnect: positiveInt.default(3),
     aclViolationsBeforeQuarantine: positiveInt.default(10),
 

@@ -72,7 +72,7 @@ describe('the settings against hostile input and faults (issue 22)', () => {
   it('validates the handshake, replay-window, InfluxDB restart and PKI URL settings, naming each', () => {
     expect(loadConfig({ env: {} })).toMatchObject({
       tlsHandshakeTimeoutSeconds: 10,
-      pendingHandshakesPerSource: 16,
+      pendingHandshakesPerSource: 64,
       seqMaxJump: 1_000_000,
       influxRestartDelayMs: 250,
     });
