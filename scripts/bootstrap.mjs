@@ -64,7 +64,10 @@ function ensureDebianPackages() {
 
 function buildConsole() {
   // The web console the hub serves (console/dist), built from console/ with esbuild.
-  execFileSync(process.execPath, [join(root, 'scripts', 'build-console.mjs')], { cwd: root, stdio: 'inherit' });
+  execFileSync(process.execPath, [join(root, 'scripts', 'build-console.mjs')], {
+    cwd: root,
+    stdio: 'inherit',
+  });
 }
 
 ensureDebianPackages();

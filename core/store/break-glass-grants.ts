@@ -64,7 +64,8 @@ export class BreakGlassGrantRepository {
   }
 
   get(id: number): BreakGlassGrant | undefined {
-    const row = this.db.prepare('SELECT * FROM break_glass_grants WHERE id = ?').get(id) as GrantRow | undefined;
+    const row = this.db.prepare('SELECT * FROM break_glass_grants WHERE id = ?').get(id) as
+      GrantRow | undefined;
     return row && fromRow(row);
   }
 
