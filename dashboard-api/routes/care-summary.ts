@@ -30,6 +30,7 @@ export function registerCareSummaryRoutes(app: ApiApp, ctx: ApiContext): void {
       const p = request.principal!;
       const todo = ctx.guard.accessiblePatients(p.username).filter(({ patientId }) => {
         const record = ctx.store.patients.get(patientId);
+        if (record?.erasedAt !== null) summary.forget(patientId);
         return record !== undefined && record.erasedAt === null;
       });
       // A few patients at a time: InfluxDB answers reads in parallel, and a ward has dozens.
@@ -63,7 +64,10 @@ export function registerCareSummaryRoutes(app: ApiApp, ctx: ApiContext): void {
       const basis = ctx.guard.authorize(p, id, 'patient_summary', request.ip);
       const record = ctx.store.patients.get(id);
       if (!record) throw new VitalGateError('PATIENT_NOT_FOUND', 'no such patient');
-      if (record.erasedAt !== null) throw new VitalGateError('PATIENT_ERASED', 'this patient was erased');
+      if (record.erasedAt !== null) {
+        summary.forget(id);
+        throw new VitalGateError('PATIENT_ERASED', 'this patient was erased');
+      }
       const one = await summary.patient(p.username, id, basis);
       ctx.guard.recordRead(p, id, 'patient_summary', request.ip, { via: basis });
       return one;
