@@ -69,18 +69,22 @@ export class Escalation {
     return this.repo.ladder(severity) ?? BUILT_IN_LADDERS[severity] ?? FALLBACK;
   }
 
-  /** Stores the alert's ladder steps (idempotent), then fires what is due now. */
+  /** Stores the alert's ladder steps, counted from now (idempotent), then fires what is due. */
   schedule(alert: AlertRecord): void {
     if (alert.patientId === null) return;
+    this.store(alert, this.now());
+    this.tick();
+  }
+
+  private store(alert: AlertRecord, from: number): void {
     this.repo.schedule(
       alert.id,
       this.ladder(alert.severity).map((s) => ({
         step: s.step,
         target: s.target,
-        dueAt: alert.raisedAt + s.afterS * 1000,
+        dueAt: from + s.afterS * 1000,
       })),
     );
-    this.tick();
   }
 
   /** Who a target means for the alert's patient, now. */
@@ -98,15 +102,7 @@ export class Escalation {
     const now = this.now();
     // After a restart: an active alert raised while no ladder ran gets its steps now.
     for (const alert of this.deps.store.alerts.active())
-      if (alert.patientId !== null && !this.repo.hasSteps(alert.id))
-        this.repo.schedule(
-          alert.id,
-          this.ladder(alert.severity).map((s) => ({
-            step: s.step,
-            target: s.target,
-            dueAt: alert.raisedAt + s.afterS * 1000,
-          })),
-        );
+      if (alert.patientId !== null && !this.repo.hasSteps(alert.id)) this.store(alert, alert.raisedAt);
     const fired: EscalationPage[] = [];
     for (const step of this.repo.due(now)) {
       const alert = this.deps.store.alerts.get(step.alertId);

@@ -38,6 +38,7 @@ import { toErrorResponse } from './http-errors.js';
 import { registerAlertRoutes } from './routes/alerts.js';
 import { registerAlertSettingRoutes } from './routes/alert-settings.js';
 import { registerAlertLifecycleRoutes } from './routes/alert-lifecycle.js';
+import { registerCareTeamRoutes } from './routes/care-teams.js';
 import { registerAuditRoutes } from './routes/audit.js';
 import { registerAuthRoutes } from './routes/auth.js';
 import { registerBreakGlassRoutes } from './routes/break-glass.js';
@@ -202,6 +203,7 @@ export async function buildApiServer(deps: ApiDeps): Promise<ApiApp & { apiConte
       registerAlertRoutes(scoped, ctx);
       registerAlertSettingRoutes(scoped, ctx);
       registerAlertLifecycleRoutes(scoped, ctx);
+      registerCareTeamRoutes(scoped, ctx);
       registerCareSummaryRoutes(scoped, ctx);
       registerAuditRoutes(scoped, ctx);
       registerBreakGlassRoutes(scoped, ctx);
@@ -249,21 +251,7 @@ async function authenticate(ctx: ApiContext, request: FastifyRequest): Promise<v
   if (access === 'public') return;
   const { token, credential } = presentedToken(request);
   if (!token) throw new VitalGateError('UNAUTHENTICATED', 'a valid session is required');
-  let principal: Principal;
-  try {
-    principal = ctx.sessions.authenticate(token, request.ip);
-  } catch (err) {
-    ctx.store.audit.append({
-      actor: 'anonymous',
-      action: 'auth.session',
-      target: `route:${request.method} ${request.routeOptions.url}`,
-      outcome: 'denied',
-      source: request.ip,
-      details: { code: err instanceof VitalGateError ? err.code : 'UNAUTHENTICATED' },
-    });
-    throw err;
-  }
-  request.principal = principal;
+  const principal = sessionPrincipal(ctx, request, token);
   request.credential = credential;
   const refuse = (code: 'CSRF_REJECTED' | 'FORBIDDEN', message: string, details: object = {}): never => {
     ctx.store.audit.append({
@@ -297,7 +285,25 @@ async function authenticate(ctx: ApiContext, request: FastifyRequest): Promise<v
   }
 }
 
-function presentedToken(request: FastifyRequest): { token?: string; credential?: 'bearer' | 'cookie' } {
+/** The staff session behind a token, set on the request; an unknown or dead one is audited and refused. */
+export function sessionPrincipal(ctx: ApiContext, request: FastifyRequest, token: string): Principal {
+  try {
+    request.principal = ctx.sessions.authenticate(token, request.ip);
+    return request.principal;
+  } catch (err) {
+    ctx.store.audit.append({
+      actor: 'anonymous',
+      action: 'auth.session',
+      target: `route:${request.method} ${request.routeOptions.url}`,
+      outcome: 'denied',
+      source: request.ip,
+      details: { code: err instanceof VitalGateError ? err.code : 'UNAUTHENTICATED' },
+    });
+    throw err;
+  }
+}
+
+export function presentedToken(request: FastifyRequest): { token?: string; credential?: 'bearer' | 'cookie' } {
   const header = request.headers.authorization;
   if (typeof header === 'string' && header.startsWith('Bearer ')) {
     return { token: header.slice(7).trim(), credential: 'bearer' };

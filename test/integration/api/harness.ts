@@ -5,6 +5,7 @@ import { request as httpsRequest, type RequestOptions } from 'node:https';
 import otplib from 'otplib';
 import { Registry } from 'prom-client';
 import { AlertLifecycle } from '../../../care/alert-lifecycle.js';
+import { Escalation } from '../../../care/escalation.js';
 import { silentLogger } from '../../../core/logger.js';
 import { DeviceBroker } from '../../../broker/device-broker.js';
 import { DeviceLifecycle } from '../../../pki/lifecycle.js';
@@ -167,6 +168,7 @@ export interface TestHub {
   brokerPort: number;
   pipeline: ReturnType<typeof openPipeline>['pipeline'];
   alertLifecycle: AlertLifecycle;
+  escalation: Escalation;
   users: UserDirectory;
   deps: ApiDeps;
   /** Another API server on the same hub with other dependencies (a different network policy). */
@@ -201,6 +203,7 @@ export async function startTestHub(): Promise<TestHub> {
     bus: pipeline.bus,
     now: clock.now,
   });
+  const escalation = new Escalation({ store: pki.store, lifecycle: alertLifecycle, now: clock.now });
   const deps: ApiDeps = {
     config,
     store: pki.store,
@@ -238,6 +241,7 @@ export async function startTestHub(): Promise<TestHub> {
     brokerPort,
     pipeline,
     alertLifecycle,
+    escalation,
     users: api.apiContext.users,
     deps,
     async extraServer(overrides) {
@@ -252,6 +256,7 @@ export async function startTestHub(): Promise<TestHub> {
     },
     async close() {
       for (const e of extras) await e.close();
+      escalation.close();
       alertLifecycle.close();
       await api.close();
       await broker.stop();
