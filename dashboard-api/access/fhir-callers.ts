@@ -9,7 +9,7 @@ import type { FastifyRequest } from 'fastify';
 import { VitalGateError } from '../../core/errors.js';
 import { ACCESS_TOKEN_PREFIX, grants, type SmartTokenService } from '../../fhir/smart-tokens.js';
 import type { ApiContext } from '../context.js';
-import { SESSION_COOKIE } from '../server.js';
+import { presentedToken, sessionPrincipal } from '../server.js';
 
 export type FhirResourceType = 'Patient' | 'Device' | 'Observation';
 
@@ -28,14 +28,8 @@ export interface FhirCaller {
   record(patientId: string | null, what: string, details?: Record<string, unknown>): void;
 }
 
-function bearer(request: FastifyRequest): string | undefined {
-  const header = request.headers.authorization;
-  if (typeof header === 'string' && header.startsWith('Bearer ')) return header.slice(7).trim();
-  return request.cookies?.[SESSION_COOKIE];
-}
-
 export function callerOf(ctx: ApiContext, tokens: SmartTokenService, request: FastifyRequest): FhirCaller {
-  const token = bearer(request);
+  const { token } = presentedToken(request);
   if (!token) throw new VitalGateError('UNAUTHENTICATED', 'a valid session or access token is required');
   if (token.startsWith(ACCESS_TOKEN_PREFIX)) return systemCaller(ctx, tokens, request, token);
   return staffCaller(ctx, request, token);
@@ -84,21 +78,7 @@ function systemCaller(
 }
 
 function staffCaller(ctx: ApiContext, request: FastifyRequest, token: string): FhirCaller {
-  let principal;
-  try {
-    principal = ctx.sessions.authenticate(token, request.ip);
-  } catch (err) {
-    ctx.store.audit.append({
-      actor: 'anonymous',
-      action: 'auth.session',
-      target: `route:${request.method} ${request.routeOptions.url}`,
-      outcome: 'denied',
-      source: request.ip,
-      details: { code: err instanceof VitalGateError ? err.code : 'UNAUTHENTICATED' },
-    });
-    throw err;
-  }
-  request.principal = principal;
+  const principal = sessionPrincipal(ctx, request, token);
   // Role and network, before anything is read (refusals audited and counted by the gate).
   ctx.guard.admit(principal, 'fhir', request.ip);
   const bases = new Map<string, string>();

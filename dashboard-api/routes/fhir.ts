@@ -57,6 +57,25 @@ function nextUrl(request: FastifyRequest, pinned: Record<string, string[]>, offs
   return url.href;
 }
 
+/** A searchset page: `next` (the same search at `nextOffset`, `pinned` parameters set) when more remain. */
+function sendSearch(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  page: { resources: readonly Record<string, unknown>[]; total: number; nextOffset?: number | undefined },
+  pinned: Record<string, string[]> = {},
+) {
+  const base = baseUrl(request);
+  return send(
+    reply,
+    200,
+    searchsetBundle(base, page.resources, {
+      total: page.total,
+      selfUrl: new URL(request.url, base).href,
+      nextUrl: page.nextOffset === undefined ? undefined : nextUrl(request, pinned, page.nextOffset),
+    }),
+  );
+}
+
 function iso(ms: number): string {
   return new Date(ms).toISOString();
 }
@@ -167,15 +186,11 @@ function registerReads(app: ApiApp, ctx: ApiContext, repository: FhirRepository)
       const resources = page.map((id) => repository.readPatient(id, c.demographics)!);
       for (const id of page) c.record(id, 'Patient', { demographics: c.demographics, search: true });
       const more = s.offset + page.length < wanted.length;
-      return send(
-        reply,
-        200,
-        searchsetBundle(baseUrl(request), resources, {
-          total: wanted.length,
-          selfUrl: new URL(request.url, baseUrl(request)).href,
-          nextUrl: more ? nextUrl(request, {}, s.offset + s.count) : undefined,
-        }),
-      );
+      return sendSearch(request, reply, {
+        resources,
+        total: wanted.length,
+        nextOffset: more ? s.offset + s.count : undefined,
+      });
     },
   );
 
@@ -210,19 +225,11 @@ function registerReads(app: ApiApp, ctx: ApiContext, repository: FhirRepository)
       const page = all.slice(s.offset, s.offset + s.count);
       for (const d of page) c.record(d.patientId, 'Device', { id: d.resource.id, search: true });
       const more = s.offset + page.length < all.length;
-      return send(
-        reply,
-        200,
-        searchsetBundle(
-          baseUrl(request),
-          page.map((d) => d.resource),
-          {
-            total: all.length,
-            selfUrl: new URL(request.url, baseUrl(request)).href,
-            nextUrl: more ? nextUrl(request, {}, s.offset + s.count) : undefined,
-          },
-        ),
-      );
+      return sendSearch(request, reply, {
+        resources: page.map((d) => d.resource),
+        total: all.length,
+        nextOffset: more ? s.offset + s.count : undefined,
+      });
     },
   );
 
@@ -259,14 +266,11 @@ function registerReads(app: ApiApp, ctx: ApiContext, repository: FhirRepository)
       });
       const more = s.offset + resources.length < total && resources.length === s.count;
       const pinned = { date: [`ge${iso(s.from)}`, `le${iso(s.to)}`], _count: [String(s.count)] };
-      return send(
+      return sendSearch(
+        request,
         reply,
-        200,
-        searchsetBundle(baseUrl(request), resources, {
-          total,
-          selfUrl: new URL(request.url, baseUrl(request)).href,
-          nextUrl: more ? nextUrl(request, pinned, s.offset + s.count) : undefined,
-        }),
+        { resources, total, nextOffset: more ? s.offset + s.count : undefined },
+        pinned,
       );
     },
   );
@@ -293,15 +297,8 @@ function registerReads(app: ApiApp, ctx: ApiContext, repository: FhirRepository)
         })) ?? notFound('Patient');
       c.record(patientId, 'everything', { from: p.from, to: p.to, resources: page.resources.length });
       const pinned = { start: [iso(p.from)], end: [iso(p.to)], _count: [String(p.count)] };
-      return send(
-        reply,
-        200,
-        searchsetBundle(baseUrl(request), page.resources, {
-          total: page.total,
-          selfUrl: new URL(request.url, baseUrl(request)).href,
-          nextUrl: page.more ? nextUrl(request, pinned, p.offset + p.count) : undefined,
-        }),
-      );
+      const nextOffset = page.more ? p.offset + p.count : undefined;
+      return sendSearch(request, reply, { resources: page.resources, total: page.total, nextOffset }, pinned);
     },
   );
 }

@@ -1,8 +1,7 @@
 // The FHIR R4 facade read by a FHIR client nobody here wrote (fhir-kit-client), over real HTTPS,
 // with readings ingested through the mutual-TLS broker into a real InfluxDB. Every resource that
 // comes back is validated against the official FHIR R4 JSON schema, and fhirpath evaluates the
-// vital-signs invariants. The client's fetch gets the hub CA through an undici dispatcher.
-import { Client } from 'fhir-kit-client';
+// vital-signs invariants.
 import fhirpath from 'fhirpath';
 import r4 from 'fhirpath/fhir-context/r4/index.js';
 import type { MqttClient } from 'mqtt';
@@ -13,6 +12,7 @@ import { connectDevice, publishQos1 } from '../../support/broker.js';
 import { addPatient, envelope } from '../../support/ingest.js';
 import { fhirValidator } from '../api/fhir-schema.js';
 import { enrolledUser, startTestHub, type TestHub } from '../api/harness.js';
+import { errorCode, fhirClient as kitClient, fhirId, refusal } from './fhir-client.js';
 
 type Resource = Record<string, unknown> & { resourceType: string; id?: string };
 type Bundle = Resource & {
@@ -44,26 +44,8 @@ function expectBundleValid(bundle: Bundle): void {
   for (const e of bundle.entry ?? []) expectValid(e.resource);
 }
 
-const fhirId = (patientId: string) => patientId.replaceAll('_', '.');
-
 function fhirClient(bearer = token) {
-  const base = `https://localhost:${hub.client.port}/fhir/R4`;
-  return new Client({ baseUrl: base, bearerToken: bearer, requestOptions: { dispatcher } });
-}
-
-async function refusal(promise: Promise<unknown>): Promise<{ status: number; outcome: Resource }> {
-  try {
-    await promise;
-  } catch (err) {
-    const e = err as { response: { status: number; data: Resource } };
-    return { status: e.response.status, outcome: e.response.data };
-  }
-  throw new Error('expected a refusal');
-}
-
-function errorCode(outcome: Resource): string {
-  return (outcome as unknown as { issue: { details: { coding: { code: string }[] } }[] }).issue[0]!.details
-    .coding[0]!.code;
+  return kitClient(hub.client.port, dispatcher, bearer);
 }
 
 beforeAll(async () => {

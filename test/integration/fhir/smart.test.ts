@@ -4,7 +4,6 @@
 // replayed, wrongly signed, for another audience) get an OperationOutcome, are audited, and leave
 // no token behind.
 import { randomUUID } from 'node:crypto';
-import { Client } from 'fhir-kit-client';
 import { SignJWT, exportJWK, exportSPKI, generateKeyPair, type CryptoKey } from 'jose';
 import type { MqttClient } from 'mqtt';
 import { Agent } from 'undici';
@@ -13,8 +12,7 @@ import { connectDevice, publishQos1 } from '../../support/broker.js';
 import { addPatient, envelope } from '../../support/ingest.js';
 import { fhirValidator } from '../api/fhir-schema.js';
 import { enrolledUser, startTestHub, type TestHub } from '../api/harness.js';
-
-type Outcome = { resourceType: string; issue: { details: { coding: { code: string }[] } }[] };
+import { fhirClient as kitClient, fhirId, refusal, type Outcome } from './fhir-client.js';
 
 let hub: TestHub;
 let dispatcher: Agent;
@@ -25,24 +23,8 @@ let tokenUrl: string;
 let observer: { id: string; key: CryptoKey };
 const t0 = Date.parse('2026-11-30T08:00:00.000Z');
 
-const fhirId = (id: string) => id.replaceAll('_', '.');
-
 function fhirClient(bearer: string) {
-  return new Client({
-    baseUrl: `https://localhost:${hub.client.port}/fhir/R4`,
-    bearerToken: bearer,
-    requestOptions: { dispatcher },
-  });
-}
-
-async function refusal(promise: Promise<unknown>): Promise<{ status: number; outcome: Outcome }> {
-  try {
-    await promise;
-  } catch (err) {
-    const e = err as { response: { status: number; data: Outcome } };
-    return { status: e.response.status, outcome: e.response.data };
-  }
-  throw new Error('expected a refusal');
+  return kitClient(hub.client.port, dispatcher, bearer);
 }
 
 async function register(body: Record<string, unknown>) {
