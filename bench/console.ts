@@ -27,7 +27,7 @@ import { markRollupsSince, rollupsSince } from '../ingest/rollup-sealing.js';
 import type { TelemetryEnvelope } from '../ingest/schemas.js';
 import { sealEnvelope } from '../ingest/sealing.js';
 import { DeviceLifecycle } from '../pki/lifecycle.js';
-import { launchChromium } from '../test/support/chromium.js';
+import { hubContext, launchChromium } from '../test/support/chromium.js';
 import { createTestPki } from '../test/support/hub-pki.js';
 import { addPatient } from '../test/support/ingest.js';
 
@@ -153,22 +153,7 @@ for (const id of patients) pki.store.patients.assign(id, 'dr.bench');
 const { token } = api.apiContext.sessions.create('dr.bench', '127.0.0.1');
 
 const browser = await launchChromium();
-const context = await browser.newContext({
-  ignoreHTTPSErrors: true,
-  viewport: { width: 390, height: 844 },
-  baseURL: `https://localhost:${port}`,
-});
-await context.addCookies([
-  {
-    name: 'vg_session',
-    value: token,
-    domain: 'localhost',
-    path: '/',
-    httpOnly: true,
-    secure: true,
-    sameSite: 'Strict',
-  },
-]);
+const context = await hubContext(browser, `https://localhost:${port}`, { width: 390, height: 844 }, token);
 
 const myPatients: number[] = [];
 const charts24h: number[] = [];

@@ -27,7 +27,7 @@ import { HubApi } from '../../../simulators/hub-api.js';
 import { CombinedReadback, MetricsReadback } from '../../../simulators/hub-readback.js';
 import { LocalHubProvisioner } from '../../../simulators/local-hub.js';
 import type { ScenarioName } from '../../../simulators/scenarios.js';
-import { launchChromium } from '../../support/chromium.js';
+import { hubContext, launchChromium } from '../../support/chromium.js';
 import { createTestPki, type TestPki } from '../../support/hub-pki.js';
 import { startHubProcess, type HubProcess } from '../../support/hub-process.js';
 import { tempDir } from '../../integration/simulators/harness.js';
@@ -203,20 +203,7 @@ export async function openConsole(
   viewport: { width: number; height: number } = PHONE,
   token?: string,
 ): Promise<{ context: BrowserContext; page: Page; watch: PageWatch }> {
-  const context = await browser.newContext({ ignoreHTTPSErrors: true, viewport, baseURL: hub.baseUrl });
-  if (token) {
-    await context.addCookies([
-      {
-        name: 'vg_session',
-        value: token,
-        domain: 'localhost',
-        path: '/',
-        httpOnly: true,
-        secure: true,
-        sameSite: 'Strict',
-      },
-    ]);
-  }
+  const context = await hubContext(browser, hub.baseUrl, viewport, token);
   const watch: PageWatch = { cspViolations: [], pageErrors: [] };
   await context.exposeBinding('__vgReportCsp', (_source, text: string) => watch.cspViolations.push(text));
   await context.addInitScript(() => {
