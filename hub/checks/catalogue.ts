@@ -1,6 +1,7 @@
 // Every deployment check, in report order, and the docs/CHECKS.md catalogue generated from them.
 import type { DeploymentCheck } from './check.js';
 import { API_CHECKS } from './api.js';
+import { consoleLockedDown } from './console.js';
 import { BACKLOG_CHECKS } from './backlog.js';
 import { restoreDrillPassed } from './backup-drill.js';
 import { devicesOnPreviousIssuer } from './issuer-rotation.js';
@@ -12,6 +13,7 @@ import { DEVICE_CHECKS } from './devices.js';
 import { FLEET_CHECKS } from './fleet.js';
 import { handshakesBounded } from './handshakes.js';
 import { accountsUnderAttack } from './login-attacks.js';
+import { fhirClientsNarrow } from './fhir-clients.js';
 import { NETWORK_CHECKS } from './network.js';
 import { PEOPLE_CHECKS, breakGlassReviewed } from './people.js';
 import { PKI_CHECKS } from './pki.js';
@@ -36,7 +38,9 @@ export const ALL_CHECKS: readonly DeploymentCheck[] = [
   breakGlassReviewed,
   ...RETENTION_CHECKS,
   ...API_CHECKS,
+  consoleLockedDown,
   accountsUnderAttack,
+  fhirClientsNarrow,
   ...DEVICE_CHECKS,
   ...FLEET_CHECKS,
   renewalPrompted,
