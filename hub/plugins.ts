@@ -2,6 +2,7 @@
 // authorizePublish, and the HTTPS API. Kept here so hub/main.ts stays the same when a layer is
 // added.
 import { AlertLifecycle } from '../care/alert-lifecycle.js';
+import { DeviceWatch } from '../care/device-watch.js';
 import { Escalation } from '../care/escalation.js';
 import { describeError } from '../core/errors.js';
 import { buildApiServer } from '../dashboard-api/server.js';
@@ -33,20 +34,28 @@ export const HUB_PLUGINS: HubPlugins = {
   },
 
   async startApi(hub) {
-    // Snooze ends and escalation steps are checked every few seconds; both are minutes apart.
+    // Silent devices, snooze ends and escalation steps are checked every few seconds (the margin
+    // on a device's cadence); all are minutes apart.
     const alertLifecycle = hub.ingest
       ? new AlertLifecycle({ store: hub.ctx.store, keyring: hub.ctx.keyring, bus: hub.ingest.bus })
       : undefined;
     const escalation = alertLifecycle
       ? new Escalation({ store: hub.ctx.store, lifecycle: alertLifecycle })
       : undefined;
+    const deviceWatch = hub.ingest
+      ? new DeviceWatch({ store: hub.ctx.store, bus: hub.ingest.bus, logger: hub.logger })
+      : undefined;
     const snoozeTimer = alertLifecycle
       ? setInterval(() => {
           try {
+            deviceWatch?.tick();
             alertLifecycle.tick();
             escalation?.tick();
           } catch (err) {
-            hub.logger.error({ err: describeError(err) }, 'alert snooze ends or escalation steps failed');
+            hub.logger.error(
+              { err: describeError(err) },
+              'device alarms, snooze ends or escalation steps failed',
+            );
           }
         }, SNOOZE_TICK_MS).unref()
       : undefined;
@@ -95,6 +104,7 @@ export const HUB_PLUGINS: HubPlugins = {
       stop: async () => {
         clearInterval(snoozeTimer);
         escalation?.close();
+        deviceWatch?.close();
         alertLifecycle?.close();
         await api.close();
         await telemetry.close();

@@ -25,8 +25,20 @@ export interface LiveReading {
   reading: Reading;
 }
 
-/** In-process bus of alert events and accepted readings, for the API's Server-Sent Events. */
-export class AlertBus extends EventEmitter<{ alert: [AlertEvent]; reading: [LiveReading] }> {
+/** A valid status message of a device (`devices/{id}/status`), for the device alarms. */
+export interface DeviceStatusEvent {
+  deviceId: string;
+  patientId: string | null;
+  /** 0 to 1 */
+  battery: number;
+}
+
+/** In-process bus of alert events, accepted readings and device status, for the API's Server-Sent Events and the care layer. */
+export class AlertBus extends EventEmitter<{
+  alert: [AlertEvent];
+  reading: [LiveReading];
+  status: [DeviceStatusEvent];
+}> {
   constructor() {
     super();
     this.setMaxListeners(0); // one listener per open live stream

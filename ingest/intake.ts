@@ -289,9 +289,10 @@ export class TelemetryIntake {
   /** `devices/{id}/status`: the firmware version is recorded; an invalid message is counted. */
   acceptStatus(device: IntakeDevice, payload: Buffer): void {
     let firmware: string | undefined;
+    let battery = NaN;
     try {
       const parsed = statusMessage.safeParse(JSON.parse(payload.toString('utf8')));
-      if (parsed.success) firmware = parsed.data.firmware;
+      if (parsed.success) ({ firmware, battery } = parsed.data);
     } catch {
       // not JSON
     }
@@ -300,6 +301,7 @@ export class TelemetryIntake {
       return;
     }
     this.deps.metrics.statusMessages.inc({ outcome: 'accepted' });
+    this.deps.bus.emit('status', { deviceId: device.deviceId, patientId: device.patientId, battery });
     if (this.firmware.get(device.deviceId) === firmware) return;
     this.deps.store.devices.setFirmware(device.deviceId, firmware);
     this.firmware.set(device.deviceId, firmware);

@@ -5,6 +5,7 @@ import { request as httpsRequest, type RequestOptions } from 'node:https';
 import otplib from 'otplib';
 import { Registry } from 'prom-client';
 import { AlertLifecycle } from '../../../care/alert-lifecycle.js';
+import { DeviceWatch } from '../../../care/device-watch.js';
 import { Escalation } from '../../../care/escalation.js';
 import { silentLogger } from '../../../core/logger.js';
 import { DeviceBroker } from '../../../broker/device-broker.js';
@@ -169,6 +170,7 @@ export interface TestHub {
   pipeline: ReturnType<typeof openPipeline>['pipeline'];
   alertLifecycle: AlertLifecycle;
   escalation: Escalation;
+  deviceWatch: DeviceWatch;
   users: UserDirectory;
   deps: ApiDeps;
   /** Another API server on the same hub with other dependencies (a different network policy). */
@@ -204,6 +206,7 @@ export async function startTestHub(): Promise<TestHub> {
     now: clock.now,
   });
   const escalation = new Escalation({ store: pki.store, lifecycle: alertLifecycle, now: clock.now });
+  const deviceWatch = new DeviceWatch({ store: pki.store, bus: pipeline.bus, now: clock.now });
   const deps: ApiDeps = {
     config,
     store: pki.store,
@@ -242,6 +245,7 @@ export async function startTestHub(): Promise<TestHub> {
     pipeline,
     alertLifecycle,
     escalation,
+    deviceWatch,
     users: api.apiContext.users,
     deps,
     async extraServer(overrides) {
@@ -257,6 +261,7 @@ export async function startTestHub(): Promise<TestHub> {
     async close() {
       for (const e of extras) await e.close();
       escalation.close();
+      deviceWatch.close();
       alertLifecycle.close();
       await api.close();
       await broker.stop();
