@@ -2,7 +2,8 @@
 // answers, the sign-in page in a real Chromium at phone and desktop sizes with no CSP violation
 // and no serious accessibility problem, and refusals for what is not there.
 import type { Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { runCli } from '../../support/cli.js';
 import {
   DESKTOP,
   PHONE,
@@ -47,6 +48,21 @@ describe('the console as served by the hub', () => {
       expect(res.headers['x-frame-options']).toBe('SAMEORIGIN');
     }
     expect(index.headers['cache-control']).toBe('no-store');
+  });
+
+  it('passes check VG-API-010 against the running hub (strict console CSP, API answers not stored)', async () => {
+    const run = await runCli(['check', '--json'], {
+      VITALGATE_DATA_DIR: hub.pki.dataDir,
+      VITALGATE_INFLUX_URL: inject('influxUrl'),
+    });
+    const report = JSON.parse(run.stdout) as { results: { id: string; status: string; evidence: string }[] };
+    expect(
+      report.results.find((r) => r.id === 'VG-API-010'),
+      run.stderr,
+    ).toMatchObject({
+      status: 'pass',
+      evidence: expect.stringContaining('strict'),
+    });
   });
 
   it('refuses asset names that are not build outputs', async () => {
