@@ -167,7 +167,7 @@ describe('an auditor', () => {
     await page.getByRole('button', { name: 'Run now' }).click();
     await page.locator('li[data-check]').first().waitFor({ timeout: 30_000 });
     await checkPage(page, 'checks');
-  });
+  }, 60_000);
 });
 
 describe('an admin', () => {
