@@ -37,6 +37,6 @@ export async function patientEverything(
   return {
     resources: [...head, ...observations.resources],
     total: 1 + devices.length + observations.total,
-    more: range.offset + observations.resources.length < observations.total,
+    more: 'next' in observations && observations.next !== undefined,
   };
 }

@@ -26,7 +26,15 @@ export interface FhirRepository {
   /** Devices, all or those bound to one patient. */
   searchDevices(patientId?: string): Owned[];
   readObservation(fhirId: string): Promise<Owned | undefined>;
-  searchObservations(search: ObservationSearch): Promise<{ resources: FhirResource[]; total: number }>;
+  searchObservations(search: ObservationSearch): Promise<ObservationPage>;
+}
+
+export interface ObservationPage {
+  resources: FhirResource[];
+  /** Every match of the search's whole range. */
+  total: number;
+  /** Where the next oldest-first page starts, when more remain (keyset paging). */
+  next?: { ts: number; skip: number } | undefined;
 }
 
 /** Decrypted readings of one patient, oldest first (the API's TelemetryService). */
@@ -90,25 +98,35 @@ export class StoreFhirRepository implements FhirRepository {
     return { resource: toObservation(key.patientId, point, 'fhir')!, patientId: key.patientId };
   }
 
-  async searchObservations(s: ObservationSearch): Promise<{ resources: FhirResource[]; total: number }> {
+  async searchObservations(s: ObservationSearch): Promise<ObservationPage> {
     if (s.types.length === 0 || !this.exists(s.patientId)) return { resources: [], total: 0 };
     let page: ReadingPoint[];
     let total: number;
+    let next: ObservationPage['next'];
     if (s.descending) {
       // Readings come oldest first: the newest ones are the tail of the whole range.
       const all = await this.deps.readings.raw(s.patientId, s.from, s.to, s.types, MAX_OFFSET + MAX_COUNT);
       total = all.length;
       page = all.reverse().slice(s.offset, s.offset + s.count);
     } else {
-      const points = await this.deps.readings.raw(s.patientId, s.from, s.to, s.types, s.offset + s.count);
-      page = points.slice(s.offset);
-      // A first page that is not full holds every match; otherwise the statistics count them.
+      // Keyset paging: a page starts at the previous page's last instant (after the readings
+      // there it already served), so no page reads what earlier pages read.
+      const start = s.cursor ? Math.max(s.from, s.cursor.ts) : s.from;
+      const skip = s.cursor ? s.cursor.skip : s.offset;
+      const points = await this.deps.readings.raw(s.patientId, start, s.to, s.types, skip + s.count + 1);
+      page = points.slice(skip, skip + s.count);
+      const last = page.at(-1);
+      if (points.length > skip + s.count && last) {
+        const read = points.slice(0, skip + s.count);
+        next = { ts: last.ts, skip: read.filter((p) => p.ts === last.ts).length };
+      }
+      // A first page that holds every match counts them; otherwise the statistics count them.
       total =
-        s.offset === 0 && points.length < s.count
-          ? points.length
+        !s.cursor && s.offset === 0 && !next
+          ? page.length
           : await this.deps.readings.count(s.patientId, s.from, s.to, s.types);
     }
     const resources = page.map((p) => toObservation(s.patientId, p, 'fhir')!);
-    return { resources, total };
+    return { resources, total, next };
   }
 }

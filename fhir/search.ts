@@ -24,6 +24,8 @@ export interface Paging {
 
 export interface ObservationSearch extends Paging {
   patientId: string;
+  /** Where an oldest-first page starts (from a `next` link): at `ts`, after `skip` readings there. */
+  cursor?: { ts: number; skip: number } | undefined;
   types: ReadingType[];
   from: number;
   to: number;
@@ -139,7 +141,15 @@ export function dateRange(params: readonly string[], now: number): { from: numbe
   return { from, to };
 }
 
-export const OBSERVATION_PARAMS = ['patient', 'code', 'date', '_count', '_sort', '_offset'] as const;
+export const OBSERVATION_PARAMS = [
+  'patient',
+  'code',
+  'date',
+  '_count',
+  '_sort',
+  '_offset',
+  '_cursor',
+] as const;
 
 export function observationSearch(query: QueryValues, now: number): ObservationSearch {
   only(query, OBSERVATION_PARAMS);
@@ -154,8 +164,12 @@ export function observationSearch(query: QueryValues, now: number): ObservationS
   if (codes.some((c) => c.trim() === '')) bad('`code` has an empty token');
   const sort = single(query, '_sort');
   if (sort !== undefined && sort !== 'date' && sort !== '-date') bad('`_sort` is `date` or `-date`');
+  const rawCursor = single(query, '_cursor');
+  const cursor = rawCursor === undefined ? undefined : /^(\d{1,15})\.(\d{1,6})$/.exec(rawCursor);
+  if (cursor === null) bad('`_cursor` comes from a `next` link as it was given');
   return {
     patientId: patientReference(patient),
+    ...(cursor ? { cursor: { ts: Number(cursor[1]), skip: Number(cursor[2]) } } : {}),
     types,
     ...dateRange(values(query, 'date'), now),
     descending: sort === '-date',

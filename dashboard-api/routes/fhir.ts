@@ -46,22 +46,26 @@ function notFound(what: string): never {
   throw new VitalGateError('NOT_FOUND', `no such ${what}`);
 }
 
-/** The same search one page on: every parameter kept, the range pinned, `_offset` moved. */
-function nextUrl(request: FastifyRequest, pinned: Record<string, string[]>, offset: number): string {
+/** The same search one page on: every parameter kept, `pinned` ones (range, position) set. */
+function nextUrl(request: FastifyRequest, pinned: Record<string, string[]>): string {
   const url = new URL(request.url, `https://${request.headers.host ?? 'localhost'}`);
   for (const [name, list] of Object.entries(pinned)) {
     url.searchParams.delete(name);
     for (const v of list) url.searchParams.append(name, v);
   }
-  url.searchParams.set('_offset', String(offset));
   return url.href;
 }
 
-/** A searchset page: `next` (the same search at `nextOffset`, `pinned` parameters set) when more remain. */
+/** A searchset page: `next` (the same search at `nextOffset`, or where `pinned` says) when more remain. */
 function sendSearch(
   request: FastifyRequest,
   reply: FastifyReply,
-  page: { resources: readonly Record<string, unknown>[]; total: number; nextOffset?: number | undefined },
+  page: {
+    resources: readonly Record<string, unknown>[];
+    total: number;
+    nextOffset?: number | undefined;
+    more?: boolean;
+  },
   pinned: Record<string, string[]> = {},
 ) {
   const base = baseUrl(request);
@@ -71,7 +75,12 @@ function sendSearch(
     searchsetBundle(base, page.resources, {
       total: page.total,
       selfUrl: new URL(request.url, base).href,
-      nextUrl: page.nextOffset === undefined ? undefined : nextUrl(request, pinned, page.nextOffset),
+      nextUrl:
+        page.nextOffset !== undefined
+          ? nextUrl(request, { ...pinned, _offset: [String(page.nextOffset)] })
+          : page.more
+            ? nextUrl(request, pinned)
+            : undefined,
     }),
   );
 }
@@ -257,20 +266,27 @@ function registerReads(app: ApiApp, ctx: ApiContext, repository: FhirRepository)
       c.mayRead('Observation', 's');
       const s = observationSearch(query(request), ctx.now());
       c.admit(s.patientId, 'Observation');
-      const { resources, total } = await repository.searchObservations(s);
+      const { resources, total, next } = await repository.searchObservations(s);
       c.record(s.patientId, 'Observation', {
         from: s.from,
         to: s.to,
         observations: resources.length,
         total,
       });
-      const more = s.offset + resources.length < total && resources.length === s.count;
       const pinned = { date: [`ge${iso(s.from)}`, `le${iso(s.to)}`], _count: [String(s.count)] };
+      if (s.descending) {
+        const more = s.offset + resources.length < total && resources.length === s.count;
+        const nextOffset = more ? s.offset + s.count : undefined;
+        return sendSearch(request, reply, { resources, total, nextOffset }, pinned);
+      }
+      const cursor: Record<string, string[]> = next
+        ? { _cursor: [`${next.ts}.${next.skip}`], _offset: [] }
+        : {};
       return sendSearch(
         request,
         reply,
-        { resources, total, nextOffset: more ? s.offset + s.count : undefined },
-        pinned,
+        { resources, total, more: next !== undefined },
+        { ...pinned, ...cursor },
       );
     },
   );
