@@ -6,6 +6,7 @@
 // process they start (os.tmpdir() reads it), so whatever is left there at teardown was left by
 // this run, not by another one running beside it. Every test removes what it creates; a run that
 // leaves anything fails here, naming what it left.
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,6 +17,10 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const previousTmp = process.env.TMPDIR;
   const runTemp = mkdtempSync(join(tmpdir(), 'vitalgate-test-run-'));
   process.env.TMPDIR = runTemp;
+  // The web console the browser tests load, built once for the run (test files run in parallel).
+  execFileSync(process.execPath, [join(import.meta.dirname, '..', '..', 'scripts', 'build-console.mjs')], {
+    stdio: 'pipe',
+  });
   const influx = await provisionInflux();
   project.provide('influxUrl', influx.url);
   project.provide('influxScratchDir', influx.scratchDir);

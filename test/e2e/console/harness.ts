@@ -6,7 +6,6 @@
 // What is not real: the browser trusts the hub's private CA by `ignoreHTTPSErrors` (Chromium has
 // no per-process trust store flag; the API tests check the chain itself), and the idle-logoff
 // test moves the page's clock forward instead of waiting 15 minutes.
-import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { request } from 'node:https';
@@ -41,11 +40,6 @@ const AXE_PATH = '/__test__/axe.min.js';
 export const PHONE = { width: 390, height: 844 } as const;
 export const DESKTOP = { width: 1440, height: 900 } as const;
 
-/** Builds console/dist the way bootstrap does, so a test file can run on its own. */
-export function buildConsole(): void {
-  execFileSync(process.execPath, [join(ROOT, 'scripts', 'build-console.mjs')], { stdio: 'pipe' });
-}
-
 export interface ConsoleHub {
   pki: TestPki;
   hub: HubProcess;
@@ -71,7 +65,7 @@ export interface FleetRun {
 }
 
 export async function startConsoleHub(env: Record<string, string> = {}): Promise<ConsoleHub> {
-  buildConsole();
+  // console/dist is built once per run by the global setup (test/support/global-setup.ts).
   const pki = await createTestPki();
   const influxUrl = inject('influxUrl');
   const database = `console_${randomBytes(5).toString('hex')}`;
