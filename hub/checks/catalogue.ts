@@ -3,6 +3,7 @@ import type { DeploymentCheck } from './check.js';
 import { API_CHECKS } from './api.js';
 import { consoleLockedDown } from './console.js';
 import { BACKLOG_CHECKS } from './backlog.js';
+import { CARE_CHECKS } from './care.js';
 import { restoreDrillPassed } from './backup-drill.js';
 import { devicesOnPreviousIssuer } from './issuer-rotation.js';
 import { aclLint, revocationCanary } from './canary.js';
@@ -44,6 +45,7 @@ export const ALL_CHECKS: readonly DeploymentCheck[] = [
   ...DEVICE_CHECKS,
   ...FLEET_CHECKS,
   renewalPrompted,
+  ...CARE_CHECKS,
 ];
 
 /** What the hub cannot check by itself, and how to keep evidence for it (OWASP SMDDS). */
