@@ -11,6 +11,8 @@ import { MAX_COUNT, MAX_OFFSET, type ObservationSearch } from './search.js';
 
 export type FhirResource = Record<string, unknown>;
 
+const FIRST_WINDOW_MS = 3_600_000;
+
 /** A resource and the hub patient it belongs to (null: bound to none). */
 export interface Owned {
   resource: FhirResource;
@@ -113,7 +115,7 @@ export class StoreFhirRepository implements FhirRepository {
       // there it already served), so no page reads what earlier pages read.
       const start = s.cursor ? Math.max(s.from, s.cursor.ts) : s.from;
       const skip = s.cursor ? s.cursor.skip : s.offset;
-      const points = await this.deps.readings.raw(s.patientId, start, s.to, s.types, skip + s.count + 1);
+      const points = await this.readForward(s, start, skip + s.count + 1);
       page = points.slice(skip, skip + s.count);
       const last = page.at(-1);
       if (points.length > skip + s.count && last) {
@@ -128,5 +130,20 @@ export class StoreFhirRepository implements FhirRepository {
     }
     const resources = page.map((p) => toObservation(s.patientId, p, 'fhir')!);
     return { resources, total, next };
+  }
+
+  /**
+   * The oldest `want` readings from `start` on, read in consecutive windows of one hour, then
+   * doubling: a page of dense readings reads about its own minutes, not the rest of the range.
+   */
+  private async readForward(s: ObservationSearch, start: number, want: number): Promise<ReadingPoint[]> {
+    const points: ReadingPoint[] = [];
+    let from = start;
+    for (let span = FIRST_WINDOW_MS; from <= s.to && points.length < want; span *= 2) {
+      const to = Math.min(s.to, from + span - 1);
+      points.push(...(await this.deps.readings.raw(s.patientId, from, to, s.types, want - points.length)));
+      from = to + 1;
+    }
+    return points;
   }
 }

@@ -1,0 +1,96 @@
+// FHIR server benchmark: one patient's 24 h of 1 Hz heart rate (86,400 readings, sealed as
+// ingest seals them, in a private InfluxDB), searched through /fhir/R4 as a FHIR client does
+// (`Observation?patient&code&date=ge&date=le&_count=1000`, following every `next` link to the
+// end), against the same range from /api/v1/patients/{id}/telemetry in the same run (target:
+// the FHIR walk within 2× of it). Both over real HTTPS. Prints one JSON line.
+//   npx tsx bench/fhir.ts [--runs 5]
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { InfluxClient } from '../core/influx.js';
+import { InfluxTelemetryReader } from '../dashboard-api/telemetry/influx-reader.js';
+import { fhirPatientId } from '../fhir/ids.js';
+import { startInfluxd } from '../hub/influxd.js';
+import { rollupsSince } from '../ingest/rollup-sealing.js';
+import { createTestPki } from '../test/support/hub-pki.js';
+import { addPatient } from '../test/support/ingest.js';
+import { N, clinicianApi, loadHeartRateDay, percentile, round } from './heart-rate-day.js';
+
+const { values } = parseArgs({ options: { runs: { type: 'string', default: '5' } } });
+const runs = Number(values.runs);
+
+const pki = await createTestPki();
+const influxd = await startInfluxd({ dir: mkdtempSync(join(tmpdir(), 'vg-bench-influx-')), port: 0 });
+const influx = new InfluxClient({ url: influxd.url, database: 'bench', timeoutMs: 120_000 });
+await influx.createDatabase();
+const patientId = addPatient(pki, 'Bench Patient');
+const { start, end, loadMs } = await loadHeartRateDay(pki, influx, patientId);
+const reader = new InfluxTelemetryReader(influx, pki.keyring, {
+  rollupsSince: () => rollupsSince(pki.store.meta),
+});
+const http = await clinicianApi(pki, reader, patientId);
+
+/** One FHIR search of the day, every page: its time, pages and Observations. */
+async function fhirWalk() {
+  const began = performance.now();
+  const first = new URLSearchParams({
+    patient: fhirPatientId(patientId),
+    code: 'http://loinc.org|8867-4',
+    _count: '1000',
+  });
+  first.append('date', `ge${new Date(start).toISOString()}`);
+  first.append('date', `le${new Date(end).toISOString()}`);
+  let path: string | undefined = `/fhir/R4/Observation?${first.toString()}`;
+  let pages = 0;
+  let observations = 0;
+  let bytes = 0;
+  while (path) {
+    const r = await http.get(path);
+    if (r.status !== 200) throw new Error(`fhir page ${pages}: HTTP ${r.status}`);
+    const bundle = JSON.parse(r.body.toString('utf8')) as {
+      entry?: unknown[];
+      link: { relation: string; url: string }[];
+    };
+    pages++;
+    bytes += r.bytes;
+    observations += bundle.entry?.length ?? 0;
+    const next = bundle.link.find((l) => l.relation === 'next')?.url;
+    path = next ? new URL(next).pathname + new URL(next).search : undefined;
+  }
+  if (observations !== N) throw new Error(`the FHIR walk found ${observations} Observations, not ${N}`);
+  return { ms: performance.now() - began, pages, bytes };
+}
+
+const telemetry = await http.timeRuns(
+  'telemetry',
+  `/api/v1/patients/${patientId}/telemetry?from=${start}&to=${end}&type=heart_rate&limit=200000`,
+  runs,
+);
+const walks = [];
+for (let i = 0; i < runs; i++) walks.push(await fhirWalk());
+
+const p50 = (xs: number[]) => round(percentile(xs, 0.5));
+const p95 = (xs: number[]) => round(percentile(xs, 0.95));
+const fhirTimes = walks.map((w) => w.ms);
+console.log(
+  JSON.stringify({
+    bench: 'fhir',
+    points: N,
+    runs,
+    loadMs: Math.round(loadMs),
+    telemetryDayHttps: { p50: p50(telemetry.times), p95: p95(telemetry.times), bytes: telemetry.bytes },
+    fhirDaySearchHttps: {
+      p50: p50(fhirTimes),
+      p95: p95(fhirTimes),
+      pages: walks[0]!.pages,
+      bytes: walks[0]!.bytes,
+    },
+    fhirVsTelemetry: round(percentile(fhirTimes, 0.5) / percentile(telemetry.times, 0.5)),
+  }),
+);
+
+await http.close();
+await reader.close();
+await influxd.stop();
+pki.cleanup();
