@@ -1,5 +1,6 @@
 // Program-wide alert rule parameters: an admin's replacement for a rule's built-in default,
 // in force for every patient who has no override of their own.
+import { groupParameters } from './alert-settings.js';
 import type { Db } from './database.js';
 
 export class AlertDefaultRepository {
@@ -10,18 +11,13 @@ export class AlertDefaultRepository {
 
   /** Every program default, as `rule` → `parameter` → value. */
   all(): Map<string, Map<string, number>> {
-    const rows = this.db.prepare('SELECT rule, parameter, value FROM alert_rule_defaults').all() as {
-      rule: string;
-      parameter: string;
-      value: number;
-    }[];
-    const out = new Map<string, Map<string, number>>();
-    for (const r of rows) {
-      const rule = out.get(r.rule) ?? new Map<string, number>();
-      rule.set(r.parameter, r.value);
-      out.set(r.rule, rule);
-    }
-    return out;
+    return groupParameters(
+      this.db.prepare('SELECT rule AS grp, parameter, value FROM alert_rule_defaults').all() as {
+        grp: string;
+        parameter: string;
+        value: number;
+      }[],
+    );
   }
 
   set(rule: string, parameter: string, value: number): void {

@@ -12,6 +12,19 @@ export interface AlertParameter {
   updatedAt: number;
 }
 
+/** Rows of (group, parameter, value) as group → parameter → value (group: a rule or a patient). */
+export function groupParameters(
+  rows: readonly { grp: string; parameter: string; value: number }[],
+): Map<string, Map<string, number>> {
+  const out = new Map<string, Map<string, number>>();
+  for (const r of rows) {
+    const group = out.get(r.grp) ?? new Map<string, number>();
+    group.set(r.parameter, r.value);
+    out.set(r.grp, group);
+  }
+  return out;
+}
+
 export class AlertParameterRepository {
   private readonly byPatient;
 
@@ -20,34 +33,24 @@ export class AlertParameterRepository {
     private readonly now: () => number = Date.now,
   ) {
     this.byPatient = db.prepare(
-      'SELECT rule, parameter, value FROM alert_rule_parameters WHERE patient_id = ?',
+      'SELECT rule AS grp, parameter, value FROM alert_rule_parameters WHERE patient_id = ?',
     );
   }
 
   /** Every override of a patient, as `rule` → `parameter` → value. */
   forPatient(patientId: string): Map<string, Map<string, number>> {
-    const rows = this.byPatient.all(patientId) as { rule: string; parameter: string; value: number }[];
-    const out = new Map<string, Map<string, number>>();
-    for (const r of rows) {
-      const rule = out.get(r.rule) ?? new Map<string, number>();
-      rule.set(r.parameter, r.value);
-      out.set(r.rule, rule);
-    }
-    return out;
+    return groupParameters(
+      this.byPatient.all(patientId) as { grp: string; parameter: string; value: number }[],
+    );
   }
 
   /** Overrides of one rule, per patient, for every patient who has one. */
   forRule(rule: string): Map<string, Map<string, number>> {
-    const rows = this.db
-      .prepare('SELECT patient_id, parameter, value FROM alert_rule_parameters WHERE rule = ?')
-      .all(rule) as { patient_id: string; parameter: string; value: number }[];
-    const out = new Map<string, Map<string, number>>();
-    for (const r of rows) {
-      const patient = out.get(r.patient_id) ?? new Map<string, number>();
-      patient.set(r.parameter, r.value);
-      out.set(r.patient_id, patient);
-    }
-    return out;
+    return groupParameters(
+      this.db
+        .prepare('SELECT patient_id AS grp, parameter, value FROM alert_rule_parameters WHERE rule = ?')
+        .all(rule) as { grp: string; parameter: string; value: number }[],
+    );
   }
 
   set(patientId: string, rule: string, parameter: string, value: number): void {

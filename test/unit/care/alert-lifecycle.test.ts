@@ -2,16 +2,11 @@
 // alert evaluator, with a test clock (no sleeps): snooze suppresses and re-notifies at its end
 // while still breached; resolve with a reason ends the episode, and a continuing breach raises a
 // new alert; every transition is audited and in the alert's history; refusals change nothing.
-import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { AlertLifecycle, type AlertNotice } from '../../../care/alert-lifecycle.js';
+import type { AlertNotice } from '../../../care/alert-lifecycle.js';
 import { isVitalGateError } from '../../../core/errors.js';
-import { Keyring } from '../../../core/keyring.js';
-import { AlertParameterRepository, HomePointRepository } from '../../../core/store/alert-settings.js';
-import { ControlPlane } from '../../../core/store/control-plane.js';
 import { openDatabase } from '../../../core/store/database.js';
-import { AlertSettings } from '../../../ingest/alert-settings.js';
-import { AlertBus, AlertEvaluator } from '../../../ingest/alerts.js';
+import { alertParts } from '../../support/care.js';
 
 const PATIENT = 'pat_lifecycle001';
 const MIN = 60_000;
@@ -20,19 +15,8 @@ function setup() {
   let clock = 1_800_000_000_000;
   const now = () => clock;
   const db = openDatabase(':memory:');
-  const store = new ControlPlane(db, now);
-  const keyring = new Keyring(db, randomBytes(32));
+  const { store, keyring, evaluator, lifecycle } = alertParts(db, now);
   keyring.seal(`patient:${PATIENT}`, Buffer.from('x'), 'warm-up');
-  const bus = new AlertBus();
-  const settings = new AlertSettings({
-    parameters: new AlertParameterRepository(db),
-    homes: new HomePointRepository(db),
-    keyring,
-    cacheMs: 0,
-    now,
-  });
-  const evaluator = new AlertEvaluator({ alerts: store.alerts, settings, bus });
-  const lifecycle = new AlertLifecycle({ store, keyring, bus, now });
   const notices: AlertNotice[] = [];
   lifecycle.notices.on('notice', (n) => notices.push(n));
   /** One heart-rate reading now, then the clock moves 10 s. */

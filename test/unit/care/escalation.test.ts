@@ -5,15 +5,10 @@
 // fires once, not twice and not never; a snooze holds the ladder.
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { AlertLifecycle } from '../../../care/alert-lifecycle.js';
 import { Escalation, type EscalationPage } from '../../../care/escalation.js';
 import { OnCallRota } from '../../../care/on-call.js';
-import { Keyring } from '../../../core/keyring.js';
-import { AlertParameterRepository, HomePointRepository } from '../../../core/store/alert-settings.js';
-import { ControlPlane } from '../../../core/store/control-plane.js';
 import { openDatabase, type Db } from '../../../core/store/database.js';
-import { AlertSettings } from '../../../ingest/alert-settings.js';
-import { AlertBus, AlertEvaluator } from '../../../ingest/alerts.js';
+import { alertParts } from '../../support/care.js';
 
 const PATIENT = 'pat_escalation01';
 const MIN = 60_000;
@@ -22,18 +17,7 @@ const T0 = Date.UTC(2026, 11, 6, 2, 0); // 03:00 in Amsterdam
 /** One running hub's alert parts over a shared database (a second call is a restart). */
 function hubParts(db: Db, clock: { now: number }) {
   const now = () => clock.now;
-  const store = new ControlPlane(db, now);
-  const keyring = new Keyring(db, Buffer.alloc(32, 7));
-  const bus = new AlertBus();
-  const settings = new AlertSettings({
-    parameters: new AlertParameterRepository(db),
-    homes: new HomePointRepository(db),
-    keyring,
-    cacheMs: 0,
-    now,
-  });
-  const evaluator = new AlertEvaluator({ alerts: store.alerts, settings, bus });
-  const lifecycle = new AlertLifecycle({ store, keyring, bus, now });
+  const { store, evaluator, lifecycle } = alertParts(db, now);
   const escalation = new Escalation({ store, lifecycle, now });
   const pages: EscalationPage[] = [];
   escalation.pages.on('page', (p) => pages.push(p));
