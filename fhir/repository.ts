@@ -36,7 +36,7 @@ export interface ObservationPage {
   /** Every match of the search's whole range. */
   total: number;
   /** Where the next oldest-first page starts, when more remain (keyset paging). */
-  next?: { ts: number; skip: number } | undefined;
+  next?: { ts: number; skip: number; total: number } | undefined;
 }
 
 /** Decrypted readings of one patient, oldest first (the API's TelemetryService). */
@@ -118,15 +118,18 @@ export class StoreFhirRepository implements FhirRepository {
       const points = await this.readForward(s, start, skip + s.count + 1);
       page = points.slice(skip, skip + s.count);
       const last = page.at(-1);
-      if (points.length > skip + s.count && last) {
-        const read = points.slice(0, skip + s.count);
-        next = { ts: last.ts, skip: read.filter((p) => p.ts === last.ts).length };
-      }
-      // A first page that holds every match counts them; otherwise the statistics count them.
-      total =
-        !s.cursor && s.offset === 0 && !next
+      const more = points.length > skip + s.count && last !== undefined;
+      // A first page that holds every match counts them; a later page keeps the first page's
+      // count; otherwise the statistics count them.
+      total = s.cursor
+        ? s.cursor.total
+        : s.offset === 0 && !more
           ? page.length
           : await this.deps.readings.count(s.patientId, s.from, s.to, s.types);
+      if (more) {
+        const read = points.slice(0, skip + s.count);
+        next = { ts: last.ts, skip: read.filter((p) => p.ts === last.ts).length, total };
+      }
     }
     const resources = page.map((p) => toObservation(s.patientId, p, 'fhir')!);
     return { resources, total, next };

@@ -24,8 +24,11 @@ export interface Paging {
 
 export interface ObservationSearch extends Paging {
   patientId: string;
-  /** Where an oldest-first page starts (from a `next` link): at `ts`, after `skip` readings there. */
-  cursor?: { ts: number; skip: number } | undefined;
+  /**
+   * Where an oldest-first page starts (from a `next` link): at `ts`, after `skip` readings there;
+   * `total` is the search's count from its first page (counted once per search).
+   */
+  cursor?: { ts: number; skip: number; total: number } | undefined;
   types: ReadingType[];
   from: number;
   to: number;
@@ -165,11 +168,13 @@ export function observationSearch(query: QueryValues, now: number): ObservationS
   const sort = single(query, '_sort');
   if (sort !== undefined && sort !== 'date' && sort !== '-date') bad('`_sort` is `date` or `-date`');
   const rawCursor = single(query, '_cursor');
-  const cursor = rawCursor === undefined ? undefined : /^(\d{1,15})\.(\d{1,6})$/.exec(rawCursor);
+  const cursor = rawCursor === undefined ? undefined : /^(\d{1,15})\.(\d{1,6})\.(\d{1,9})$/.exec(rawCursor);
   if (cursor === null) bad('`_cursor` comes from a `next` link as it was given');
   return {
     patientId: patientReference(patient),
-    ...(cursor ? { cursor: { ts: Number(cursor[1]), skip: Number(cursor[2]) } } : {}),
+    ...(cursor
+      ? { cursor: { ts: Number(cursor[1]), skip: Number(cursor[2]), total: Number(cursor[3]) } }
+      : {}),
     types,
     ...dateRange(values(query, 'date'), now),
     descending: sort === '-date',

@@ -280,7 +280,7 @@ function registerReads(app: ApiApp, ctx: ApiContext, repository: FhirRepository)
         return sendSearch(request, reply, { resources, total, nextOffset }, pinned);
       }
       const cursor: Record<string, string[]> = next
-        ? { _cursor: [`${next.ts}.${next.skip}`], _offset: [] }
+        ? { _cursor: [`${next.ts}.${next.skip}.${next.total}`], _offset: [] }
         : {};
       return sendSearch(
         request,
