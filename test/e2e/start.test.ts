@@ -100,7 +100,8 @@ describe('vitalgate start', () => {
       results: { id: string; status: string; evidence: string }[];
     };
     const status = (id: string) => report.results.find((r) => r.id === id)?.status;
-    expect(report.results.filter((r) => r.status === 'fail')).toEqual([]);
+    // A fresh hub has never had a restore drill: VG-DATA-009 is the one finding it must report.
+    expect(report.results.filter((r) => r.status === 'fail').map((r) => r.id)).toEqual(['VG-DATA-009']);
     expect(result.code).toBe(0);
     for (const id of [
       'VG-PKI-009',
