@@ -4,31 +4,14 @@
 // end), against the same range from /api/v1/patients/{id}/telemetry in the same run (target:
 // the FHIR walk within 2× of it). Both over real HTTPS. Prints one JSON line.
 //   npx tsx bench/fhir.ts [--runs 5]
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { InfluxClient } from '../core/influx.js';
-import { InfluxTelemetryReader } from '../dashboard-api/telemetry/influx-reader.js';
 import { fhirPatientId } from '../fhir/ids.js';
-import { startInfluxd } from '../hub/influxd.js';
-import { rollupsSince } from '../ingest/rollup-sealing.js';
-import { createTestPki } from '../test/support/hub-pki.js';
-import { addPatient } from '../test/support/ingest.js';
-import { N, clinicianApi, loadHeartRateDay, percentile, round } from './heart-rate-day.js';
+import { N, clinicianApi, heartRateDayHub, percentile, round } from './heart-rate-day.js';
 
 const { values } = parseArgs({ options: { runs: { type: 'string', default: '5' } } });
 const runs = Number(values.runs);
 
-const pki = await createTestPki();
-const influxd = await startInfluxd({ dir: mkdtempSync(join(tmpdir(), 'vg-bench-influx-')), port: 0 });
-const influx = new InfluxClient({ url: influxd.url, database: 'bench', timeoutMs: 120_000 });
-await influx.createDatabase();
-const patientId = addPatient(pki, 'Bench Patient');
-const { start, end, loadMs } = await loadHeartRateDay(pki, influx, patientId);
-const reader = new InfluxTelemetryReader(influx, pki.keyring, {
-  rollupsSince: () => rollupsSince(pki.store.meta),
-});
+const { pki, influxd, patientId, reader, start, end, loadMs } = await heartRateDayHub();
 const http = await clinicianApi(pki, reader, patientId);
 
 /** One FHIR search of the day, every page: its time, pages and Observations. */

@@ -1,18 +1,24 @@
 // What the query benchmarks share: 24 h of 1 Hz heart rate for one patient, sealed exactly as
 // ingest seals it (one reading per message, with the message's one-minute rollup line) plus a
 // plaintext twin (`plain_hr`), and the clinician API over real HTTPS with a minted session.
+import { mkdtempSync } from 'node:fs';
 import { request, Agent } from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Registry } from 'prom-client';
-import type { InfluxClient } from '../core/influx.js';
+import { InfluxClient } from '../core/influx.js';
 import { silentLogger } from '../core/logger.js';
 import { buildApiServer } from '../dashboard-api/server.js';
 import type { TelemetryReader } from '../dashboard-api/ports.js';
+import { InfluxTelemetryReader } from '../dashboard-api/telemetry/influx-reader.js';
+import { startInfluxd } from '../hub/influxd.js';
 import { MinuteRollups } from '../ingest/minute-rollups.js';
-import { markRollupsSince } from '../ingest/rollup-sealing.js';
+import { markRollupsSince, rollupsSince } from '../ingest/rollup-sealing.js';
 import type { TelemetryEnvelope } from '../ingest/schemas.js';
 import { sealEnvelope } from '../ingest/sealing.js';
 import { DeviceLifecycle } from '../pki/lifecycle.js';
-import type { TestPki } from '../test/support/hub-pki.js';
+import { createTestPki, type TestPki } from '../test/support/hub-pki.js';
+import { addPatient } from '../test/support/ingest.js';
 
 export const DAY = 86_400_000;
 export const N = 86_400;
@@ -22,6 +28,20 @@ export const percentile = (xs: number[], p: number) => {
   return sorted[Math.min(sorted.length - 1, Math.ceil(sorted.length * p) - 1)] ?? 0;
 };
 export const round = (x: number) => Math.round(x * 10) / 10;
+
+/** A test PKI, a private InfluxDB with the day of one patient, and the decrypting reader. */
+export async function heartRateDayHub() {
+  const pki = await createTestPki();
+  const influxd = await startInfluxd({ dir: mkdtempSync(join(tmpdir(), 'vg-bench-influx-')), port: 0 });
+  const influx = new InfluxClient({ url: influxd.url, database: 'bench', timeoutMs: 120_000 });
+  await influx.createDatabase();
+  const patientId = addPatient(pki, 'Bench Patient');
+  const day = await loadHeartRateDay(pki, influx, patientId);
+  const reader = new InfluxTelemetryReader(influx, pki.keyring, {
+    rollupsSince: () => rollupsSince(pki.store.meta),
+  });
+  return { pki, influxd, influx, patientId, reader, ...day };
+}
 
 /** Writes the day for `patientId` from device `wear-bench`; the day ends a minute before now. */
 export async function loadHeartRateDay(pki: TestPki, influx: InfluxClient, patientId: string) {

@@ -9,31 +9,14 @@
 // blocks; `pointReader` is the same reader opening every point (no rollups), for comparison.
 // The decrypted day is checked against the plaintext one. Prints one JSON line.
 //   npx tsx bench/query.ts [--runs 10]
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { InfluxClient } from '../core/influx.js';
 import { InfluxTelemetryReader } from '../dashboard-api/telemetry/influx-reader.js';
-import { startInfluxd } from '../hub/influxd.js';
-import { rollupsSince } from '../ingest/rollup-sealing.js';
-import { createTestPki } from '../test/support/hub-pki.js';
-import { addPatient } from '../test/support/ingest.js';
-import { N, clinicianApi, loadHeartRateDay, percentile, round } from './heart-rate-day.js';
+import { N, clinicianApi, heartRateDayHub, percentile, round } from './heart-rate-day.js';
 
 const { values } = parseArgs({ options: { runs: { type: 'string', default: '10' } } });
 const runs = Number(values.runs);
-const pki = await createTestPki();
-const influxd = await startInfluxd({ dir: mkdtempSync(join(tmpdir(), 'vg-bench-influx-')), port: 0 });
-const influx = new InfluxClient({ url: influxd.url, database: 'bench', timeoutMs: 120_000 });
-await influx.createDatabase();
-const patientId = addPatient(pki, 'Bench Patient');
 // 24 h of 1 Hz heart rate, sealed exactly as ingest seals it, plus the plaintext twin.
-const { start, end, loadMs } = await loadHeartRateDay(pki, influx, patientId);
-
-const reader = new InfluxTelemetryReader(influx, pki.keyring, {
-  rollupsSince: () => rollupsSince(pki.store.meta),
-});
+const { pki, influxd, influx, patientId, reader, start, end, loadMs } = await heartRateDayHub();
 const http = await clinicianApi(pki, reader, patientId);
 const timeRuns = (label: string, path: string, n = runs) => http.timeRuns(label, path, n);
 
