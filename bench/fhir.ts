@@ -11,7 +11,7 @@ import { N, clinicianApi, heartRateDayHub, percentile, round } from './heart-rat
 const { values } = parseArgs({ options: { runs: { type: 'string', default: '5' } } });
 const runs = Number(values.runs);
 
-const { pki, influxd, patientId, reader, start, end, loadMs } = await heartRateDayHub();
+const { pki, stop, patientId, reader, start, end, loadMs } = await heartRateDayHub();
 const http = await clinicianApi(pki, reader, patientId);
 
 /** One FHIR search of the day, every page: its time, pages and Observations. */
@@ -75,5 +75,4 @@ console.log(
 
 await http.close();
 await reader.close();
-await influxd.stop();
-pki.cleanup();
+await stop();

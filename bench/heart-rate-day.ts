@@ -1,7 +1,7 @@
 // What the query benchmarks share: 24 h of 1 Hz heart rate for one patient, sealed exactly as
 // ingest seals it (one reading per message, with the message's one-minute rollup line) plus a
 // plaintext twin (`plain_hr`), and the clinician API over real HTTPS with a minted session.
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { request, Agent } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -32,7 +32,8 @@ export const round = (x: number) => Math.round(x * 10) / 10;
 /** A test PKI, a private InfluxDB with the day of one patient, and the decrypting reader. */
 export async function heartRateDayHub() {
   const pki = await createTestPki();
-  const influxd = await startInfluxd({ dir: mkdtempSync(join(tmpdir(), 'vg-bench-influx-')), port: 0 });
+  const dir = mkdtempSync(join(tmpdir(), 'vg-bench-influx-'));
+  const influxd = await startInfluxd({ dir, port: 0 });
   const influx = new InfluxClient({ url: influxd.url, database: 'bench', timeoutMs: 120_000 });
   await influx.createDatabase();
   const patientId = addPatient(pki, 'Bench Patient');
@@ -40,7 +41,13 @@ export async function heartRateDayHub() {
   const reader = new InfluxTelemetryReader(influx, pki.keyring, {
     rollupsSince: () => rollupsSince(pki.store.meta),
   });
-  return { pki, influxd, influx, patientId, reader, ...day };
+  /** Stops InfluxDB and removes its files and the PKI's. */
+  async function stop() {
+    await influxd.stop();
+    rmSync(dir, { recursive: true, force: true });
+    pki.cleanup();
+  }
+  return { pki, influx, patientId, reader, stop, ...day };
 }
 
 /** Writes the day for `patientId` from device `wear-bench`; the day ends a minute before now. */

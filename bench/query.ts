@@ -16,7 +16,7 @@ import { N, clinicianApi, heartRateDayHub, percentile, round } from './heart-rat
 const { values } = parseArgs({ options: { runs: { type: 'string', default: '10' } } });
 const runs = Number(values.runs);
 // 24 h of 1 Hz heart rate, sealed exactly as ingest seals it, plus the plaintext twin.
-const { pki, influxd, influx, patientId, reader, start, end, loadMs } = await heartRateDayHub();
+const { pki, stop, influx, patientId, reader, start, end, loadMs } = await heartRateDayHub();
 const http = await clinicianApi(pki, reader, patientId);
 const timeRuns = (label: string, path: string, n = runs) => http.timeRuns(label, path, n);
 
@@ -85,5 +85,4 @@ console.log(
 );
 
 await http.close();
-await influxd.stop();
-pki.cleanup();
+await stop();
