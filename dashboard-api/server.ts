@@ -303,7 +303,10 @@ export function sessionPrincipal(ctx: ApiContext, request: FastifyRequest, token
   }
 }
 
-export function presentedToken(request: FastifyRequest): { token?: string; credential?: 'bearer' | 'cookie' } {
+export function presentedToken(request: FastifyRequest): {
+  token?: string;
+  credential?: 'bearer' | 'cookie';
+} {
   const header = request.headers.authorization;
   if (typeof header === 'string' && header.startsWith('Bearer ')) {
     return { token: header.slice(7).trim(), credential: 'bearer' };
