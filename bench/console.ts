@@ -15,20 +15,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { gzipSync } from 'node:zlib';
-import { Registry } from 'prom-client';
 import type { DeviceKind } from '../core/domain.js';
 import { InfluxClient } from '../core/influx.js';
-import { silentLogger } from '../core/logger.js';
-import { buildApiServer } from '../dashboard-api/server.js';
 import { InfluxTelemetryReader } from '../dashboard-api/telemetry/influx-reader.js';
 import { startInfluxd } from '../hub/influxd.js';
 import { MinuteRollups } from '../ingest/minute-rollups.js';
 import { markRollupsSince, rollupsSince } from '../ingest/rollup-sealing.js';
 import type { TelemetryEnvelope } from '../ingest/schemas.js';
 import { sealEnvelope } from '../ingest/sealing.js';
-import { DeviceLifecycle } from '../pki/lifecycle.js';
 import { hubContext, launchChromium } from '../test/support/chromium.js';
 import { createTestPki } from '../test/support/hub-pki.js';
+import { clinicianApi } from './heart-rate-day.js';
 import { addPatient } from '../test/support/ingest.js';
 
 const { values } = parseArgs({ options: { runs: { type: 'string', default: '5' } } });
@@ -134,23 +131,7 @@ const loadMs = performance.now() - t0;
 const reader = new InfluxTelemetryReader(influx, pki.keyring, {
   rollupsSince: () => rollupsSince(pki.store.meta),
 });
-const api = await buildApiServer({
-  config: pki.config,
-  store: pki.store,
-  keyring: pki.keyring,
-  authority: pki.authority,
-  lifecycle: new DeviceLifecycle(pki.store, pki.authority),
-  registry: new Registry(),
-  telemetry: reader,
-  live: { subscribe: () => () => {} },
-  logger: silentLogger(),
-  rateLimits: { perMinute: 1_000_000 },
-});
-await api.listen({ host: '127.0.0.1', port: 0 });
-const port = (api.server.address() as { port: number }).port;
-await api.apiContext.users.create('dr.bench', 'clinician', 'bench');
-for (const id of patients) pki.store.patients.assign(id, 'dr.bench');
-const { token } = api.apiContext.sessions.create('dr.bench', '127.0.0.1');
+const { port, token, close: closeApi } = await clinicianApi(pki, reader, patients);
 
 const browser = await launchChromium();
 const context = await hubContext(browser, `https://localhost:${port}`, { width: 390, height: 844 }, token);
@@ -209,7 +190,7 @@ console.log(
 );
 
 await browser.close();
-await api.close();
+await closeApi();
 await reader.close();
 await influxd.stop();
 pki.cleanup();

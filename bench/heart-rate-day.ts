@@ -86,8 +86,12 @@ export async function loadHeartRateDay(pki: TestPki, influx: InfluxClient, patie
   return { start, end, loadMs: performance.now() - t0 };
 }
 
-/** The API over HTTPS with a clinician session for the patient (minted: login is not measured). */
-export async function clinicianApi(pki: TestPki, reader: TelemetryReader, patientId: string) {
+/** The API over HTTPS with a clinician session for the patients (minted: login is not measured). */
+export async function clinicianApi(
+  pki: TestPki,
+  reader: TelemetryReader,
+  patientIds: string | readonly string[],
+) {
   const api = await buildApiServer({
     config: pki.config,
     store: pki.store,
@@ -103,7 +107,8 @@ export async function clinicianApi(pki: TestPki, reader: TelemetryReader, patien
   await api.listen({ host: '127.0.0.1', port: 0 });
   const port = (api.server.address() as { port: number }).port;
   await api.apiContext.users.create('dr.bench', 'clinician', 'bench');
-  pki.store.patients.assign(patientId, 'dr.bench');
+  for (const id of typeof patientIds === 'string' ? [patientIds] : patientIds)
+    pki.store.patients.assign(id, 'dr.bench');
   const { token } = api.apiContext.sessions.create('dr.bench', '127.0.0.1');
   const agent = new Agent({ keepAlive: true, ca: pki.authority.caBundlePem() });
 
@@ -149,6 +154,7 @@ export async function clinicianApi(pki: TestPki, reader: TelemetryReader, patien
   return {
     api,
     port,
+    token,
     get,
     timeRuns,
     async close() {
