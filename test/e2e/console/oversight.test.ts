@@ -10,9 +10,9 @@ import type { Browser, BrowserContext, Page, Request } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Role } from '../../../core/domain.js';
 import {
-  DESKTOP,
   PHONE,
   axeViolations,
+  checkAtBothSizes,
   fetchHub,
   launchBrowser,
   openConsole,
@@ -41,18 +41,6 @@ async function consoleAs(role: Role): Promise<{ page: Page; watch: PageWatch; re
     if (url.pathname.startsWith('/api/')) requests.push(`${r.method()} ${url.pathname}`);
   });
   return { ...opened, requests };
-}
-
-async function checkPage(page: Page, name: string): Promise<void> {
-  for (const [size, viewport] of [
-    ['phone', PHONE],
-    ['desktop', DESKTOP],
-  ] as const) {
-    await page.setViewportSize(viewport);
-    expect(await axeViolations(page), `${name} at ${size}`).toEqual([]);
-    await screenshot(page, `${name}-${size}`);
-  }
-  await page.setViewportSize(PHONE);
 }
 
 function navLabels(page: Page): Promise<string[]> {
@@ -107,7 +95,7 @@ describe('break-glass review (auditor)', () => {
     await item.getByText(REASON).waitFor();
     await item.getByText('not reviewed').waitFor();
     await item.getByText(`#${grantId} clinician.ov`).waitFor();
-    await checkPage(page, 'break-glass-review');
+    await checkAtBothSizes(page, 'break-glass-review');
 
     // A note is needed: an empty one is refused here and nothing is recorded.
     await item.getByRole('button', { name: 'Record review' }).click();
@@ -129,7 +117,7 @@ describe('break-glass review (auditor)', () => {
         details: { note: 'ward sister confirmed the collapse', username: 'clinician.ov' },
       }),
     ]);
-    await checkPage(page, 'break-glass-reviewed');
+    await checkAtBothSizes(page, 'break-glass-reviewed');
     expect(await webStorage(page)).toEqual({ local: 0, session: 0, indexedDb: 0 });
     expect(watch.cspViolations).toEqual([]);
     expect(watch.pageErrors).toEqual([]);
@@ -150,7 +138,7 @@ describe('roles (admin)', () => {
       .locator('li[data-role="auditor"]')
       .getByText('read and verify the audit log, review break-glass')
       .waitFor();
-    await checkPage(page, 'roles');
+    await checkAtBothSizes(page, 'roles');
     expect(watch.cspViolations).toEqual([]);
     expect(watch.pageErrors).toEqual([]);
   });
@@ -185,7 +173,7 @@ describe('each role sees its own pages only', () => {
         ).toEqual([]);
         expect(await page.content()).not.toContain(REASON);
       }
-      if (role === 'engineer') await checkPage(page, 'refused-engineer');
+      if (role === 'engineer') await checkAtBothSizes(page, 'refused-engineer');
       expect(watch.cspViolations).toEqual([]);
     });
   }
