@@ -3,11 +3,10 @@
 // the issuing key in memory, and the data-dir lock keeps it from starting meanwhile.
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { isVitalGateError, VitalGateError } from '../../core/errors.js';
 import { MAX_OVERLAP_DAYS, rotateIssuingCa } from '../../pki/issuer-rotation.js';
 import { cliActor, optionalString, usageError, type CommandSpec } from '../cli-kit.js';
 import { openContext, readConfig } from '../context.js';
-import { DataDirLock } from '../data-dir-lock.js';
+import { lockForMaintenance, type DataDirLock } from '../data-dir-lock.js';
 
 export const caRotateIssuer: CommandSpec = {
   name: 'ca rotate-issuer',
@@ -35,15 +34,10 @@ export const caRotateIssuer: CommandSpec = {
     const ctx = openContext(config);
     let lock: DataDirLock;
     try {
-      lock = DataDirLock.acquire(config.dataDir);
+      lock = lockForMaintenance(config.dataDir, 'rotate the issuing CA');
     } catch (err) {
       ctx.close();
-      if (!isVitalGateError(err, 'DATA_DIR_LOCKED')) throw err;
-      const pid = err.details?.pid;
-      throw new VitalGateError(
-        'HUB_RUNNING',
-        `the hub is running on this data dir (${typeof pid === 'number' ? `pid ${pid}` : 'pid unknown'}): stop it, then rotate the issuing CA`,
-      );
+      throw err;
     }
     try {
       const rotation = await rotateIssuingCa(
