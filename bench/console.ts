@@ -10,7 +10,7 @@
 // Targets (issue 13): My patients ≤ 1 s, 24 h charts ≤ 500 ms, 30 d charts ≤ 800 ms, JS ≤ 250 KiB.
 //   npx tsx bench/console.ts [--runs 5]
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -38,7 +38,8 @@ execFileSync(process.execPath, [join(root, 'scripts', 'build-console.mjs')], { s
 const scriptGzipKiB = gzipSync(readFileSync(join(root, 'console', 'dist', 'assets', 'app.js'))).length / 1024;
 
 const pki = await createTestPki();
-const influxd = await startInfluxd({ dir: mkdtempSync(join(tmpdir(), 'vg-bench-console-')), port: 0 });
+const influxDir = mkdtempSync(join(tmpdir(), 'vg-bench-console-'));
+const influxd = await startInfluxd({ dir: influxDir, port: 0 });
 const influx = new InfluxClient({ url: influxd.url, database: 'bench', timeoutMs: 120_000 });
 await influx.createDatabase();
 const now = Math.floor(Date.now() / 60_000) * 60_000;
@@ -193,4 +194,5 @@ await browser.close();
 await closeApi();
 await reader.close();
 await influxd.stop();
+rmSync(influxDir, { recursive: true, force: true });
 pki.cleanup();
