@@ -141,16 +141,24 @@ describe('escalation to the on-call clinician', () => {
         .status,
     ).toBe(200);
 
+    // "Until" is a wall-clock time in the site's zone, three hours from the test clock's now (a
+    // fixed "07:00" would lapse within minutes when the suite runs just before 07:00 there).
+    const until = new Intl.DateTimeFormat('en-GB', {
+      timeZone: 'Europe/Amsterdam',
+      hour: '2-digit',
+      minute: '2-digit',
+      hourCycle: 'h23',
+    }).format(hub.clock.now() + 3 * 60 * MIN);
     const handOff = await call('POST', '/care-teams/ward-7/hand-off', tokens['dr.night']!, {
       to: 'dr.grey',
-      until: '07:00',
+      until,
     });
     expect(handOff.status, handOff.text).toBe(200);
     expect(handOff.body).toMatchObject({ username: 'dr.grey' });
     expect(hub.pki.store.audit.list({ action: 'rota.hand_off' })).toHaveLength(1);
     const bad = await call('POST', '/care-teams/ward-7/hand-off', tokens['dr.night']!, {
       to: 'dr.lead',
-      until: '07:00',
+      until,
     });
     expect(bad.status).toBe(400);
     expect(bad.body).toMatchObject({ error: { code: 'ROTA_INVALID' } });
