@@ -7,6 +7,7 @@ import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { isCidr } from './cidr.js';
+import { ROLES } from './domain.js';
 import { VitalGateError } from './errors.js';
 
 const port = z.coerce.number().int().min(0).max(65535);
@@ -125,6 +126,10 @@ export const configSchema = z
     lockoutThreshold: positiveInt.max(100).default(5),
     lockoutMinutes: positiveInt.default(15),
     breakGlassMinutes: positiveInt.max(24 * 60).default(60),
+    /** A sensitive action needs a second factor (passkey or TOTP) given within this many seconds. */
+    stepUpMaxAgeSeconds: positiveInt.max(3600).default(300),
+    /** Roles whose users must sign in with a passkey (they are led to register one first). */
+    passkeyRequiredRoles: commaList(z.enum(ROLES)).default([]),
     /** Networks PHI may be read from, per role that can see PHI. Empty = nowhere. */
     phiNetworks: commaList(cidr).default([
       '127.0.0.0/8',

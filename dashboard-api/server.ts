@@ -231,6 +231,16 @@ function replyWithError(deps: ApiDeps, error: unknown, request: FastifyRequest, 
       details: { code: body.error.code },
     });
   }
+  if (body.error.code === 'STEP_UP_REQUIRED') {
+    deps.store.audit.append({
+      actor: request.principal ? `user:${request.principal.username}` : 'anonymous',
+      action: 'auth.step_up.required',
+      target: `route:${request.method} ${route}`,
+      outcome: 'denied',
+      source: request.ip,
+      details: { reason: body.error.details?.reason ?? 'unspecified' },
+    });
+  }
   const retry = body.error.details?.retryAfterSeconds;
   if (typeof retry === 'number') void reply.header('retry-after', String(retry));
   if (status === 401 && request.url.startsWith('/.well-known/est/')) {

@@ -12,6 +12,8 @@ export interface ApiSessionRecord {
   source: string | null;
   endedAt: number | null;
   endReason: string | null;
+  /** When the session last gave a fresh second factor (step-up); null: never. */
+  steppedUpAt: number | null;
 }
 
 interface SessionRow {
@@ -23,6 +25,7 @@ interface SessionRow {
   source: string | null;
   ended_at: number | null;
   end_reason: string | null;
+  stepped_up_at: number | null;
 }
 
 function fromRow(r: SessionRow): ApiSessionRecord {
@@ -35,6 +38,7 @@ function fromRow(r: SessionRow): ApiSessionRecord {
     source: r.source,
     endedAt: r.ended_at,
     endReason: r.end_reason,
+    steppedUpAt: r.stepped_up_at ?? null,
   };
 }
 
@@ -49,10 +53,12 @@ export class ApiSessionRepository {
     );
   }
 
-  add(record: Omit<ApiSessionRecord, 'endedAt' | 'endReason'>): void {
+  add(
+    record: Omit<ApiSessionRecord, 'endedAt' | 'endReason' | 'steppedUpAt'> & { steppedUpAt?: number | null },
+  ): void {
     this.db
       .prepare(
-        'INSERT INTO api_sessions (token_hash, username, created_at, last_seen_at, expires_at, source) VALUES (?, ?, ?, ?, ?, ?)',
+        'INSERT INTO api_sessions (token_hash, username, created_at, last_seen_at, expires_at, source, stepped_up_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
       )
       .run(
         record.tokenHash,
@@ -61,6 +67,7 @@ export class ApiSessionRepository {
         record.lastSeenAt,
         record.expiresAt,
         record.source,
+        record.steppedUpAt ?? null,
       );
   }
 
@@ -71,6 +78,15 @@ export class ApiSessionRepository {
 
   touch(tokenHash: string, at: number): void {
     this.touchStatement.run(at, tokenHash, at);
+  }
+
+  /** Records a fresh second factor on a live session; false when it has ended. */
+  markSteppedUp(tokenHash: string, at: number): boolean {
+    return (
+      this.db
+        .prepare('UPDATE api_sessions SET stepped_up_at = ? WHERE token_hash = ? AND ended_at IS NULL')
+        .run(at, tokenHash).changes === 1
+    );
   }
 
   /** Ends one live session; false when it had ended already. */

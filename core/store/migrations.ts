@@ -503,4 +503,160 @@ export const MIGRATIONS: Migration[] = [
       CREATE INDEX escalation_steps_due ON escalation_steps (state, due_at);
     `,
   },
+  {
+    version: 620,
+    name: 'auth: passkeys (WebAuthn), their single-use challenges, and step-up time of a session',
+    sql: `
+      -- When the session last gave a fresh second factor (TOTP or a passkey with user
+      -- verification); sensitive actions need it within stepUpMaxAgeSeconds.
+      ALTER TABLE api_sessions ADD COLUMN stepped_up_at INTEGER;
+      -- A user's registered WebAuthn credentials. The public key is COSE; the counter is the
+      -- authenticator's signature counter (0 when it keeps none). flagged_at: a counter went
+      -- backwards (a cloned authenticator); the passkey is refused from then on.
+      CREATE TABLE passkeys (
+        id TEXT PRIMARY KEY,
+        username TEXT NOT NULL,
+        credential_id TEXT NOT NULL UNIQUE,
+        public_key BLOB NOT NULL,
+        sign_count INTEGER NOT NULL,
+        transports TEXT NOT NULL,
+        device_type TEXT NOT NULL,
+        backed_up INTEGER NOT NULL,
+        aaguid TEXT NOT NULL,
+        name TEXT NOT NULL,
+        staff_device_id TEXT,
+        created_at INTEGER NOT NULL,
+        last_used_at INTEGER,
+        flagged_at INTEGER,
+        revoked_at INTEGER,
+        revoke_reason TEXT
+      );
+      CREATE INDEX passkeys_user ON passkeys (username) WHERE revoked_at IS NULL;
+      CREATE INDEX passkeys_staff_device ON passkeys (staff_device_id) WHERE revoked_at IS NULL;
+      -- Ceremony challenges: random, short-lived, spent once (by SHA-256 of the challenge).
+      CREATE TABLE webauthn_challenges (
+        challenge_hash TEXT PRIMARY KEY,
+        purpose TEXT NOT NULL,
+        username TEXT,
+        session_hash TEXT,
+        created_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL,
+        spent_at INTEGER
+      );
+      CREATE INDEX webauthn_challenges_expiry ON webauthn_challenges (expires_at);
+    `,
+  },
+  {
+    version: 640,
+    name: 'messaging: conversations, members, sealed messages, receipts, items filed to the chart',
+    sql: `
+      -- A conversation about one patient (at most one per patient) or a direct one between staff.
+      -- lifespan_s: a lifespan an admin set, shorter than the hub default (NULL: the default).
+      -- closed_at: a direct conversation whose key was destroyed (nothing in it can be read again).
+      CREATE TABLE conversations (
+        id TEXT PRIMARY KEY,
+        kind TEXT NOT NULL CHECK (kind IN ('patient', 'direct')),
+        patient_id TEXT,
+        created_by TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        lifespan_s INTEGER,
+        last_message_at INTEGER,
+        closed_at INTEGER
+      );
+      CREATE UNIQUE INDEX conversations_patient ON conversations (patient_id) WHERE patient_id IS NOT NULL;
+      -- Members added by name; a patient conversation also has the patient's assigned clinicians.
+      CREATE TABLE conversation_members (
+        conversation_id TEXT NOT NULL,
+        username TEXT NOT NULL,
+        added_by TEXT NOT NULL,
+        added_at INTEGER NOT NULL,
+        PRIMARY KEY (conversation_id, username)
+      );
+      CREATE INDEX conversation_members_user ON conversation_members (username);
+      -- A message: its own key sealed under the conversation's subject key (the patient's, or
+      -- the direct conversation's), and its content (body, reference) sealed under that key.
+      -- No text in clear.
+      CREATE TABLE messages (
+        id INTEGER PRIMARY KEY,
+        conversation_id TEXT NOT NULL,
+        sender TEXT NOT NULL,
+        priority TEXT NOT NULL CHECK (priority IN ('normal', 'urgent')),
+        sent_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL,
+        key_version INTEGER NOT NULL,
+        sealed_key BLOB NOT NULL,
+        sealed_content BLOB NOT NULL,
+        escalated_at INTEGER
+      );
+      CREATE INDEX messages_conversation ON messages (conversation_id, id);
+      CREATE INDEX messages_expiry ON messages (expires_at);
+      CREATE INDEX messages_urgent_open ON messages (sent_at)
+        WHERE priority = 'urgent' AND escalated_at IS NULL;
+      CREATE TABLE message_receipts (
+        message_id INTEGER NOT NULL,
+        username TEXT NOT NULL,
+        delivered_at INTEGER,
+        read_at INTEGER,
+        PRIMARY KEY (message_id, username)
+      );
+      -- What a clinician filed to the patient's record (a FHIR Communication), sealed under the
+      -- patient's key; kept with the record, not with the messages' lifespan.
+      CREATE TABLE filed_communications (
+        id TEXT PRIMARY KEY,
+        patient_id TEXT NOT NULL,
+        conversation_id TEXT NOT NULL,
+        filed_by TEXT NOT NULL,
+        filed_at INTEGER NOT NULL,
+        key_version INTEGER NOT NULL,
+        sealed_content BLOB NOT NULL
+      );
+      CREATE INDEX filed_communications_patient ON filed_communications (patient_id, filed_at);
+    `,
+  },
+  {
+    version: 660,
+    name: 'care: Web Push (VAPID keys, staff browser subscriptions, each notification and its delivery)',
+    sql: `
+      -- The hub's VAPID key pairs (RFC 8292); the newest is in use. The private key is sealed
+      -- under the master key (Keyring.sealSecret, purpose vapid:<public key>).
+      CREATE TABLE vapid_keys (
+        id INTEGER PRIMARY KEY,
+        public_key TEXT NOT NULL,
+        sealed_private_key BLOB NOT NULL,
+        created_at INTEGER NOT NULL
+      );
+      -- A browser a staff member allowed to receive notifications (one row per push endpoint).
+      CREATE TABLE push_subscriptions (
+        id INTEGER PRIMARY KEY,
+        username TEXT NOT NULL,
+        endpoint TEXT NOT NULL UNIQUE,
+        p256dh TEXT NOT NULL,
+        auth TEXT NOT NULL,
+        label TEXT NOT NULL,
+        vapid_key_id INTEGER NOT NULL,
+        created_at INTEGER NOT NULL,
+        last_success_at INTEGER
+      );
+      CREATE INDEX push_subscriptions_user ON push_subscriptions (username);
+      -- One notification to one browser. token is the opaque link the payload carries.
+      CREATE TABLE push_deliveries (
+        id INTEGER PRIMARY KEY,
+        token TEXT NOT NULL UNIQUE,
+        subscription_id INTEGER NOT NULL,
+        username TEXT NOT NULL,
+        alert_id INTEGER NOT NULL,
+        severity TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        state TEXT NOT NULL CHECK (state IN ('pending', 'sending', 'sent', 'failed')),
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at INTEGER NOT NULL,
+        last_status INTEGER,
+        last_error TEXT,
+        created_at INTEGER NOT NULL,
+        done_at INTEGER
+      );
+      CREATE INDEX push_deliveries_due ON push_deliveries (state, next_attempt_at);
+      CREATE INDEX push_deliveries_alert ON push_deliveries (alert_id);
+    `,
+  },
 ];

@@ -9,6 +9,7 @@ import type { Role } from '../../core/domain.js';
 import { VitalGateError } from '../../core/errors.js';
 import type { ApiSessionRepository } from '../../core/store/api-sessions.js';
 import type { UserRepository } from '../../core/store/users.js';
+import { DEFAULT_STEP_UP_MAX_AGE_SECONDS } from './step-up.js';
 
 const TOKEN_PREFIX = 'vgs_';
 /** Last-seen is written at most this often per session. */
@@ -20,6 +21,10 @@ export interface Principal {
   sessionHash: string;
   createdAt: number;
   expiresAt: number;
+  /** When the session last gave a fresh second factor (see auth/step-up.ts); null: never. */
+  steppedUpAt: number | null;
+  /** How long a step-up counts (the hub's stepUpMaxAgeSeconds). */
+  stepUpMaxAgeSeconds: number;
 }
 
 export interface IssuedSession {
@@ -31,6 +36,8 @@ export interface IssuedSession {
 export interface SessionPolicy {
   sessionIdleMinutes: number;
   sessionMaxHours: number;
+  /** Default DEFAULT_STEP_UP_MAX_AGE_SECONDS. */
+  stepUpMaxAgeSeconds?: number;
 }
 
 export function hashSessionToken(token: string): string {
@@ -53,7 +60,8 @@ export class SessionService extends EventEmitter<{ ended: [sessionHash: string, 
     return this.policy.sessionIdleMinutes * 60_000;
   }
 
-  create(username: string, source: string | undefined): IssuedSession {
+  /** A new session; `steppedUp`: its sign-in was itself a fresh verified factor (a passkey). */
+  create(username: string, source: string | undefined, options: { steppedUp?: boolean } = {}): IssuedSession {
     const token = `${TOKEN_PREFIX}${randomBytes(32).toString('base64url')}`;
     const at = this.now();
     const expiresAt = at + this.policy.sessionMaxHours * 3_600_000;
@@ -64,6 +72,7 @@ export class SessionService extends EventEmitter<{ ended: [sessionHash: string, 
       lastSeenAt: at,
       expiresAt,
       source: source ?? null,
+      steppedUpAt: options.steppedUp ? at : null,
     });
     return { token, expiresAt, idleTimeoutSeconds: this.policy.sessionIdleMinutes * 60 };
   }
@@ -101,7 +110,27 @@ export class SessionService extends EventEmitter<{ ended: [sessionHash: string, 
       sessionHash: hash,
       createdAt: record.createdAt,
       expiresAt: record.expiresAt,
+      steppedUpAt: record.steppedUpAt,
+      stepUpMaxAgeSeconds: this.policy.stepUpMaxAgeSeconds ?? DEFAULT_STEP_UP_MAX_AGE_SECONDS,
     };
+  }
+
+  /** Records that a live session just gave a fresh second factor, and audits it. */
+  markSteppedUp(sessionHash: string, method: 'totp' | 'passkey', source: string | undefined): number {
+    const record = this.sessions.get(sessionHash);
+    const at = this.now();
+    if (!record || !this.sessions.markSteppedUp(sessionHash, at)) {
+      throw new VitalGateError('UNAUTHENTICATED', 'a valid session is required');
+    }
+    this.audit.append({
+      actor: `user:${record.username}`,
+      action: 'auth.step_up',
+      target: `user:${record.username}`,
+      outcome: 'success',
+      source,
+      details: { method },
+    });
+    return at;
   }
 
   /** Whether a session is still usable, without counting as activity (live streams). */
