@@ -29,6 +29,68 @@ function commaList<T extends z.ZodType>(item: T) {
   );
 }
 
+/** What adaptive access and the geofence do about a signal, per role. */
+export const ACCESS_MODES = ['observe', 'step-up', 'deny'] as const;
+export type AccessMode = (typeof ACCESS_MODES)[number];
+
+/** Modes per role: `clinician:step-up,admin:observe` in an env var, an object in the config file. */
+function rolePolicy() {
+  return z
+    .preprocess(
+      (v) =>
+        typeof v === 'string'
+          ? Object.fromEntries(
+              v
+                .split(',')
+                .map((s) => s.trim())
+                .filter(Boolean)
+                .map((pair) => {
+                  const [role = '', mode = ''] = pair.split(':').map((s) => s.trim());
+                  return [role, mode];
+                }),
+            )
+          : v,
+      z.partialRecord(
+        z.enum(ROLES, { error: `expected role:mode pairs with roles ${ROLES.join(', ')}` }),
+        z.enum(ACCESS_MODES, { error: 'expected role:mode pairs with modes observe, step-up or deny' }),
+      ),
+    )
+    .default({});
+}
+
+const SITE_FORMAT =
+  'expected sites like main@52.3600,4.8900,250 (name@latitude,longitude,radius in metres) separated by ;';
+const geofenceSite = z.object(
+  {
+    name: z.string().regex(/^[A-Za-z0-9 ._-]{1,40}$/, 'expected a site name of letters, digits, space . _ -'),
+    lat: z.number({ error: SITE_FORMAT }).min(-90).max(90),
+    lon: z.number({ error: SITE_FORMAT }).min(-180).max(180),
+    radiusM: z.number({ error: SITE_FORMAT }).min(10).max(100_000),
+  },
+  { error: SITE_FORMAT },
+);
+
+function geofenceSites() {
+  return z
+    .preprocess(
+      (v) =>
+        typeof v === 'string'
+          ? v
+              .split(';')
+              .map((s) => s.trim())
+              .filter(Boolean)
+              .map((text) => {
+                const m = /^([^@]+)@\s*(-?[\d.]+)\s*,\s*(-?[\d.]+)\s*,\s*([\d.]+)$/.exec(text);
+                return m
+                  ? { name: m[1]!.trim(), lat: Number(m[2]), lon: Number(m[3]), radiusM: Number(m[4]) }
+                  : text;
+              })
+          : v,
+      z.array(geofenceSite),
+    )
+    .default([]);
+}
+
 export const configSchema = z
   .object({
     dataDir: z.string().min(1).default('./.vitalgate'),
@@ -139,6 +201,21 @@ export const configSchema = z
       '192.168.0.0/16',
     ]),
     corsOrigins: commaList(z.string()).default([]),
+    /**
+     * Reverse proxies whose X-Forwarded-For the API believes (CIDRs); empty: the TCP peer is the
+     * source address. Every network rule (PHI networks, adaptive access, throttles) uses it.
+     */
+    trustedProxies: commaList(cidr).default([]),
+    /** Adaptive access per role: what a PHI read from a new network or at unusual hours needs. */
+    adaptiveAccess: rolePolicy(),
+    /** Days of a user's PHI reads that make a network or an hour of day usual for them. */
+    adaptiveHistoryDays: positiveInt.max(365).default(30),
+    /** Site geofence per role: what a PHI read with no position, or outside every site, needs. */
+    geofence: rolePolicy(),
+    /** The sites of the geofence: `name@latitude,longitude,radius in metres`, separated by `;`. */
+    geofenceSites: geofenceSites(),
+    /** VG-STAFF-004 fails when a staff device unseen this many days still holds a live session. */
+    staffDeviceStaleDays: positiveInt.max(365).default(30),
 
     // Checks and monitoring
     checksIntervalMinutes: nonNegativeInt.default(60),
@@ -247,7 +324,9 @@ export function loadConfig(options: LoadConfigOptions = {}): HubConfig {
     const got = key && !SECRET_KEYS.has(key) && key in raw ? ` (got ${JSON.stringify(raw[key])})` : '';
     const message =
       issue.code === 'unrecognized_keys'
-        ? `${issue.keys.join(', ')} is not a VitalGate setting`
+        ? issue.path.length > 0
+          ? `${issue.keys.join(', ')} is not a role (roles: ${ROLES.join(', ')})`
+          : `${issue.keys.join(', ')} is not a VitalGate setting`
         : `${issue.message}${got}`;
     throw new VitalGateError('CONFIG_INVALID', `config: ${name}: ${message}`, { setting: name });
   }

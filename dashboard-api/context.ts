@@ -11,14 +11,18 @@ import { ApiSessionRepository } from '../core/store/api-sessions.js';
 import { BreakGlassGrantRepository } from '../core/store/break-glass-grants.js';
 import type { ControlPlane } from '../core/store/control-plane.js';
 import { LoginChallengeRepository } from '../core/store/login-challenges.js';
+import { PhiReadHistory } from '../core/store/phi-read-history.js';
+import { StaffDeviceRepository } from '../core/store/staff-devices.js';
 import type { CertificateAuthority } from '../pki/authority.js';
 import { DeviceEnrollment } from '../pki/enrollment.js';
 import { EnrollmentTokenService } from '../pki/enrollment-tokens.js';
 import type { DeviceLifecycle } from '../pki/lifecycle.js';
+import { AdaptiveAccess } from './access/adaptive-access.js';
 import { PhiGuard } from './access/phi-guard.js';
 import { LoginService } from './auth/login.js';
 import { LoginThrottle } from './auth/login-throttle.js';
 import { SessionService } from './auth/sessions.js';
+import { StaffDeviceService, type StaffDevicePasskeys } from './auth/staff-devices.js';
 import { TotpVerifier } from './auth/totp.js';
 import { ApiMetrics } from './metrics.js';
 import type {
@@ -69,6 +73,10 @@ export interface ApiDeps {
   alertSettingsChanged?: (patientId?: string) => void;
   /** Snooze, resolve and alert history (the hub's; without it those routes answer 503). */
   alertLifecycle?: AlertLifecycle;
+  /** Hour of day (0-23) of an instant for adaptive access; default: the hub's local time. */
+  hourOf?: (at: number) => number;
+  /** Revokes the passkeys bound to a staff device marked lost (the passkey repository). */
+  staffDevicePasskeys?: StaffDevicePasskeys;
   now?: () => number;
 }
 
@@ -82,6 +90,8 @@ export interface ApiContext {
   login: LoginService;
   totp: TotpVerifier;
   guard: PhiGuard;
+  adaptive: AdaptiveAccess;
+  staffDevices: StaffDeviceService;
   breakGlass: BreakGlass;
   patients: PatientRegistry;
   users: UserDirectory;
@@ -124,6 +134,22 @@ export function createApiContext(deps: ApiDeps): ApiContext {
     phiNetworks: deps.phiNetworks ?? { clinician: config.phiNetworks },
     now,
   });
+  const adaptive = new AdaptiveAccess({
+    history: new PhiReadHistory(store.db),
+    audit: store.audit,
+    config,
+    now,
+    hourOf: deps.hourOf ?? ((at) => new Date(at).getHours()),
+  });
+  sessions.on('ended', (hash) => adaptive.forget(hash));
+  const staffDevices = new StaffDeviceService({
+    devices: new StaffDeviceRepository(store.db),
+    sessions,
+    audit: store.audit,
+    securityEvents: store.securityEvents,
+    passkeys: deps.staffDevicePasskeys,
+    now,
+  });
   const tokens = new EnrollmentTokenService(store.enrollmentTokens, store.devices, store.audit, now);
   return {
     deps,
@@ -135,6 +161,8 @@ export function createApiContext(deps: ApiDeps): ApiContext {
     login,
     totp,
     guard,
+    adaptive,
+    staffDevices,
     breakGlass: new BreakGlass(grants, store, config, now),
     patients: new PatientRegistry(store.patients, keyring, store.audit),
     users: new UserDirectory(store, sessions, grants, now),

@@ -41,6 +41,9 @@ import { registerAlertLifecycleRoutes } from './routes/alert-lifecycle.js';
 import { registerCareTeamRoutes } from './routes/care-teams.js';
 import { registerAuditRoutes } from './routes/audit.js';
 import { registerAuthRoutes } from './routes/auth.js';
+import { registerStaffDeviceRoutes } from './routes/staff-devices.js';
+import { remoteSignOutHook } from './auth/remote-sign-out.js';
+import { POSITION_HEADER } from './access/geofence.js';
 import { registerBreakGlassRoutes } from './routes/break-glass.js';
 import { registerCareSummaryRoutes } from './routes/care-summary.js';
 import { registerDeviceRoutes } from './routes/devices.js';
@@ -92,6 +95,8 @@ export async function buildApiServer(deps: ApiDeps): Promise<ApiApp & { apiConte
     loggerInstance: (deps.logger ?? silentLogger()) as FastifyBaseLogger,
     // Per-request lines would carry URLs; the API logs its own PHI-free lines instead.
     logController: new LogController({ disableRequestLogging: true }),
+    // Behind a reverse proxy (VITALGATE_TRUSTED_PROXIES), its X-Forwarded-For names the source.
+    trustProxy: deps.config.trustedProxies.length > 0 ? deps.config.trustedProxies : false,
     bodyLimit: BODY_LIMIT_BYTES,
     genReqId: () => randomUUID(),
     routerOptions: { ignoreTrailingSlash: false, maxParamLength: 200 },
@@ -170,6 +175,8 @@ export async function buildApiServer(deps: ApiDeps): Promise<ApiApp & { apiConte
     void reply.header('connection', 'close');
     throw new VitalGateError('SHUTTING_DOWN', 'the hub is shutting down');
   });
+  // A device marked lost is answered with Clear-Site-Data before anything else is looked at.
+  app.addHook('onRequest', remoteSignOutHook(ctx.staffDevices, ctx.store.audit));
   app.addHook('onRequest', async (request) => authenticate(ctx, request));
   // Live streams never end on their own: close them so the server can stop.
   app.addHook('preClose', async () => {
@@ -196,6 +203,7 @@ export async function buildApiServer(deps: ApiDeps): Promise<ApiApp & { apiConte
     async (api) => {
       const scoped = api as unknown as ApiApp;
       registerAuthRoutes(scoped, ctx);
+      registerStaffDeviceRoutes(scoped, ctx);
       registerUserRoutes(scoped, ctx);
       registerPatientRoutes(scoped, ctx);
       registerTelemetryRoutes(scoped, ctx);
@@ -292,6 +300,12 @@ async function authenticate(ctx: ApiContext, request: FastifyRequest): Promise<v
   }
   if (held.length === 1 && held[0] === 'phi.read') {
     ctx.guard.admit(principal, request.routeOptions.config.phi ?? 'phi', request.ip, raw.id);
+    ctx.adaptive.admit(
+      principal,
+      request.routeOptions.config.phi ?? 'phi',
+      request.ip,
+      request.headers[POSITION_HEADER],
+    );
   }
 }
 

@@ -504,6 +504,34 @@ export const MIGRATIONS: Migration[] = [
     `,
   },
   {
+    version: 630,
+    name: 'auth: staff devices (each signed-in browser or app) and the device of each API session',
+    sql: `
+      -- A browser or app a staff member signed in from, known by a long-lived random cookie
+      -- (stored only as its SHA-256). lost_at: marked lost (its sessions ended); wiped_at: the
+      -- device was told to clear its site data (Clear-Site-Data) on its next request.
+      CREATE TABLE staff_devices (
+        id TEXT PRIMARY KEY,
+        cookie_hash TEXT NOT NULL UNIQUE,
+        username TEXT NOT NULL,
+        name TEXT NOT NULL,
+        user_agent_name TEXT NOT NULL,
+        first_seen_at INTEGER NOT NULL,
+        last_seen_at INTEGER NOT NULL,
+        last_address TEXT,
+        lost_at INTEGER,
+        lost_by TEXT,
+        lost_reason TEXT,
+        wiped_at INTEGER
+      );
+      CREATE INDEX staff_devices_user ON staff_devices (username);
+      ALTER TABLE api_sessions ADD COLUMN staff_device_id TEXT;
+      CREATE INDEX api_sessions_staff_device ON api_sessions (staff_device_id) WHERE ended_at IS NULL;
+      -- Adaptive access reads a user's PHI reads of the last days (networks, hours of day).
+      CREATE INDEX audit_log_actor_action ON audit_log (actor, action, at);
+    `,
+  },
+  {
     version: 620,
     name: 'auth: passkeys (WebAuthn), their single-use challenges, and step-up time of a session',
     sql: `

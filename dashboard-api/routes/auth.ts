@@ -3,6 +3,7 @@
 import type { FastifyReply } from 'fastify';
 import { z } from 'zod';
 import { MAX_PASSWORD_LENGTH } from '../auth/password-policy.js';
+import { hashSessionToken } from '../auth/sessions.js';
 import type { ApiContext } from '../context.js';
 import { SESSION_COOKIE, type ApiApp } from '../server.js';
 import { username } from '../schemas.js';
@@ -40,6 +41,13 @@ function sessionReply(
   session: { token: string; expiresAt: number; idleTimeoutSeconds: number; username: string },
 ) {
   ctx.metrics.logins.inc({ outcome: 'session' });
+  // The browser or app this session lives on (a staff device), and what is unusual about it.
+  ctx.staffDevices.bindSession(reply.request, reply, session.token, session.username);
+  const role = ctx.store.users.get(session.username)?.role;
+  if (role) {
+    const sessionHash = hashSessionToken(session.token);
+    ctx.adaptive.signedIn({ username: session.username, role, sessionHash }, reply.request.ip);
+  }
   void reply.setCookie(SESSION_COOKIE, session.token, {
     httpOnly: true,
     secure: true,
