@@ -14,6 +14,7 @@ import { DEVICE_CHECKS } from './devices.js';
 import { FLEET_CHECKS } from './fleet.js';
 import { handshakesBounded } from './handshakes.js';
 import { accountsUnderAttack } from './login-attacks.js';
+import { STAFF_DEVICE_CHECKS } from './staff-devices.js';
 import { fhirClientsNarrow } from './fhir-clients.js';
 import { NETWORK_CHECKS } from './network.js';
 import { PEOPLE_CHECKS, breakGlassReviewed } from './people.js';
@@ -41,6 +42,7 @@ export const ALL_CHECKS: readonly DeploymentCheck[] = [
   ...API_CHECKS,
   consoleLockedDown,
   accountsUnderAttack,
+  ...STAFF_DEVICE_CHECKS,
   fhirClientsNarrow,
   ...DEVICE_CHECKS,
   ...FLEET_CHECKS,
