@@ -13,6 +13,8 @@ import { rollupsSince } from '../ingest/rollup-sealing.js';
 import type { HubPlugins } from './main.js';
 
 const SNOOZE_TICK_MS = 5_000;
+/** Message retention and urgent-message escalation run this often (both are minutes apart). */
+const MESSAGING_TICK_MS = 15_000;
 
 export const HUB_PLUGINS: HubPlugins = {
   async createIntake(hub) {
@@ -97,12 +99,20 @@ export const HUB_PLUGINS: HubPlugins = {
         },
       ],
     });
+    const messagingTimer = setInterval(() => {
+      try {
+        api.apiContext.messaging.tick();
+      } catch (err) {
+        hub.logger.error({ err: describeError(err) }, 'message retention or escalation failed');
+      }
+    }, MESSAGING_TICK_MS).unref();
     await api.listen({ host: hub.config.bind, port: hub.config.apiPort });
     const address = api.server.address();
     return {
       port: typeof address === 'object' && address ? address.port : hub.config.apiPort,
       stop: async () => {
         clearInterval(snoozeTimer);
+        clearInterval(messagingTimer);
         escalation?.close();
         deviceWatch?.close();
         alertLifecycle?.close();
