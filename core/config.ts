@@ -201,12 +201,6 @@ export const configSchema = z
       '192.168.0.0/16',
     ]),
     corsOrigins: commaList(z.string()).default([]),
-
-    // Care-team messaging
-    /** Days a message lives before it is destroyed; an admin may set a shorter one per conversation. */
-    messageRetentionDays: positiveInt.max(3650).default(30),
-    /** Minutes an urgent message may stay unread before it escalates; 0 turns escalation off. */
-    messageEscalationMinutes: nonNegativeInt.max(24 * 60).default(10),
     /**
      * Reverse proxies whose X-Forwarded-For the API believes (CIDRs); empty: the TCP peer is the
      * source address. Every network rule (PHI networks, adaptive access, throttles) uses it.
@@ -222,6 +216,16 @@ export const configSchema = z
     geofenceSites: geofenceSites(),
     /** VG-STAFF-004 fails when a staff device unseen this many days still holds a live session. */
     staffDeviceStaleDays: positiveInt.max(365).default(30),
+
+    // Web Push to staff browsers (docs/ALERTS.md)
+    /** VAPID contact the push services see (mailto: or https:); unset: https://<publicHost>. */
+    pushContact: z.url({ protocol: /^(https|mailto)$/ }).optional(),
+    /** Hosts (and their subdomains) push endpoints may be on: the browsers' push services. */
+    pushServiceHosts: commaList(
+      z.string().regex(/^[A-Za-z0-9.:-]{1,253}$/, 'expected host names, comma-separated'),
+    ).default(['fcm.googleapis.com', 'push.services.mozilla.com', 'notify.windows.com', 'push.apple.com']),
+    /** VG-CARE-005 fails when the VAPID key in use is older than this. */
+    vapidKeyMaxAgeDays: positiveInt.max(3650).default(365),
 
     // Checks and monitoring
     checksIntervalMinutes: nonNegativeInt.default(60),

@@ -69,6 +69,13 @@ export const MASTER_SEALED_COLUMNS: readonly MasterSealedColumn[] = [
     aadColumns: ['username'],
     aad: (r) => secretAad(`totp:${String(r.username)}`),
   },
+  {
+    table: 'vapid_keys',
+    column: 'sealed_private_key',
+    under: 'secret',
+    aadColumns: ['public_key'],
+    aad: (r) => secretAad(`vapid:${String(r.public_key)}`),
+  },
 ];
 
 /** Columns sealed under a subject's data key: a rotation re-wraps the key, not these. */

@@ -3,6 +3,7 @@
 // and icon. Every console response carries a strict Content-Security-Policy of its own (scripts,
 // styles and connections from this origin only, nothing inline, no eval, never framed), and every
 // API response carries `Cache-Control: no-store`, so no PHI is kept by the browser or a proxy.
+// `/sw.js` is the service worker that shows Web Push notifications (a bundle of its own).
 import fastifyStatic from '@fastify/static';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -61,6 +62,17 @@ export async function registerConsole(app: ApiApp, options: { root?: string } = 
       .header('cache-control', 'no-store')
       .type('text/html; charset=utf-8')
       .sendFile('index.html', { cacheControl: false });
+  });
+
+  // The service worker (its own bundle) at the root, so its scope is the whole console.
+  app.get('/sw.js', { config: { access: 'public' }, schema }, async (_request, reply) => {
+    if (!existsSync(join(root, 'assets', 'sw.js')))
+      throw new VitalGateError('ROUTE_NOT_FOUND', 'no such route');
+    return reply
+      .header('content-security-policy', CONSOLE_CSP)
+      .header('cache-control', 'no-cache')
+      .type('text/javascript; charset=utf-8')
+      .sendFile(join('assets', 'sw.js'), { cacheControl: false });
   });
 
   app.get<{ Params: { name: string } }>(

@@ -1,6 +1,7 @@
 // Everything the routes use, built once per server from the hub's dependencies.
 import type { Registry } from 'prom-client';
 import type { AlertLifecycle } from '../care/alert-lifecycle.js';
+import type { PushNotifier } from '../care/push-notifications.js';
 import type { HubConfig } from '../core/config.js';
 import type { Role } from '../core/domain.js';
 import type { Keyring } from '../core/keyring.js';
@@ -14,8 +15,6 @@ import { LoginChallengeRepository } from '../core/store/login-challenges.js';
 import { PhiReadHistory } from '../core/store/phi-read-history.js';
 import { StaffDeviceRepository } from '../core/store/staff-devices.js';
 import type { CertificateAuthority } from '../pki/authority.js';
-import { createMessaging, type Messaging } from '../messaging/messaging.js';
-import { OnCallRota } from '../care/on-call.js';
 import { DeviceEnrollment } from '../pki/enrollment.js';
 import { EnrollmentTokenService } from '../pki/enrollment-tokens.js';
 import type { DeviceLifecycle } from '../pki/lifecycle.js';
@@ -75,6 +74,8 @@ export interface ApiDeps {
   alertSettingsChanged?: (patientId?: string) => void;
   /** Snooze, resolve and alert history (the hub's; without it those routes answer 503). */
   alertLifecycle?: AlertLifecycle;
+  /** Web Push to staff browsers (the hub's; without it the test notification answers 503). */
+  pushNotifier?: PushNotifier;
   /** Hour of day (0-23) of an instant for adaptive access; default: the hub's local time. */
   hourOf?: (at: number) => number;
   /** Revokes the passkeys bound to a staff device marked lost (the passkey repository). */
@@ -102,8 +103,6 @@ export interface ApiContext {
   erasure: PatientErasure;
   enrollment: DeviceEnrollment;
   telemetry: TelemetryService;
-  /** Care-team conversations (messaging/); the hub runs `messaging.tick()` on its timer. */
-  messaging: Messaging;
   mqttEndpoint: { host: string; port: number };
   /** Closers of the open live streams, ended when the server closes. */
   liveStreams: Set<(reason: string) => void>;
@@ -175,15 +174,6 @@ export function createApiContext(deps: ApiDeps): ApiContext {
     erasure: new PatientErasure(store, keyring, deps.kicker),
     enrollment: new DeviceEnrollment(store, deps.authority, tokens, config, now),
     telemetry: new TelemetryService(deps.telemetry, deps.live, now),
-    messaging: createMessaging({
-      store,
-      keyring,
-      retentionDays: config.messageRetentionDays,
-      escalationMinutes: config.messageEscalationMinutes,
-      mayReadPatient: (username, patientId) => guard.basis(username, patientId) !== undefined,
-      onCall: (teamId) => new OnCallRota(store, now).onCall(teamId),
-      now,
-    }),
     mqttEndpoint: deps.mqttEndpoint ?? { host: config.publicHost, port: config.mqttPort },
     liveStreams: new Set(),
   };

@@ -39,7 +39,6 @@ import { registerAlertRoutes } from './routes/alerts.js';
 import { registerAlertSettingRoutes } from './routes/alert-settings.js';
 import { registerAlertLifecycleRoutes } from './routes/alert-lifecycle.js';
 import { registerCareTeamRoutes } from './routes/care-teams.js';
-import { registerConversationRoutes } from './routes/conversations.js';
 import { registerAuditRoutes } from './routes/audit.js';
 import { registerAuthRoutes } from './routes/auth.js';
 import { registerStaffDeviceRoutes } from './routes/staff-devices.js';
@@ -53,6 +52,7 @@ import { registerFhirRoutes } from './routes/fhir.js';
 import { registerOpsRoutes } from './routes/ops.js';
 import { registerPatientRoutes } from './routes/patients.js';
 import { registerPkiRoutes } from './routes/pki.js';
+import { registerPushRoutes } from './routes/push.js';
 import { registerTelemetryRoutes } from './routes/telemetry.js';
 import { registerUserRoutes } from './routes/users.js';
 
@@ -213,10 +213,10 @@ export async function buildApiServer(deps: ApiDeps): Promise<ApiApp & { apiConte
       registerAlertSettingRoutes(scoped, ctx);
       registerAlertLifecycleRoutes(scoped, ctx);
       registerCareTeamRoutes(scoped, ctx);
+      registerPushRoutes(scoped, ctx);
       registerCareSummaryRoutes(scoped, ctx);
       registerAuditRoutes(scoped, ctx);
       registerBreakGlassRoutes(scoped, ctx);
-      registerConversationRoutes(scoped, ctx);
     },
     { prefix: API_PREFIX },
   );

@@ -4,6 +4,7 @@
 import { AlertLifecycle } from '../care/alert-lifecycle.js';
 import { DeviceWatch } from '../care/device-watch.js';
 import { Escalation } from '../care/escalation.js';
+import { PushNotifier } from '../care/push-notifications.js';
 import { describeError } from '../core/errors.js';
 import { buildApiServer } from '../dashboard-api/server.js';
 import { InfluxTelemetryReader } from '../dashboard-api/telemetry/influx-reader.js';
@@ -13,8 +14,6 @@ import { rollupsSince } from '../ingest/rollup-sealing.js';
 import type { HubPlugins } from './main.js';
 
 const SNOOZE_TICK_MS = 5_000;
-/** Message retention and urgent-message escalation run this often (both are minutes apart). */
-const MESSAGING_TICK_MS = 15_000;
 
 export const HUB_PLUGINS: HubPlugins = {
   async createIntake(hub) {
@@ -44,6 +43,18 @@ export const HUB_PLUGINS: HubPlugins = {
     const escalation = alertLifecycle
       ? new Escalation({ store: hub.ctx.store, lifecycle: alertLifecycle })
       : undefined;
+    const pushNotifier =
+      alertLifecycle && escalation
+        ? new PushNotifier({
+            store: hub.ctx.store,
+            keyring: hub.ctx.keyring,
+            escalation,
+            lifecycle: alertLifecycle,
+            contact: hub.config.pushContact ?? `https://${hub.config.publicHost}`,
+            serviceHosts: hub.config.pushServiceHosts,
+            logger: hub.logger,
+          })
+        : undefined;
     const deviceWatch = hub.ingest
       ? new DeviceWatch({ store: hub.ctx.store, bus: hub.ingest.bus, logger: hub.logger })
       : undefined;
@@ -53,10 +64,11 @@ export const HUB_PLUGINS: HubPlugins = {
             deviceWatch?.tick();
             alertLifecycle.tick();
             escalation?.tick();
+            pushNotifier?.tick();
           } catch (err) {
             hub.logger.error(
               { err: describeError(err) },
-              'device alarms, snooze ends or escalation steps failed',
+              'device alarms, snooze ends, escalation steps or push retries failed',
             );
           }
         }, SNOOZE_TICK_MS).unref()
@@ -89,6 +101,7 @@ export const HUB_PLUGINS: HubPlugins = {
       logger: hub.logger,
       alertSettingsChanged: (patientId) => hub.ingest?.alertSettings.forget(patientId),
       ...(alertLifecycle ? { alertLifecycle } : {}),
+      ...(pushNotifier ? { pushNotifier } : {}),
       mqttEndpoint: { host: hub.config.publicHost, port: hub.mqttPort },
       readiness: [
         { name: 'influxdb', check: async () => ((await hub.influx.ping()) ? true : 'unreachable') },
@@ -99,20 +112,13 @@ export const HUB_PLUGINS: HubPlugins = {
         },
       ],
     });
-    const messagingTimer = setInterval(() => {
-      try {
-        api.apiContext.messaging.tick();
-      } catch (err) {
-        hub.logger.error({ err: describeError(err) }, 'message retention or escalation failed');
-      }
-    }, MESSAGING_TICK_MS).unref();
     await api.listen({ host: hub.config.bind, port: hub.config.apiPort });
     const address = api.server.address();
     return {
       port: typeof address === 'object' && address ? address.port : hub.config.apiPort,
       stop: async () => {
         clearInterval(snoozeTimer);
-        clearInterval(messagingTimer);
+        await pushNotifier?.close();
         escalation?.close();
         deviceWatch?.close();
         alertLifecycle?.close();

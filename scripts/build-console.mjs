@@ -38,6 +38,18 @@ export async function buildConsole() {
     logLevel: 'warning',
     tsconfig: join(src, 'tsconfig.json'),
   });
+  // The service worker is a classic script of its own (served at /sw.js for the scope /).
+  await build({
+    entryPoints: { sw: join(src, 'src', 'sw.ts') },
+    outdir: join(out, 'assets'),
+    bundle: true,
+    minify: true,
+    format: 'iife',
+    target: ['es2022', 'chrome110', 'safari16', 'firefox110'],
+    legalComments: 'none',
+    logLevel: 'warning',
+    tsconfig: join(src, 'tsconfig.json'),
+  });
   // esbuild names a CSS entry after its key; the page links /assets/app.css.
   copyFileSync(join(out, 'assets', 'app-style.css'), join(out, 'assets', 'app.css'));
   rmSync(join(out, 'assets', 'app-style.css'));

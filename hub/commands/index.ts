@@ -17,6 +17,7 @@ import { deviceConfig, devicePing } from './device-command.js';
 import { deviceLifecycleCommands } from './device-lifecycle.js';
 import { patientAdd, patientAssign, patientErase } from './patient.js';
 import { alertDefaults, patientAlertSettings } from './alert-settings.js';
+import { pushKeys } from './push.js';
 import {
   userAdd,
   userDisable,
@@ -46,6 +47,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   patientErase,
   patientAlertSettings,
   alertDefaults,
+  pushKeys,
   userAdd,
   userList,
   userDisable,
