@@ -2,6 +2,7 @@
 // SameSite=Strict; the script never sees the token). Writes are same-origin POSTs, which browsers
 // send with an Origin header: the API's CSRF rule accepts exactly that. Nothing is cached.
 import { sentenceFor } from './messages.js';
+import { POSITION_HEADER, positionHeader, sharePosition } from './position.js';
 
 export class ApiError extends Error {
   constructor(
@@ -42,16 +43,18 @@ export class ApiClient {
   }
 
   async request<T>(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<T> {
+    const position = positionHeader();
     let response: Response;
     try {
       response = await fetch(`/api/v1${path}`, {
         method,
         credentials: 'same-origin',
         cache: 'no-store',
-        headers:
-          body === undefined
-            ? { accept: 'application/json' }
-            : { 'content-type': 'application/json', accept: 'application/json' },
+        headers: {
+          accept: 'application/json',
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+          ...(position ? { [POSITION_HEADER]: position } : {}),
+        },
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
         ...(signal ? { signal } : {}),
       });
@@ -66,6 +69,8 @@ export class ApiClient {
     if (!response.ok) {
       const e = (json as { error?: { code?: string; details?: Record<string, unknown> } } | undefined)?.error;
       const error = new ApiError(response.status, e?.code ?? 'UNKNOWN', e?.details);
+      // The role's PHI needs the site geofence's position: ask the browser for it from now on.
+      if (error.code === 'GEOFENCE_POSITION_REQUIRED') sharePosition();
       const authStep = path.startsWith('/auth/login') || path === '/auth/mfa';
       if (response.status === 401 && !authStep) for (const l of this.signedOutListeners) l(error);
       throw error;

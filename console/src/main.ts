@@ -37,7 +37,16 @@ async function signOut(reason: 'logout' | 'idle' | 'expired'): Promise<void> {
   location.reload();
 }
 
-api.onSignedOut(() => {
+api.onSignedOut((error) => {
+  if (error.code === 'DEVICE_SIGNED_OUT_REMOTELY') {
+    // The device was marked lost: the browser erased this site's data (Clear-Site-Data); a reload
+    // drops what the page still holds in memory.
+    location.hash = '#/signed-out-remotely';
+    location.reload();
+    return;
+  }
+  // A step-up is asked for, not a sign-out: the session is still live.
+  if (error.code === 'STEP_UP_REQUIRED') return;
   if (session) void signOut('expired');
 });
 

@@ -38,6 +38,17 @@ const SENTENCES: Readonly<Record<string, string>> = {
   TELEMETRY_UNAVAILABLE: 'Vital signs cannot be read right now. Try again in a minute.',
   CHECKS_UNAVAILABLE: 'The deployment checks cannot run right now.',
   NETWORK: 'The hub cannot be reached. Check the connection and try again.',
+  DEVICE_SIGNED_OUT_REMOTELY:
+    'This device was signed out remotely (it was marked lost). What VitalGate kept in this browser has been erased.',
+  STAFF_DEVICE_NOT_FOUND: 'There is no such device among yours.',
+  ADAPTIVE_ACCESS_DENIED:
+    'Patient data cannot be opened from this new network or at this hour for your role. Ask an administrator.',
+  GEOFENCE_POSITION_REQUIRED:
+    'Patient data opens only where this device shares its location inside a hospital site. Allow location, then try again.',
+  GEOFENCE_OUTSIDE_SITES: 'Patient data cannot be opened outside the hospital sites.',
+  POSITION_INVALID: 'The location this device reported could not be read. Try again.',
+  STEP_UP_REQUIRED:
+    'Confirm it is you before this: sign in again with your authenticator code or passkey on this device.',
 };
 
 export function sentenceFor(code: string, fallback?: string): string {

@@ -605,7 +605,7 @@ export const MIGRATIONS: Migration[] = [
       -- the direct conversation's), and its content (body, reference) sealed under that key.
       -- No text in clear.
       CREATE TABLE messages (
-        id INTEGER PRIMARY KEY,
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
         conversation_id TEXT NOT NULL,
         sender TEXT NOT NULL,
         priority TEXT NOT NULL CHECK (priority IN ('normal', 'urgent')),

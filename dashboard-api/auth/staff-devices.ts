@@ -21,7 +21,8 @@ const DEVICE_COOKIE_PATTERN = /^[A-Za-z0-9_-]{43}$/;
 
 /** The passkeys bound to a staff device (the passkey repository); absent: none are bound. */
 export interface StaffDevicePasskeys {
-  revokeForStaffDevice(staffDeviceId: string): number;
+  /** Revokes the live passkeys bound to the device; answers those it revoked. */
+  revokeForStaffDevice(staffDeviceId: string): readonly unknown[];
 }
 
 export interface StaffDeviceDeps {
@@ -198,7 +199,7 @@ export class StaffDeviceService {
     const at = this.deps.now();
     const changed = this.deps.devices.markLost(id, at, actor.username, reason);
     const ended = this.endSessions(id, 'device_lost', `user:${actor.username}`, source);
-    const passkeysRevoked = this.deps.passkeys?.revokeForStaffDevice(id) ?? 0;
+    const passkeysRevoked = this.deps.passkeys?.revokeForStaffDevice(id).length ?? 0;
     if (changed) {
       this.deps.audit.append({
         actor: `user:${actor.username}`,

@@ -9,6 +9,9 @@ import { checksPage } from './checks.js';
 import { devicesPage } from './devices.js';
 import { loginPage } from './login.js';
 import { myPatientsPage } from './my-patients.js';
+import { myDevicesPage } from './my-devices.js';
+import { signedOutRemotelyPage } from './signed-out-remotely.js';
+import { staffDevicesPage } from './staff-devices.js';
 import { patientPage } from './patient.js';
 import { rolesPage } from './roles.js';
 import { securityPage } from './security.js';
@@ -27,4 +30,7 @@ export const PAGES: readonly Page[] = [
   usersPage,
   rolesPage,
   adminPatientsPage,
+  myDevicesPage,
+  staffDevicesPage,
+  signedOutRemotelyPage,
 ];
