@@ -38,6 +38,11 @@ export interface TelemetryReader {
    * whole minutes, not before `rollupsSince()`. `limit` is not used.
    */
   readMinuteStats?(query: TelemetryQuery): Promise<Map<ReadingType, Map<number, ReadingStats>>>;
+  /**
+   * The same per hour start, from hourly rollups where they stand for their hour and from the
+   * minutes elsewhere. `from` and `to + 1` are whole hours, not before `rollupsSince()`.
+   */
+  readHourStats?(query: TelemetryQuery): Promise<Map<ReadingType, Map<number, ReadingStats>>>;
 }
 
 export type LiveEvent =

@@ -8,6 +8,7 @@ import { PushNotifier } from '../care/push-notifications.js';
 import { describeError } from '../core/errors.js';
 import { buildApiServer } from '../dashboard-api/server.js';
 import { InfluxTelemetryReader } from '../dashboard-api/telemetry/influx-reader.js';
+import { HourlyCompaction } from '../dashboard-api/telemetry/hourly-compaction.js';
 import { liveFeedFromBus } from '../dashboard-api/telemetry/live-feed.js';
 import { IngestPipeline } from '../ingest/pipeline.js';
 import { rollupsSince } from '../ingest/rollup-sealing.js';
@@ -76,6 +77,16 @@ export const HUB_PLUGINS: HubPlugins = {
     const telemetry = new InfluxTelemetryReader(hub.influx, hub.ctx.keyring, {
       rollupsSince: () => rollupsSince(hub.ctx.store.meta),
     });
+    // Hourly rollups ahead of the readers (long charts, the summary's day).
+    const compaction = new HourlyCompaction({
+      reader: telemetry,
+      patients: () =>
+        hub.ctx.store.patients
+          .list()
+          .filter((p) => p.erasedAt === null)
+          .map((p) => p.id),
+    });
+    compaction.start();
     const api = await buildApiServer({
       config: hub.config,
       store: hub.ctx.store,
@@ -123,6 +134,7 @@ export const HUB_PLUGINS: HubPlugins = {
         deviceWatch?.close();
         alertLifecycle?.close();
         await api.close();
+        await compaction.stop();
         await telemetry.close();
       },
     };

@@ -21,6 +21,7 @@ import {
 import { ReadingOpener, TELEMETRY_MEASUREMENT, pseudonymFor, valuesOf } from '../../ingest/sealing.js';
 import type { TelemetryPoint, TelemetryQuery, TelemetryReader } from '../ports.js';
 import { addPoints, type StatsByType } from './downsample.js';
+import { HourRollups } from './hour-rollups.js';
 import { OpeningWorker } from './opening-worker.js';
 
 export interface InfluxReaderOptions {
@@ -39,6 +40,8 @@ export interface InfluxReaderOptions {
   maxPointRuns?: number;
   /** Open large chunks in a worker thread too (default true). */
   worker?: boolean;
+  /** The clock that says which hours have ended (hourly rollups are written for those only). */
+  now?: () => number;
 }
 
 /** Chunks smaller than this are opened in this thread. */
@@ -53,6 +56,7 @@ export class InfluxTelemetryReader implements TelemetryReader {
   private readonly since: (() => number | undefined) | undefined;
   private readonly maxPointRuns: number;
   private readonly worker: OpeningWorker | undefined;
+  private readonly hours: HourRollups;
 
   constructor(
     private readonly influx: InfluxClient,
@@ -65,6 +69,15 @@ export class InfluxTelemetryReader implements TelemetryReader {
     this.maxPointRuns = options.maxPointRuns ?? 256;
     this.since = options.rollupsSince;
     this.worker = options.worker === false ? undefined : new OpeningWorker();
+    this.hours = new HourRollups(
+      influx,
+      keyring,
+      {
+        rollupRows: (pseudonym, from, to) => this.rollupRows('c', pseudonym, from, to),
+        readUnclosed: (pseudonym, query, unclosed) => this.readUnclosed(pseudonym, query, unclosed),
+      },
+      options.now,
+    );
   }
 
   /** Stops the worker thread. */
@@ -74,6 +87,11 @@ export class InfluxTelemetryReader implements TelemetryReader {
 
   rollupsSince(): number | undefined {
     return this.since?.();
+  }
+
+  /** Hourly statistics from the hourly rollups, and from the minutes where those do not stand (hour-rollups.ts). */
+  readHourStats(query: TelemetryQuery): Promise<StatsByType> {
+    return this.hours.read(query);
   }
 
   async readMinuteStats(query: TelemetryQuery): Promise<StatsByType> {

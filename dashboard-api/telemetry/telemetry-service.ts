@@ -137,11 +137,23 @@ export class TelemetryService {
       if (first < end) {
         if (from < first) raw.push([from, first - 1]);
         if (end <= to) raw.push([end, to]);
-        const [minutes] = await Promise.all([
-          this.reader.readMinuteStats({ patientId, from: first, to: end - 1, types }),
+        // Whole hours from the hourly rollups when the buckets are whole hours; the minutes
+        // at either side from the minute rollups.
+        const minuteRuns: [number, number][] = [[first, end - 1]];
+        const stats: Promise<StatsByType>[] = [];
+        const hourFirst = Math.ceil(first / HOUR_MS) * HOUR_MS;
+        const hourEnd = Math.floor(end / HOUR_MS) * HOUR_MS;
+        if (this.reader.readHourStats && resolutionMs % HOUR_MS === 0 && hourFirst < hourEnd) {
+          minuteRuns.splice(0, 1, [first, hourFirst - 1], [hourEnd, end - 1]);
+          stats.push(this.reader.readHourStats({ patientId, from: hourFirst, to: hourEnd - 1, types }));
+        }
+        for (const [a, b] of minuteRuns)
+          if (a <= b) stats.push(this.reader.readMinuteStats({ patientId, from: a, to: b, types }));
+        const [read] = await Promise.all([
+          Promise.all(stats),
           ...raw.map(([a, b]) => this.readPoints(into, patientId, a, b, types, resolutionMs)),
         ]);
-        addStats(into, minutes, resolutionMs);
+        for (const s of read) addStats(into, s, resolutionMs);
         return;
       }
     }
@@ -207,8 +219,9 @@ export class TelemetryService {
   }
 }
 
+const HOUR_MS = 3_600_000;
 /** Statistics read to count matches (FHIR `total`). */
-const COUNT_RESOLUTION_MS = 3_600_000;
+const COUNT_RESOLUTION_MS = HOUR_MS;
 
 /** Readings older than this on arrival are late (store-and-forward). */
 const resolutionFloor = 60_000;

@@ -2,6 +2,7 @@
 // protected when it leaves the host, the spool is healthy and dead letters are rare.
 import { isIP } from 'node:net';
 import { quoteIdentifier } from '../../core/influx.js';
+import { HOUR_ROLLUP_MEASUREMENT } from '../../ingest/hour-rollup-sealing.js';
 import { FIRST_ROLLUP_MEASUREMENT, ROLLUP_MEASUREMENT } from '../../ingest/rollup-sealing.js';
 import { TELEMETRY_MEASUREMENT } from '../../ingest/sealing.js';
 import { fail, notApplicable, pass, warn, type DeploymentCheck } from './check.js';
@@ -9,13 +10,14 @@ import { fail, notApplicable, pass, warn, type DeploymentCheck } from './check.j
 const DATA = 'Device security controls';
 const DAY = 86_400_000;
 /**
- * Readings and their one-minute rollups: sealed fields (base64 AES-GCM envelopes), a key version
- * `k`, and a rollup point's `o` (a constant 1 while it is open).
+ * Readings and their one-minute and hourly rollups: sealed fields (base64 AES-GCM envelopes), a
+ * key version `k`, and a rollup point's `o` (a constant 1 while it is open).
  */
 const SEALED_FIELDS: Readonly<Record<string, readonly string[]>> = {
   [TELEMETRY_MEASUREMENT]: ['c'],
   [ROLLUP_MEASUREMENT]: ['c', 'r'],
   [FIRST_ROLLUP_MEASUREMENT]: ['c'],
+  [HOUR_ROLLUP_MEASUREMENT]: ['c'],
 };
 const INTEGER_FIELDS: Readonly<Record<string, readonly string[]>> = { [ROLLUP_MEASUREMENT]: ['o'] };
 const SEALED = /^[A-Za-z0-9+/]{38,}={0,2}$/;
