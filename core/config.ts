@@ -201,6 +201,12 @@ export const configSchema = z
       '192.168.0.0/16',
     ]),
     corsOrigins: commaList(z.string()).default([]),
+
+    // Care-team messaging
+    /** Days a message lives before it is destroyed; an admin may set a shorter one per conversation. */
+    messageRetentionDays: positiveInt.max(3650).default(30),
+    /** Minutes an urgent message may stay unread before it escalates; 0 turns escalation off. */
+    messageEscalationMinutes: nonNegativeInt.max(24 * 60).default(10),
     /**
      * Reverse proxies whose X-Forwarded-For the API believes (CIDRs); empty: the TCP peer is the
      * source address. Every network rule (PHI networks, adaptive access, throttles) uses it.

@@ -15,6 +15,8 @@ import { LoginChallengeRepository } from '../core/store/login-challenges.js';
 import { PhiReadHistory } from '../core/store/phi-read-history.js';
 import { StaffDeviceRepository } from '../core/store/staff-devices.js';
 import type { CertificateAuthority } from '../pki/authority.js';
+import { createMessaging, type Messaging } from '../messaging/messaging.js';
+import { OnCallRota } from '../care/on-call.js';
 import { DeviceEnrollment } from '../pki/enrollment.js';
 import { EnrollmentTokenService } from '../pki/enrollment-tokens.js';
 import type { DeviceLifecycle } from '../pki/lifecycle.js';
@@ -103,6 +105,8 @@ export interface ApiContext {
   erasure: PatientErasure;
   enrollment: DeviceEnrollment;
   telemetry: TelemetryService;
+  /** Care-team conversations (messaging/); the hub runs `messaging.tick()` on its timer. */
+  messaging: Messaging;
   mqttEndpoint: { host: string; port: number };
   /** Closers of the open live streams, ended when the server closes. */
   liveStreams: Set<(reason: string) => void>;
@@ -174,6 +178,15 @@ export function createApiContext(deps: ApiDeps): ApiContext {
     erasure: new PatientErasure(store, keyring, deps.kicker),
     enrollment: new DeviceEnrollment(store, deps.authority, tokens, config, now),
     telemetry: new TelemetryService(deps.telemetry, deps.live, now),
+    messaging: createMessaging({
+      store,
+      keyring,
+      retentionDays: config.messageRetentionDays,
+      escalationMinutes: config.messageEscalationMinutes,
+      mayReadPatient: (username, patientId) => guard.basis(username, patientId) !== undefined,
+      onCall: (teamId) => new OnCallRota(store, now).onCall(teamId),
+      now,
+    }),
     mqttEndpoint: deps.mqttEndpoint ?? { host: config.publicHost, port: config.mqttPort },
     liveStreams: new Set(),
   };

@@ -39,6 +39,7 @@ import { registerAlertRoutes } from './routes/alerts.js';
 import { registerAlertSettingRoutes } from './routes/alert-settings.js';
 import { registerAlertLifecycleRoutes } from './routes/alert-lifecycle.js';
 import { registerCareTeamRoutes } from './routes/care-teams.js';
+import { registerConversationRoutes } from './routes/conversations.js';
 import { registerAuditRoutes } from './routes/audit.js';
 import { registerAuthRoutes } from './routes/auth.js';
 import { registerStaffDeviceRoutes } from './routes/staff-devices.js';
@@ -217,6 +218,7 @@ export async function buildApiServer(deps: ApiDeps): Promise<ApiApp & { apiConte
       registerCareSummaryRoutes(scoped, ctx);
       registerAuditRoutes(scoped, ctx);
       registerBreakGlassRoutes(scoped, ctx);
+      registerConversationRoutes(scoped, ctx);
     },
     { prefix: API_PREFIX },
   );

@@ -1,6 +1,7 @@
 // Patient/{id}/$everything for one patient and a date range: the Patient, the Devices bound to
-// them, and their Observations (each kind only when the caller may read it) in the range, oldest first. The Observations are paged: the first
-// page also holds the Patient and Devices, and `total` counts everything.
+// them, what clinicians filed to their record (Communications), and their Observations (each kind
+// only when the caller may read it) in the range, oldest first. The Observations are paged: the
+// first page also holds the Patient, Devices and Communications, and `total` counts everything.
 import { FHIR_TYPES } from './observations.js';
 import type { FhirRepository, FhirResource } from './repository.js';
 import type { Paging } from './search.js';
@@ -17,7 +18,7 @@ export async function patientEverything(
   patientId: string,
   demographics: boolean,
   range: { from: number; to: number } & Paging,
-  include: { devices: boolean; observations: boolean },
+  include: { devices: boolean; observations: boolean; communications?: boolean },
 ): Promise<EverythingPage | undefined> {
   const patient = repository.readPatient(patientId, demographics);
   if (!patient) return undefined;
@@ -33,10 +34,11 @@ export async function patientEverything(
         offset: range.offset,
       })
     : { resources: [], total: 0 };
-  const head = range.offset === 0 ? [patient, ...devices] : [];
+  const communications = include.communications ? (repository.searchCommunications?.(patientId) ?? []) : [];
+  const head = range.offset === 0 ? [patient, ...devices, ...communications] : [];
   return {
     resources: [...head, ...observations.resources],
-    total: 1 + devices.length + observations.total,
+    total: 1 + devices.length + communications.length + observations.total,
     more: 'next' in observations && observations.next !== undefined,
   };
 }

@@ -6,6 +6,7 @@ import type { Demographics } from '../core/patient-registry.js';
 import type { Device } from '../core/store/devices.js';
 import { deviceHashMatches, fhirDeviceId, parseObservationId } from './ids.js';
 import { FHIR_TYPES, toObservation, type ReadingPoint } from './observations.js';
+import { toCommunication, type FiledExcerpt } from './communication.js';
 import { toDevice, toPatient } from './resources.js';
 import { MAX_COUNT, MAX_OFFSET, type ObservationSearch } from './search.js';
 
@@ -29,6 +30,8 @@ export interface FhirRepository {
   searchDevices(patientId?: string): Owned[];
   readObservation(fhirId: string): Promise<Owned | undefined>;
   searchObservations(search: ObservationSearch): Promise<ObservationPage>;
+  /** Communications filed to the patient's record from care-team conversations, oldest first. */
+  searchCommunications?(patientId: string): FhirResource[];
 }
 
 export interface ObservationPage {
@@ -59,6 +62,8 @@ export interface StoreFhirRepositoryDeps {
   demographics: { get(id: string): Demographics };
   devices: { list(filter?: { patientId?: string }): Device[] };
   readings: ReadingSource;
+  /** What clinicians filed to each record (messaging/filing.ts); none without it. */
+  filed?: { ofPatient(patientId: string): FiledExcerpt[] };
 }
 
 export class StoreFhirRepository implements FhirRepository {
@@ -79,6 +84,11 @@ export class StoreFhirRepository implements FhirRepository {
   readPatient(patientId: string, demographics: boolean): FhirResource | undefined {
     if (!this.exists(patientId)) return undefined;
     return toPatient(patientId, demographics ? this.deps.demographics.get(patientId) : undefined);
+  }
+
+  searchCommunications(patientId: string): FhirResource[] {
+    if (!this.exists(patientId) || !this.deps.filed) return [];
+    return this.deps.filed.ofPatient(patientId).map(toCommunication);
   }
 
   readDevice(fhirId: string): Owned | undefined {

@@ -95,6 +95,7 @@ export async function registerFhirRoutes(app: ApiApp, ctx: ApiContext): Promise<
     demographics: ctx.patients,
     devices: ctx.store.devices,
     readings: ctx.telemetry,
+    filed: ctx.messaging.filing,
   });
   const tokens = await registerSmartRoutes(app, ctx);
   await app.register(
@@ -310,6 +311,7 @@ function registerReads(app: ApiApp, ctx: ApiContext, repository: FhirRepository)
         (await patientEverything(repository, patientId, c.demographics, p, {
           devices: c.allows('Device'),
           observations: c.allows('Observation'),
+          communications: c.allows('Communication'),
         })) ?? notFound('Patient');
       c.record(patientId, 'everything', { from: p.from, to: p.to, resources: page.resources.length });
       const pinned = { start: [iso(p.from)], end: [iso(p.to)], _count: [String(p.count)] };

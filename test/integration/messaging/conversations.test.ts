@@ -7,7 +7,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CONTROL_PLANE_FILE } from '../../../core/store/control-plane.js';
 import { copyControlPlane } from '../../../hub/backup/control-plane-copy.js';
+import { fhirPatientId } from '../../../fhir/ids.js';
 import { addPatient } from '../../support/ingest.js';
+import { fhirValidator } from '../api/fhir-schema.js';
 import { enrolledUser, login, startTestHub, waitFor, type TestHub } from '../api/harness.js';
 
 let hub: TestHub;
@@ -122,10 +124,12 @@ describe('a patient conversation', () => {
     expect((auditor.body as { error: { code: string } }).error.code).toBe('PHI_NOT_PERMITTED');
 
     // Break-glass passes the PHI gate, but does not make a member.
-    const glass = await call('POST', `/patients/${patientId}/break-glass`, tokens['dr.glass']!, {
-      reason: 'covering the ward tonight, patient deteriorating',
-    });
-    expect(glass.status).toBe(201);
+    hub.api.apiContext.breakGlass.grant(
+      'dr.glass',
+      patientId,
+      'covering the ward tonight, patient deteriorating',
+      '127.0.0.1',
+    );
     const nonMember = await call('GET', path, tokens['dr.glass']!);
     expect(nonMember.status).toBe(403);
     expect((nonMember.body as { error: { code: string } }).error.code).toBe('CONVERSATION_NOT_MEMBER');
@@ -305,6 +309,79 @@ describe('retention', () => {
     expect(
       (await call('POST', `/conversations/${id}/messages`, tokens['dr.a']!, { body: 'hi' })).status,
     ).toBe(410);
+  });
+});
+
+describe('file to chart', () => {
+  it("files the excerpt the clinician confirmed as a Communication in the patient's FHIR export", async () => {
+    const first = await sendText(tokens['dr.a']!, 'Desaturation at 03:10, now 94 % on 2 L.', {
+      priority: 'urgent',
+    });
+    const second = await sendText(tokens['dr.b']!, 'Agreed, keep on 2 L and recheck at 06:00.');
+    const ids = [first.id, second.id];
+    const preview = await call('POST', `/conversations/${conversationId}/filings/preview`, tokens['dr.b']!, {
+      messageIds: ids,
+    });
+    expect(preview.status, preview.text).toBe(200);
+    const excerpt = preview.body as { digest: string; messages: { id: number; body: string }[] };
+    expect(excerpt.messages.map((m) => m.id)).toEqual(ids);
+
+    // A confirmation of something else files nothing.
+    const wrong = await call('POST', `/conversations/${conversationId}/filings`, tokens['dr.b']!, {
+      messageIds: [first.id],
+      confirm: excerpt.digest,
+    });
+    expect((wrong.body as { error: { code: string } }).error.code).toBe('CONFIRMATION_MISMATCH');
+    expect(messaging().filing.filed.ofPatient(patientId)).toEqual([]);
+
+    const filed = await call('POST', `/conversations/${conversationId}/filings`, tokens['dr.b']!, {
+      messageIds: ids,
+      confirm: excerpt.digest,
+    });
+    expect(filed.status, filed.text).toBe(201);
+    const filedId = (filed.body as { id: string }).id;
+    expect(hub.pki.store.audit.list({ action: 'message.file' })[0]!.details).toMatchObject({
+      filedId,
+      messageIds: ids,
+    });
+    expect(dbBytes().includes(Buffer.from('recheck at 06:00'))).toBe(false);
+
+    const now = hub.clock.now();
+    const everything = await hub.client.request(
+      'GET',
+      `/fhir/R4/Patient/${fhirPatientId(patientId)}/$everything?start=${new Date(now - HOUR).toISOString()}&end=${new Date(now).toISOString()}`,
+      { token: tokens['dr.b']!, headers: { accept: 'application/fhir+json' } },
+    );
+    expect(everything.status, everything.text).toBe(200);
+    const bundle = everything.body as { entry: { resource: Record<string, unknown> }[] };
+    const validBundle = fhirValidator('Bundle');
+    expect(validBundle(bundle), JSON.stringify(validBundle.errors)).toBe(true);
+    const communication = bundle.entry
+      .map((e) => e.resource)
+      .find((r) => r.resourceType === 'Communication')!;
+    const valid = fhirValidator('Communication');
+    expect(valid(communication), JSON.stringify(valid.errors)).toBe(true);
+    expect(communication).toMatchObject({
+      id: filedId,
+      status: 'completed',
+      priority: 'urgent',
+      subject: { reference: `Patient/${fhirPatientId(patientId)}` },
+      sent: new Date((first as unknown as { sentAt: string }).sentAt).toISOString(),
+    });
+    expect((communication.payload as { contentString: string }[]).map((p) => p.contentString)).toEqual([
+      expect.stringContaining('Desaturation at 03:10'),
+      expect.stringContaining('recheck at 06:00'),
+    ]);
+
+    // Kept with the record: the messages' lifespan does not take it.
+    await advance(2 * HOUR);
+    messaging().retention.sweep();
+    expect(messaging().conversations.messages.get(first.id)).toBeUndefined();
+    expect(
+      messaging()
+        .filing.ofPatient(patientId)
+        .map((f) => f.id),
+    ).toEqual([filedId]);
   });
 });
 
