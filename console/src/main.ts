@@ -9,6 +9,7 @@ import { IdleLogoff } from './idle.js';
 import { HOME_BY_ROLE, type Page, type Session } from './page.js';
 import { PAGES } from './pages/index.js';
 import { currentPath, match, navigate } from './router.js';
+import { watchTables } from './table-cards.js';
 
 const api = new ApiClient();
 let session: Session | null = null;
@@ -17,6 +18,7 @@ let pageAbort: AbortController | undefined;
 const app = document.getElementById('app')!;
 const bannerSlot = h('div', { class: 'banner-slot' });
 const main = h('main', { id: 'main', tabindex: '-1' });
+watchTables(main);
 
 async function loadSession(): Promise<Session | null> {
   try {
@@ -104,7 +106,20 @@ function refusal(title: string, text: string): HTMLElement {
   );
 }
 
+let renders = 0;
+
+/** Draws the page of the current hash; `main` is aria-busy until the page has drawn what it fetched. */
 async function render(): Promise<void> {
+  const mine = ++renders;
+  main.setAttribute('aria-busy', 'true');
+  try {
+    await renderPage();
+  } finally {
+    if (mine === renders) main.setAttribute('aria-busy', 'false');
+  }
+}
+
+async function renderPage(): Promise<void> {
   pageAbort?.abort();
   pageAbort = new AbortController();
   const signal = pageAbort.signal;

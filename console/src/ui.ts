@@ -49,7 +49,7 @@ export function table<T>(
 ): HTMLElement {
   return h(
     'div',
-    { class: 'table-wrap stacking', tabindex: 0, role: 'region', 'aria-label': caption },
+    { class: 'table-wrap', tabindex: 0, role: 'region', 'aria-label': caption },
     h(
       'table',
       null,
