@@ -21,6 +21,7 @@ import { toErrorResponse } from '../http-errors.js';
 import { describeRequestError } from '../request-errors.js';
 import type { ApiApp } from '../server.js';
 import { callerOf, type FhirCaller } from '../access/fhir-callers.js';
+import { registerFhirPushRoutes } from './fhir-push.js';
 import { registerSmartRoutes, smartConfiguration, smartTokenUrl } from './smart.js';
 
 export const FHIR_PREFIX = '/fhir/R4';
@@ -98,6 +99,7 @@ export async function registerFhirRoutes(app: ApiApp, ctx: ApiContext): Promise<
     filed: ctx.messaging.filing,
   });
   const tokens = await registerSmartRoutes(app, ctx);
+  registerFhirPushRoutes(app, ctx);
   await app.register(
     async (scope) => {
       const fhir = scope as unknown as ApiApp;
