@@ -9,6 +9,7 @@ import type { DeviceKind } from '../core/domain.js';
 import type { Logger } from '../core/logger.js';
 import { describeError } from '../core/errors.js';
 import { AlertParameterRepository } from '../core/store/alert-settings.js';
+import { DeviceReadingRepository } from '../core/store/device-readings.js';
 import type { ControlPlane } from '../core/store/control-plane.js';
 import type { AlertBus, DeviceStatusEvent, LiveReading } from '../ingest/alerts.js';
 
@@ -39,6 +40,9 @@ export interface DeviceWatchDeps {
 
 export class DeviceWatch {
   private readonly lastHeard = new Map<string, number>();
+  /** Heard since the last tick: stored then, for VG-CARE-004 (not on the reading path). */
+  private readonly unsaved = new Map<string, number>();
+  private readonly readings: DeviceReadingRepository;
   /** `deviceId|rule` → open alert id */
   private readonly open = new Map<string, number>();
   private readonly parameters: AlertParameterRepository;
@@ -51,6 +55,8 @@ export class DeviceWatch {
     this.now = deps.now ?? Date.now;
     this.startedAt = this.now();
     this.parameters = new AlertParameterRepository(deps.store.db);
+    this.readings = new DeviceReadingRepository(deps.store.db);
+    this.readings.watchStarted(this.startedAt);
     for (const a of deps.store.alerts.active())
       if (a.rule === 'data_missing' || a.rule === 'device_battery_low')
         this.open.set(`${a.deviceId}|${a.rule}`, a.id);
@@ -80,6 +86,7 @@ export class DeviceWatch {
   private heard(deviceId: string, _readingTs: number): void {
     // Arrival time, not the reading's own time: a store-and-forward batch proves the device is back.
     this.lastHeard.set(deviceId, this.now());
+    this.unsaved.set(deviceId, this.now());
     this.clear(deviceId, 'data_missing');
   }
 
@@ -117,6 +124,10 @@ export class DeviceWatch {
   /** Raises `data_missing` for every bound, active device silent past its cadence. */
   tick(): number {
     const now = this.now();
+    if (this.unsaved.size > 0) {
+      this.readings.record(this.unsaved);
+      this.unsaved.clear();
+    }
     let raised = 0;
     for (const device of this.deps.store.devices.list({ status: 'active' })) {
       if (!device.patientId) continue;

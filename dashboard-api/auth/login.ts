@@ -56,8 +56,7 @@ function hashId(id: string): string {
   return createHash('sha256').update(id, 'utf8').digest('hex');
 }
 
-/** The keyring purpose a user's sealed TOTP secret is bound to. */
-export function totpPurpose(username: string): string {
+function totpPurpose(username: string): string {
   return `totp:${username}`;
 }
 

@@ -116,12 +116,7 @@ export class SessionService extends EventEmitter<{ ended: [sessionHash: string, 
   }
 
   /** Records that a live session just gave a fresh second factor, and audits it. */
-  markSteppedUp(
-    sessionHash: string,
-    method: 'totp' | 'passkey',
-    source: string | undefined,
-    passkeyId?: string,
-  ): number {
+  markSteppedUp(sessionHash: string, method: 'totp' | 'passkey', source: string | undefined): number {
     const record = this.sessions.get(sessionHash);
     const at = this.now();
     if (!record || !this.sessions.markSteppedUp(sessionHash, at)) {
@@ -133,7 +128,7 @@ export class SessionService extends EventEmitter<{ ended: [sessionHash: string, 
       target: `user:${record.username}`,
       outcome: 'success',
       source,
-      details: { method, ...(passkeyId ? { passkey: passkeyId } : {}) },
+      details: { method },
     });
     return at;
   }

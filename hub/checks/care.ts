@@ -4,6 +4,7 @@
 import { BUILT_IN_LADDERS } from '../../care/escalation.js';
 import { CareTeamRepository } from '../../core/store/care-teams.js';
 import { EscalationRepository } from '../../core/store/escalations.js';
+import { silenceRaisesAlarm, vapidKeyFresh } from './care-alarms.js';
 import { fail, listIds, notApplicable, pass, warn, type DeploymentCheck } from './check.js';
 
 const HOUR = 3_600_000;
@@ -107,4 +108,6 @@ export const CARE_CHECKS: readonly DeploymentCheck[] = [
   onCallCovered,
   criticalLadderEscalates,
   alertsAnswered,
+  silenceRaisesAlarm,
+  vapidKeyFresh,
 ];
