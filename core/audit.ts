@@ -76,7 +76,13 @@ export interface AuditVerification {
   /** The first entry that does not fit the chain, and why. */
   firstBad?: {
     seq: number;
-    problem: 'hash_mismatch' | 'broken_link' | 'missing_entries' | 'head_mismatch' | 'anchor_mismatch';
+    problem:
+      | 'hash_mismatch'
+      | 'broken_link'
+      | 'missing_entries'
+      | 'head_mismatch'
+      | 'anchor_mismatch'
+      | 'sealed_record_mismatch';
   };
   /** Entries removed by the retention policy, when any were (not a break). */
   pruned?: { entries: number; throughSeq: number; at: string; before: string };
@@ -146,8 +152,16 @@ function fromRow(row: AuditRow): AuditEntry {
 
 export type AuditListener = (entry: AuditEntry) => void;
 
+/**
+ * Whether the record an entry of `action` sealed is still what was sealed: such an entry holds
+ * the hash of a record kept elsewhere in the control plane (an RPM statement, say), so `verify`
+ * also finds that record edited or deleted after the fact.
+ */
+export type SealedRecordCheck = (entry: AuditEntry) => boolean;
+
 export class AuditLog {
   private readonly listeners = new Set<AuditListener>();
+  private readonly sealChecks = new Map<string, SealedRecordCheck>();
   private readonly appendTx: (input: AuditEntryInput) => AuditEntry;
   private readonly pruneTx: (before: number, actor: string) => AuditPruneResult & { entry?: AuditEntry };
 
@@ -255,6 +269,11 @@ export class AuditLog {
     return entry;
   }
 
+  /** Makes `verify` check the records entries of `action` sealed (see SealedRecordCheck). */
+  addSealCheck(action: string, check: SealedRecordCheck): void {
+    this.sealChecks.set(action, check);
+  }
+
   /** Called after each append in this process (security events, live feeds). */
   subscribe(listener: AuditListener): () => void {
     this.listeners.add(listener);
@@ -314,6 +333,13 @@ export class AuditLog {
       const { hash, ...unhashed } = entry;
       if (entryHash(unhashed) !== hash)
         return withPruned({ ok: false, checked, firstBad: { seq: entry.seq, problem: 'hash_mismatch' } });
+      const sealCheck = this.sealChecks.get(entry.action);
+      if (sealCheck && !sealCheck(entry))
+        return withPruned({
+          ok: false,
+          checked,
+          firstBad: { seq: entry.seq, problem: 'sealed_record_mismatch' },
+        });
       if (anchor && entry.action === AUDIT_PRUNE_ACTION) {
         // The latest prune record in the chain decides whether the anchor is the one it wrote.
         vouched = entry.details?.throughSeq === anchor.throughSeq && entry.details.anchorHash === anchor.hash;

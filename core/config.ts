@@ -7,12 +7,15 @@ import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { isCidr } from './cidr.js';
-import { ROLES } from './domain.js';
+import { DEVICE_KINDS, ROLES } from './domain.js';
 import { VitalGateError } from './errors.js';
 
 const port = z.coerce.number().int().min(0).max(65535);
 const positiveInt = z.coerce.number().int().positive();
 const nonNegativeInt = z.coerce.number().int().min(0);
+const httpsUrl = z.url({ protocol: /^https$/ }).refine((s) => !/[?#]/.test(s), {
+  message: 'expected an https URL without query or fragment',
+});
 const cidr = z.string().refine(isCidr, { message: 'expected CIDR blocks like 10.0.0.0/8 or ::1/128' });
 
 /** A list, given as an array in the config file or comma-separated in an env var. */
@@ -201,12 +204,6 @@ export const configSchema = z
       '192.168.0.0/16',
     ]),
     corsOrigins: commaList(z.string()).default([]),
-
-    // Care-team messaging
-    /** Days a message lives before it is destroyed; an admin may set a shorter one per conversation. */
-    messageRetentionDays: positiveInt.max(3650).default(30),
-    /** Minutes an urgent message may stay unread before it escalates; 0 turns escalation off. */
-    messageEscalationMinutes: nonNegativeInt.max(24 * 60).default(10),
     /**
      * Reverse proxies whose X-Forwarded-For the API believes (CIDRs); empty: the TCP peer is the
      * source address. Every network rule (PHI networks, adaptive access, throttles) uses it.
@@ -223,6 +220,12 @@ export const configSchema = z
     /** VG-STAFF-004 fails when a staff device unseen this many days still holds a live session. */
     staffDeviceStaleDays: positiveInt.max(365).default(30),
 
+    // Care-team messaging
+    /** Days a message lives before it is destroyed; an admin may set a shorter one per conversation. */
+    messageRetentionDays: positiveInt.max(3650).default(30),
+    /** Minutes an urgent message may stay unread before it escalates; 0 turns escalation off. */
+    messageEscalationMinutes: nonNegativeInt.max(24 * 60).default(10),
+
     // Web Push to staff browsers (docs/ALERTS.md)
     /** VAPID contact the push services see (mailto: or https:); unset: https://<publicHost>. */
     pushContact: z.url({ protocol: /^(https|mailto)$/ }).optional(),
@@ -232,6 +235,62 @@ export const configSchema = z
     ).default(['fcm.googleapis.com', 'push.services.mozilla.com', 'notify.windows.com', 'push.apple.com']),
     /** VG-CARE-005 fails when the VAPID key in use is older than this. */
     vapidKeyMaxAgeDays: positiveInt.max(3650).default(365),
+
+    // Remote patient monitoring programme (docs/RPM.md)
+    /** The site's IANA time zone: RPM days of data and months are its calendar dates. */
+    rpmTimeZone: z
+      .string()
+      .refine(
+        (zone) => {
+          try {
+            new Intl.DateTimeFormat('en', { timeZone: zone });
+            return true;
+          } catch {
+            return false;
+          }
+        },
+        { message: 'expected an IANA time zone such as America/New_York' },
+      )
+      .default('UTC'),
+
+    // Push to the EHR (docs/FHIR.md): unset ehrPushUrl = no push
+    /** The EHR's FHIR R4 base URL the hub sends transactions to (https only). */
+    ehrPushUrl: httpsUrl.optional(),
+    /** SMART Backend Services: the EHR's token endpoint, this hub's client id there, and its private key (PEM, EC P-384 or RSA). */
+    ehrPushTokenUrl: httpsUrl.optional(),
+    ehrPushClientId: z.string().min(1).max(200).optional(),
+    ehrPushKeyFile: z.string().min(1).optional(),
+    /** The scopes asked for with SMART. */
+    ehrPushScope: z
+      .string()
+      .regex(/^[\x21-\x7e]+( [\x21-\x7e]+)*$/, 'expected scopes separated by single spaces')
+      .default('system/Patient.crs system/Device.crs system/Observation.crs system/Communication.crs'),
+    /** Instead of SMART: a file holding a bearer token, read at each use. */
+    ehrPushBearerTokenFile: z.string().min(1).optional(),
+    /** PEM CA bundle the EHR's certificate must chain to; unset: the system's CAs. Never unverified. */
+    ehrPushCaFile: z.string().min(1).optional(),
+    /** Whether Observations are pushed (`all`) or only what else the export holds (`none`). */
+    ehrPushObservations: z.enum(['all', 'none']).default('all'),
+    /** Device kinds whose Observations are pushed; empty: every kind. */
+    ehrPushDeviceKinds: commaList(z.enum(DEVICE_KINDS)).default([]),
+    /** Patients (hub ids) whose export is pushed; empty: every patient. */
+    ehrPushPatients: commaList(z.string().regex(/^pat_[A-Za-z0-9_-]{8,40}$/, 'expected hub patient ids')).default(
+      [],
+    ),
+    /** Whether the pushed Patient carries name, birth date and MRN (`true`) or is pseudonymous. */
+    ehrPushDemographics: z.enum(['true', 'false']).default('false'),
+    ehrPushBatchSize: positiveInt.max(1000).default(100),
+    /** Tries before an item is set aside for an operator. */
+    ehrPushMaxAttempts: positiveInt.max(1000).default(20),
+    /** First wait before a failed transaction is tried again; doubles per try, up to 5 minutes, with jitter. */
+    ehrPushRetryBaseMs: positiveInt.max(300_000).default(1000),
+    /** How far behind now a patient's export is collected (readings still on their way). */
+    ehrPushSettleSeconds: nonNegativeInt.max(3600).default(120),
+    /** How far back a patient's first collection starts; 0: from when push first sees them. */
+    ehrPushBackfillHours: nonNegativeInt.max(24 * 31).default(0),
+    ehrPushTimeoutSeconds: positiveInt.max(300).default(30),
+    /** VG-FHIR-003 fails when the oldest pending item is older than this. */
+    ehrPushStuckMinutes: positiveInt.max(7 * 24 * 60).default(60),
 
     // Checks and monitoring
     checksIntervalMinutes: nonNegativeInt.default(60),
@@ -263,6 +322,22 @@ export const configSchema = z
   })
   .strict()
   .superRefine((c, ctx) => {
+    if (c.ehrPushUrl !== undefined) {
+      const smart = [c.ehrPushTokenUrl, c.ehrPushClientId, c.ehrPushKeyFile].filter((v) => v !== undefined);
+      if (smart.length > 0 && smart.length < 3)
+        ctx.addIssue({
+          code: 'custom',
+          path: [c.ehrPushTokenUrl === undefined ? 'ehrPushTokenUrl' : c.ehrPushClientId === undefined ? 'ehrPushClientId' : 'ehrPushKeyFile'],
+          message: 'SMART push needs ehrPushTokenUrl, ehrPushClientId and ehrPushKeyFile together',
+        });
+      else if ((smart.length === 3) === (c.ehrPushBearerTokenFile !== undefined))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['ehrPushUrl'],
+          message:
+            'push to the EHR needs one way to authorize: SMART (VITALGATE_EHR_PUSH_TOKEN_URL, _CLIENT_ID, _KEY_FILE) or VITALGATE_EHR_PUSH_BEARER_TOKEN_FILE',
+        });
+    }
     if (c.deviceRenewalWindowDays !== undefined && c.deviceRenewalWindowDays >= c.deviceCertDays)
       ctx.addIssue({
         code: 'custom',

@@ -4,6 +4,7 @@ import type { AlertLifecycle } from '../care/alert-lifecycle.js';
 import type { PushNotifier } from '../care/push-notifications.js';
 import type { HubConfig } from '../core/config.js';
 import type { Role } from '../core/domain.js';
+import { VitalGateError } from '../core/errors.js';
 import type { Keyring } from '../core/keyring.js';
 import type { Logger } from '../core/logger.js';
 import { PatientErasure } from '../core/patient-erasure.js';
@@ -21,9 +22,14 @@ import { DeviceEnrollment } from '../pki/enrollment.js';
 import { EnrollmentTokenService } from '../pki/enrollment-tokens.js';
 import type { DeviceLifecycle } from '../pki/lifecycle.js';
 import { AdaptiveAccess } from './access/adaptive-access.js';
+import { createRpmProgramme, type RpmProgramme } from '../rpm/programme.js';
+import type { SensedDaySource } from '../rpm/sensed-days-source.js';
 import { PhiGuard } from './access/phi-guard.js';
 import { LoginService } from './auth/login.js';
 import { LoginThrottle } from './auth/login-throttle.js';
+import { PasskeyCeremonies } from './auth/passkeys.js';
+import { TotpStepUp } from './auth/totp-step-up.js';
+import { WebAuthnChallengeRepository } from '../core/store/webauthn-challenges.js';
 import { SessionService } from './auth/sessions.js';
 import { StaffDeviceService, type StaffDevicePasskeys } from './auth/staff-devices.js';
 import { TotpVerifier } from './auth/totp.js';
@@ -40,6 +46,7 @@ import type {
 import { BreakGlass } from './services/break-glass.js';
 import { DeviceCommands } from './services/device-commands.js';
 import { DeviceRegistry } from './services/device-registry.js';
+import { GatewayRegistry } from './services/gateway-registry.js';
 import { UserDirectory } from './services/user-directory.js';
 import { TelemetryService } from './telemetry/telemetry-service.js';
 
@@ -78,11 +85,13 @@ export interface ApiDeps {
   alertLifecycle?: AlertLifecycle;
   /** Web Push to staff browsers (the hub's; without it the test notification answers 503). */
   pushNotifier?: PushNotifier;
+  /** Days of sensed data for the RPM programme (InfluxDB's minute rollups); without it those reads answer 503. */
+  rpmDays?: SensedDaySource;
+  now?: () => number;
   /** Hour of day (0-23) of an instant for adaptive access; default: the hub's local time. */
   hourOf?: (at: number) => number;
   /** Revokes the passkeys bound to a staff device marked lost (the passkey repository). */
   staffDevicePasskeys?: StaffDevicePasskeys;
-  now?: () => number;
 }
 
 export interface ApiContext {
@@ -94,6 +103,10 @@ export interface ApiContext {
   sessions: SessionService;
   login: LoginService;
   totp: TotpVerifier;
+  /** Passkey (WebAuthn) registration, sign-in and step-up. */
+  passkeys: PasskeyCeremonies;
+  /** Step-up with an authenticator code. */
+  totpStepUp: TotpStepUp;
   guard: PhiGuard;
   adaptive: AdaptiveAccess;
   staffDevices: StaffDeviceService;
@@ -101,6 +114,8 @@ export interface ApiContext {
   patients: PatientRegistry;
   users: UserDirectory;
   devices: DeviceRegistry;
+  /** Gateways and the Bluetooth devices bound to them (docs/GATEWAYS.md). */
+  gateways: GatewayRegistry;
   deviceCommands: DeviceCommands;
   erasure: PatientErasure;
   enrollment: DeviceEnrollment;
@@ -108,6 +123,8 @@ export interface ApiContext {
   /** Care-team conversations (messaging/); the hub runs `messaging.tick()` on its timer. */
   messaging: Messaging;
   mqttEndpoint: { host: string; port: number };
+  /** The RPM programme: enrolments, time, the monthly ledger (rpm/). */
+  rpm: RpmProgramme;
   /** Closers of the open live streams, ended when the server closes. */
   liveStreams: Set<(reason: string) => void>;
 }
@@ -120,6 +137,7 @@ export function createApiContext(deps: ApiDeps): ApiContext {
   const sessions = new SessionService(sessionRepo, store.users, store.audit, config, now);
   const metrics = new ApiMetrics(deps.registry, () => sessions.liveCount());
   const totp = new TotpVerifier('VitalGate', now);
+  const throttle = new LoginThrottle(store.loginThrottle, config, now);
   const login = new LoginService({
     users: store.users,
     challenges: new LoginChallengeRepository(store.db),
@@ -128,7 +146,7 @@ export function createApiContext(deps: ApiDeps): ApiContext {
     keyring,
     audit: store.audit,
     securityEvents: store.securityEvents,
-    throttle: new LoginThrottle(store.loginThrottle, config, now),
+    throttle,
     config,
     now,
   });
@@ -154,7 +172,7 @@ export function createApiContext(deps: ApiDeps): ApiContext {
     sessions,
     audit: store.audit,
     securityEvents: store.securityEvents,
-    passkeys: deps.staffDevicePasskeys,
+    passkeys: deps.staffDevicePasskeys ?? store.passkeys,
     now,
   });
   const tokens = new EnrollmentTokenService(store.enrollmentTokens, store.devices, store.audit, now);
@@ -167,6 +185,17 @@ export function createApiContext(deps: ApiDeps): ApiContext {
     sessions,
     login,
     totp,
+    passkeys: new PasskeyCeremonies({
+      passkeys: store.passkeys,
+      challenges: new WebAuthnChallengeRepository(store.db),
+      users: store.users,
+      sessions,
+      audit: store.audit,
+      securityEvents: store.securityEvents,
+      config,
+      now,
+    }),
+    totpStepUp: new TotpStepUp({ users: store.users, keyring, totp, sessions, throttle, audit: store.audit }),
     guard,
     adaptive,
     staffDevices,
@@ -174,6 +203,7 @@ export function createApiContext(deps: ApiDeps): ApiContext {
     patients: new PatientRegistry(store.patients, keyring, store.audit),
     users: new UserDirectory(store, sessions, grants, now),
     devices: new DeviceRegistry(store, tokens, config, deps.kicker),
+    gateways: new GatewayRegistry(store, deps.kicker),
     deviceCommands: new DeviceCommands(store.devices, deps.commands),
     erasure: new PatientErasure(store, keyring, deps.kicker),
     enrollment: new DeviceEnrollment(store, deps.authority, tokens, config, now),
@@ -188,6 +218,15 @@ export function createApiContext(deps: ApiDeps): ApiContext {
       now,
     }),
     mqttEndpoint: deps.mqttEndpoint ?? { host: config.publicHost, port: config.mqttPort },
+    rpm: createRpmProgramme({
+      store,
+      keyring,
+      timeZone: config.rpmTimeZone,
+      days: deps.rpmDays ?? {
+        presences: () => Promise.reject(new VitalGateError('RPM_UNAVAILABLE', 'days of data cannot be read here')),
+      },
+      now,
+    }),
     liveStreams: new Set(),
   };
 }

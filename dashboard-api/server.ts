@@ -30,6 +30,7 @@ import { silentLogger } from '../core/logger.js';
 import { TLS_CIPHERS, TLS_MIN_VERSION } from '../core/tls-policy.js';
 import { roleMay, type Permission } from './access/policy.js';
 import type { Principal } from './auth/sessions.js';
+import { auditStepUpRefusal } from './auth/step-up.js';
 import { registerConsole } from './console.js';
 import { createApiContext, type ApiContext, type ApiDeps } from './context.js';
 import { acceptJsonOnly } from './media-types.js';
@@ -48,12 +49,15 @@ import { POSITION_HEADER } from './access/geofence.js';
 import { registerBreakGlassRoutes } from './routes/break-glass.js';
 import { registerCareSummaryRoutes } from './routes/care-summary.js';
 import { registerDeviceRoutes } from './routes/devices.js';
+import { registerGatewayRoutes } from './routes/gateways.js';
 import { registerEnrollmentRoutes } from './routes/enrollment.js';
 import { registerFhirRoutes } from './routes/fhir.js';
 import { registerOpsRoutes } from './routes/ops.js';
+import { registerPasskeyRoutes } from './routes/passkeys.js';
 import { registerPatientRoutes } from './routes/patients.js';
 import { registerPkiRoutes } from './routes/pki.js';
 import { registerPushRoutes } from './routes/push.js';
+import { registerRpmLedgerRoutes } from './routes/rpm-ledger.js';
 import { registerTelemetryRoutes } from './routes/telemetry.js';
 import { registerUserRoutes } from './routes/users.js';
 
@@ -205,11 +209,13 @@ export async function buildApiServer(deps: ApiDeps): Promise<ApiApp & { apiConte
     async (api) => {
       const scoped = api as unknown as ApiApp;
       registerAuthRoutes(scoped, ctx);
+      registerPasskeyRoutes(scoped, ctx);
       registerStaffDeviceRoutes(scoped, ctx);
       registerUserRoutes(scoped, ctx);
       registerPatientRoutes(scoped, ctx);
       registerTelemetryRoutes(scoped, ctx);
       registerDeviceRoutes(scoped, ctx);
+      registerGatewayRoutes(scoped, ctx);
       registerAlertRoutes(scoped, ctx);
       registerAlertSettingRoutes(scoped, ctx);
       registerAlertLifecycleRoutes(scoped, ctx);
@@ -219,6 +225,7 @@ export async function buildApiServer(deps: ApiDeps): Promise<ApiApp & { apiConte
       registerAuditRoutes(scoped, ctx);
       registerBreakGlassRoutes(scoped, ctx);
       registerConversationRoutes(scoped, ctx);
+      registerRpmLedgerRoutes(scoped, ctx);
     },
     { prefix: API_PREFIX },
   );
@@ -243,16 +250,11 @@ function replyWithError(deps: ApiDeps, error: unknown, request: FastifyRequest, 
       details: { code: body.error.code },
     });
   }
-  if (body.error.code === 'STEP_UP_REQUIRED') {
-    deps.store.audit.append({
-      actor: request.principal ? `user:${request.principal.username}` : 'anonymous',
-      action: 'auth.step_up.required',
-      target: `route:${request.method} ${route}`,
-      outcome: 'denied',
-      source: request.ip,
-      details: { reason: body.error.details?.reason ?? 'unspecified' },
-    });
-  }
+  auditStepUpRefusal(deps.store.audit, body.error, {
+    username: request.principal?.username,
+    route: `${request.method} ${route}`,
+    source: request.ip,
+  });
   const retry = body.error.details?.retryAfterSeconds;
   if (typeof retry === 'number') void reply.header('retry-after', String(retry));
   if (status === 401 && request.url.startsWith('/.well-known/est/')) {
@@ -275,7 +277,11 @@ async function authenticate(ctx: ApiContext, request: FastifyRequest): Promise<v
   if (!token) throw new VitalGateError('UNAUTHENTICATED', 'a valid session is required');
   const principal = sessionPrincipal(ctx, request, token);
   request.credential = credential;
-  const refuse = (code: 'CSRF_REJECTED' | 'FORBIDDEN', message: string, details: object = {}): never => {
+  const refuse = (
+    code: 'CSRF_REJECTED' | 'FORBIDDEN' | 'PASSKEY_REQUIRED',
+    message: string,
+    details: object = {},
+  ): never => {
     ctx.store.audit.append({
       actor: `user:${principal.username}`,
       action: 'api.access',
@@ -293,6 +299,10 @@ async function authenticate(ctx: ApiContext, request: FastifyRequest): Promise<v
     }
   }
   const wanted: readonly Permission[] = typeof access === 'string' ? [access] : access;
+  // A role that must use passkeys: a user without one reaches only their own account (to register one).
+  if (wanted.some((p) => p !== 'self') && ctx.passkeys.mustRegister(principal.username, principal.role)) {
+    refuse('PASSKEY_REQUIRED', 'your role signs in with a passkey: register one first', { role: principal.role });
+  }
   const held = wanted.filter((p) => roleMay(principal.role, p));
   const raw = request.params as Record<string, string | undefined>;
   if (held.length === 0 && wanted.includes('phi.read')) {

@@ -25,6 +25,7 @@ import { InfluxSupervisor } from './influx-supervisor.js';
 import { ManagedInflux } from './influxd.js';
 import { DeviceBehaviourMonitor } from './monitoring/device-behaviour.js';
 import { startOperatorServices } from './operator-services.js';
+import { startPushToEhr } from './ehr-push.js';
 import { StaffAccessMonitor } from './monitoring/staff-access.js';
 
 export interface HubReady {
@@ -199,6 +200,8 @@ export class Hub {
         this.stops.push(() => api.stop());
       }
 
+      const stopPush = startPushToEhr(hub); // only when ehrPushUrl is set
+      if (stopPush) this.stops.push(stopPush);
       this.watchSharedState(hub);
       this.stops.push(startOperatorServices(hub));
       this.monitorBehaviour(hub);

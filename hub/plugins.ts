@@ -8,6 +8,7 @@ import { PushNotifier } from '../care/push-notifications.js';
 import { describeError } from '../core/errors.js';
 import { buildApiServer } from '../dashboard-api/server.js';
 import { InfluxTelemetryReader } from '../dashboard-api/telemetry/influx-reader.js';
+import { InfluxSensedDays } from '../rpm/sensed-days-source.js';
 import { HourlyCompaction } from '../dashboard-api/telemetry/hourly-compaction.js';
 import { liveFeedFromBus } from '../dashboard-api/telemetry/live-feed.js';
 import { IngestPipeline } from '../ingest/pipeline.js';
@@ -15,6 +16,8 @@ import { rollupsSince } from '../ingest/rollup-sealing.js';
 import type { HubPlugins } from './main.js';
 
 const SNOOZE_TICK_MS = 5_000;
+/** Message retention and urgent-message escalation run this often (both are minutes apart). */
+const MESSAGING_TICK_MS = 15_000;
 
 export const HUB_PLUGINS: HubPlugins = {
   async createIntake(hub) {
@@ -114,6 +117,7 @@ export const HUB_PLUGINS: HubPlugins = {
       ...(alertLifecycle ? { alertLifecycle } : {}),
       ...(pushNotifier ? { pushNotifier } : {}),
       mqttEndpoint: { host: hub.config.publicHost, port: hub.mqttPort },
+      rpmDays: new InfluxSensedDays(hub.influx, hub.ctx.keyring),
       readiness: [
         { name: 'influxdb', check: async () => ((await hub.influx.ping()) ? true : 'unreachable') },
         { name: 'broker', check: () => (hub.mqttPort > 0 ? true : 'not listening') },
@@ -123,12 +127,20 @@ export const HUB_PLUGINS: HubPlugins = {
         },
       ],
     });
+    const messagingTimer = setInterval(() => {
+      try {
+        api.apiContext.messaging.tick();
+      } catch (err) {
+        hub.logger.error({ err: describeError(err) }, 'message retention or escalation failed');
+      }
+    }, MESSAGING_TICK_MS).unref();
     await api.listen({ host: hub.config.bind, port: hub.config.apiPort });
     const address = api.server.address();
     return {
       port: typeof address === 'object' && address ? address.port : hub.config.apiPort,
       stop: async () => {
         clearInterval(snoozeTimer);
+        clearInterval(messagingTimer);
         await pushNotifier?.close();
         escalation?.close();
         deviceWatch?.close();

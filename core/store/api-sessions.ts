@@ -89,6 +89,13 @@ export class ApiSessionRepository {
     );
   }
 
+  /** The staff device a session was opened from (api_sessions.staff_device_id); null: unknown. */
+  staffDeviceOf(tokenHash: string): string | null {
+    const row = this.db.prepare('SELECT * FROM api_sessions WHERE token_hash = ?').get(tokenHash) as
+      { staff_device_id?: string | null } | undefined;
+    return row?.staff_device_id ?? null;
+  }
+
   /** Ends one live session; false when it had ended already. */
   end(tokenHash: string, at: number, reason: string): boolean {
     return (

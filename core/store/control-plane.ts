@@ -7,11 +7,16 @@ import { openDatabase, type Db } from './database.js';
 import { DeviceModelRepository } from './device-models.js';
 import { DeviceRepository } from './devices.js';
 import { EnrollmentTokenRepository } from './enrollment-tokens.js';
+import { GatewayBindingRepository } from './gateway-bindings.js';
 import { LoginThrottleRepository } from './login-throttle.js';
 import { AlertRepository, DeadLetterRepository, DeviceSeqRepository } from './ingest-state.js';
 import { MetaRepository } from './meta.js';
+import { PasskeyRepository } from './passkeys.js';
 import { PatientRepository } from './patients.js';
 import { PkiMaterialRepository } from './pki-material.js';
+import { RpmEnrolmentRepository } from './rpm-enrolments.js';
+import { RPM_STATEMENT_SEAL_ACTION, RpmStatementRepository } from './rpm-statements.js';
+import { RpmTimeEntryRepository } from './rpm-time-entries.js';
 import { SecurityEventRepository } from './security-events.js';
 import { UserRepository } from './users.js';
 
@@ -33,6 +38,13 @@ export class ControlPlane {
   readonly alerts: AlertRepository;
   readonly deviceModels: DeviceModelRepository;
   readonly loginThrottle: LoginThrottleRepository;
+  readonly gatewayBindings: GatewayBindingRepository;
+  /** Staff passkeys (WebAuthn); `revokeForStaffDevice` ends those of a lost staff device. */
+  readonly passkeys: PasskeyRepository;
+  /** RPM programme (rpm/): enrolments, time entries, and closed months sealed in the audit chain. */
+  readonly rpmEnrolments: RpmEnrolmentRepository;
+  readonly rpmTimeEntries: RpmTimeEntryRepository;
+  readonly rpmStatements: RpmStatementRepository;
 
   constructor(
     readonly db: Db,
@@ -53,6 +65,12 @@ export class ControlPlane {
     this.alerts = new AlertRepository(db, now);
     this.deviceModels = new DeviceModelRepository(db, now);
     this.loginThrottle = new LoginThrottleRepository(db);
+    this.gatewayBindings = new GatewayBindingRepository(db, now);
+    this.passkeys = new PasskeyRepository(db, now);
+    this.rpmEnrolments = new RpmEnrolmentRepository(db);
+    this.rpmTimeEntries = new RpmTimeEntryRepository(db);
+    this.rpmStatements = new RpmStatementRepository(db, this.audit);
+    this.audit.addSealCheck(RPM_STATEMENT_SEAL_ACTION, this.rpmStatements.sealCheck());
   }
 
   static open(dataDir: string, now?: () => number): ControlPlane {

@@ -56,7 +56,8 @@ function hashId(id: string): string {
   return createHash('sha256').update(id, 'utf8').digest('hex');
 }
 
-function totpPurpose(username: string): string {
+/** The keyring purpose a user's sealed TOTP secret is bound to. */
+export function totpPurpose(username: string): string {
   return `totp:${username}`;
 }
 

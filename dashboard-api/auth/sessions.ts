@@ -116,7 +116,12 @@ export class SessionService extends EventEmitter<{ ended: [sessionHash: string, 
   }
 
   /** Records that a live session just gave a fresh second factor, and audits it. */
-  markSteppedUp(sessionHash: string, method: 'totp' | 'passkey', source: string | undefined): number {
+  markSteppedUp(
+    sessionHash: string,
+    method: 'totp' | 'passkey',
+    source: string | undefined,
+    passkeyId?: string,
+  ): number {
     const record = this.sessions.get(sessionHash);
     const at = this.now();
     if (!record || !this.sessions.markSteppedUp(sessionHash, at)) {
@@ -128,7 +133,7 @@ export class SessionService extends EventEmitter<{ ended: [sessionHash: string, 
       target: `user:${record.username}`,
       outcome: 'success',
       source,
-      details: { method },
+      details: { method, ...(passkeyId ? { passkey: passkeyId } : {}) },
     });
     return at;
   }

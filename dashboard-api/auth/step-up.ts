@@ -6,6 +6,7 @@
 // `requireStepUp` before they change anything; the refusal is a coded 401 that the console
 // answers with its step-up dialog, then retries. The error edge audits every refusal
 // (`auth.step_up.required`, outcome denied, with the reason and route).
+import type { AuditLog } from '../../core/audit.js';
 import { VitalGateError } from '../../core/errors.js';
 
 /** `VITALGATE_STEP_UP_MAX_AGE_SECONDS` when a caller has no configuration at hand. */
@@ -51,4 +52,33 @@ export function requireStepUp(session: StepUpSession, now: number, reason: StepU
     `confirm it is you (passkey or authenticator code) within ${maxAgeSeconds} s before this action`,
     { reason, maxAgeSeconds },
   );
+}
+
+/** A read of a patient's raw readings (or FHIR Observations) longer than this is an export. */
+export const EXPORT_STEP_UP_RANGE_MS = 24 * 3_600_000;
+
+/** `requireStepUp(…, 'phi_export')` when a raw range spans more than a day. */
+export function requireStepUpForExport(session: StepUpSession, now: number, from: number, to: number): void {
+  if (to - from > EXPORT_STEP_UP_RANGE_MS) requireStepUp(session, now, 'phi_export');
+}
+
+/**
+ * The audit entry of a refused sensitive action (`auth.step_up.required`, outcome denied), written
+ * by the HTTP error edges for every STEP_UP_REQUIRED answer, so callers of requireStepUp need not.
+ */
+export function auditStepUpRefusal(
+  audit: AuditLog,
+  error: { code: string; details?: Record<string, unknown> | undefined },
+  request: { username: string | undefined; route: string; source: string | undefined },
+): void {
+  if (error.code !== 'STEP_UP_REQUIRED') return;
+  const reason = error.details?.reason;
+  audit.append({
+    actor: request.username ? `user:${request.username}` : 'anonymous',
+    action: 'auth.step_up.required',
+    target: `route:${request.route}`,
+    outcome: 'denied',
+    source: request.source,
+    details: { reason: typeof reason === 'string' ? reason : 'unspecified' },
+  });
 }

@@ -3,6 +3,7 @@
 import type { FastifyReply } from 'fastify';
 import { z } from 'zod';
 import { MAX_PASSWORD_LENGTH } from '../auth/password-policy.js';
+import { hasFreshStepUp } from '../auth/step-up.js';
 import { hashSessionToken } from '../auth/sessions.js';
 import type { ApiContext } from '../context.js';
 import { SESSION_COOKIE, type ApiApp } from '../server.js';
@@ -27,7 +28,7 @@ const loginStep = z.object({
 
 const totpCode = z.string().regex(/^\d{6}$/, 'expected 6 digits');
 
-const sessionView = z.object({
+export const sessionView = z.object({
   token: z.string(),
   expiresAt: z.string(),
   idleTimeoutSeconds: z.number(),
@@ -35,7 +36,7 @@ const sessionView = z.object({
 });
 
 /** A new session: the token in the body and as the httpOnly cookie. */
-function sessionReply(
+export function sessionReply(
   ctx: ApiContext,
   reply: FastifyReply,
   session: { token: string; expiresAt: number; idleTimeoutSeconds: number; username: string },
@@ -192,6 +193,10 @@ export function registerAuthRoutes(app: ApiApp, ctx: ApiContext): void {
             role: z.string(),
             expiresAt: z.string(),
             idleTimeoutSeconds: z.number(),
+            /** Until when the last step-up counts; null: the session must step up for sensitive actions. */
+            stepUpValidUntil: z.string().nullable(),
+            /** The role requires passkeys and the user has none: only their own account is open. */
+            passkeyRequired: z.boolean(),
           }),
         },
       },
@@ -203,6 +208,10 @@ export function registerAuthRoutes(app: ApiApp, ctx: ApiContext): void {
         role: p.role,
         expiresAt: new Date(p.expiresAt).toISOString(),
         idleTimeoutSeconds: ctx.config.sessionIdleMinutes * 60,
+        stepUpValidUntil: hasFreshStepUp(p, ctx.now())
+          ? new Date(p.steppedUpAt! + p.stepUpMaxAgeSeconds * 1000).toISOString()
+          : null,
+        passkeyRequired: ctx.passkeys.mustRegister(p.username, p.role),
       };
     },
   );

@@ -4,6 +4,7 @@
 // signed command path (wipe, disable).
 import { z } from 'zod';
 import type { LifecycleAction } from '../../pki/lifecycle.js';
+import { requireStepUp } from '../auth/step-up.js';
 import type { ApiContext } from '../context.js';
 import type { ApiApp } from '../server.js';
 import { cidrList, deviceKind, deviceParams, deviceId, deviceStatus, patientId, reason } from '../schemas.js';
@@ -211,8 +212,18 @@ export function registerDeviceRoutes(app: ApiApp, ctx: ApiContext): void {
           body: z.object({ reason }).strict(),
         },
       },
-      async (request) =>
-        ctx.deps.lifecycle.apply(request.params.id, action, request.body.reason, actor(request), request.ip),
+      async (request) => {
+        if (action === 'wipe' || action === 'revoke') {
+          requireStepUp(request.principal!, ctx.now(), `patient_device_${action}`);
+        }
+        return ctx.deps.lifecycle.apply(
+          request.params.id,
+          action,
+          request.body.reason,
+          actor(request),
+          request.ip,
+        );
+      },
     );
   }
 }

@@ -16,11 +16,13 @@ import {
   patientSearch,
   type QueryValues,
 } from '../../fhir/search.js';
+import { auditStepUpRefusal, requireStepUpForExport } from '../auth/step-up.js';
 import type { ApiContext } from '../context.js';
 import { toErrorResponse } from '../http-errors.js';
 import { describeRequestError } from '../request-errors.js';
 import type { ApiApp } from '../server.js';
 import { callerOf, type FhirCaller } from '../access/fhir-callers.js';
+import { registerFhirPushRoutes } from './fhir-push.js';
 import { registerSmartRoutes, smartConfiguration, smartTokenUrl } from './smart.js';
 
 export const FHIR_PREFIX = '/fhir/R4';
@@ -98,11 +100,17 @@ export async function registerFhirRoutes(app: ApiApp, ctx: ApiContext): Promise<
     filed: ctx.messaging.filing,
   });
   const tokens = await registerSmartRoutes(app, ctx);
+  registerFhirPushRoutes(app, ctx);
   await app.register(
     async (scope) => {
       const fhir = scope as unknown as ApiApp;
-      fhir.setErrorHandler(async (error, _request, reply) => {
+      fhir.setErrorHandler(async (error, request, reply) => {
         const { status, body } = toErrorResponse(describeRequestError(error));
+        auditStepUpRefusal(ctx.store.audit, body.error, {
+          username: request.principal?.username,
+          route: `${request.method} ${request.routeOptions?.url ?? 'unmatched'}`,
+          source: request.ip,
+        });
         const retry = body.error.details?.retryAfterSeconds;
         if (typeof retry === 'number') void reply.header('retry-after', String(retry));
         return send(reply, status, operationOutcome(status, body.error.code, body.error.message));
@@ -267,6 +275,7 @@ function registerReads(app: ApiApp, ctx: ApiContext, repository: FhirRepository)
       c.mayRead('Observation', 's');
       const s = observationSearch(query(request), ctx.now());
       c.admit(s.patientId, 'Observation');
+      if (request.principal) requireStepUpForExport(request.principal, ctx.now(), s.from, s.to);
       const { resources, total, next } = await repository.searchObservations(s);
       c.record(s.patientId, 'Observation', {
         from: s.from,
@@ -307,6 +316,7 @@ function registerReads(app: ApiApp, ctx: ApiContext, repository: FhirRepository)
       const patientId = patientIdFromFhir(idOf(request)) ?? notFound('Patient');
       const p = everythingParams(query(request), ctx.now());
       c.admit(patientId, 'everything');
+      if (request.principal) requireStepUpForExport(request.principal, ctx.now(), p.from, p.to);
       const page =
         (await patientEverything(repository, patientId, c.demographics, p, {
           devices: c.allows('Device'),

@@ -2,6 +2,7 @@
 // clinicians who may read them (PHI, audited), and break-glass.
 import { z } from 'zod';
 import { VitalGateError } from '../../core/errors.js';
+import { requireStepUp } from '../auth/step-up.js';
 import type { ApiContext } from '../context.js';
 import type { ApiApp } from '../server.js';
 import { patientParams, patientId, reason, username } from '../schemas.js';
@@ -200,12 +201,14 @@ export function registerPatientRoutes(app: ApiApp, ctx: ApiContext): void {
         },
       },
     },
-    async (request) =>
-      ctx.erasure.erase(
+    async (request) => {
+      requireStepUp(request.principal!, ctx.now(), 'patient_erase');
+      return ctx.erasure.erase(
         { patientId: request.params.id, confirm: request.body.confirm, reason: request.body.reason },
         actor(request),
         request.ip,
-      ),
+      );
+    },
   );
 
   app.post(
@@ -227,6 +230,7 @@ export function registerPatientRoutes(app: ApiApp, ctx: ApiContext): void {
     },
     async (request, reply) => {
       const p = request.principal!;
+      requireStepUp(p, ctx.now(), 'break_glass');
       const grant = ctx.breakGlass.grant(p.username, request.params.id, request.body.reason, request.ip);
       return reply.status(201).send({
         patientId: grant.patientId,

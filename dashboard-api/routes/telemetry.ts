@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { READING_DEFINITIONS, type ReadingType } from '../../core/domain.js';
 import { VitalGateError } from '../../core/errors.js';
 import type { FastifyRequest } from 'fastify';
+import { requireStepUpForExport } from '../auth/step-up.js';
 import type { ApiContext } from '../context.js';
 import { FHIR_TYPES, observationBundle } from '../../fhir/observations.js';
 import type { TelemetryPoint } from '../ports.js';
@@ -102,6 +103,7 @@ export function registerTelemetryRoutes(app: ApiApp, ctx: ApiContext): void {
         });
         return { ...base, resolutionMs: res, series };
       }
+      requireStepUpForExport(request.principal!, ctx.now(), from, to);
       const points = await ctx.telemetry.raw(id, from, to, types, request.query.limit);
       ctx.guard.recordRead(request.principal!, id, 'telemetry', request.ip, {
         via: basis,
@@ -137,6 +139,7 @@ export function registerTelemetryRoutes(app: ApiApp, ctx: ApiContext): void {
       const { id } = request.params;
       const basis = admitPatient(ctx, request, id, 'observations');
       const { from, to } = range(ctx, request.query);
+      requireStepUpForExport(request.principal!, ctx.now(), from, to);
       const { _count: count, _offset: skip } = request.query;
       const wanted = (request.query.type ?? FHIR_TYPES).filter((t) => FHIR_TYPES.includes(t));
       const points = wanted.length

@@ -2,6 +2,8 @@
 import { z } from 'zod';
 import { ROLES } from '../../core/domain.js';
 import { ROLE_PERMISSIONS } from '../access/policy.js';
+import type { Principal } from '../auth/sessions.js';
+import { requireStepUp } from '../auth/step-up.js';
 import type { ApiContext } from '../context.js';
 import type { ApiApp } from '../server.js';
 import { reason, role, userParams, username } from '../schemas.js';
@@ -19,6 +21,8 @@ const userView = z.object({
 export function registerUserRoutes(app: ApiApp, ctx: ApiContext): void {
   const actor = (r: { principal?: { username: string } }) => `user:${r.principal!.username}`;
   const tags = ['users'];
+  /** Account and role changes need a fresh second factor of the admin making them. */
+  const stepUp = (r: { principal?: Principal }) => requireStepUp(r.principal!, ctx.now(), 'user_change');
 
   app.get(
     '/users',
@@ -42,6 +46,7 @@ export function registerUserRoutes(app: ApiApp, ctx: ApiContext): void {
       },
     },
     async (request, reply) => {
+      stepUp(request);
       const created = await ctx.users.create(
         request.body.username,
         request.body.role,
@@ -97,8 +102,10 @@ export function registerUserRoutes(app: ApiApp, ctx: ApiContext): void {
         response: { 200: userView },
       },
     },
-    async (request) =>
-      ctx.users.disable(request.params.username, request.body.reason, actor(request), request.ip),
+    async (request) => {
+      stepUp(request);
+      return ctx.users.disable(request.params.username, request.body.reason, actor(request), request.ip);
+    },
   );
 
   app.post(
@@ -112,7 +119,10 @@ export function registerUserRoutes(app: ApiApp, ctx: ApiContext): void {
         response: { 200: userView },
       },
     },
-    async (request) => ctx.users.enable(request.params.username, actor(request), request.ip),
+    async (request) => {
+      stepUp(request);
+      return ctx.users.enable(request.params.username, actor(request), request.ip);
+    },
   );
 
   app.post(
@@ -121,7 +131,10 @@ export function registerUserRoutes(app: ApiApp, ctx: ApiContext): void {
       config: { access: 'users.manage' },
       schema: { tags, summary: 'Lifts a lockout.', params: userParams, response: { 200: userView } },
     },
-    async (request) => ctx.users.unlock(request.params.username, actor(request), request.ip),
+    async (request) => {
+      stepUp(request);
+      return ctx.users.unlock(request.params.username, actor(request), request.ip);
+    },
   );
 
   app.post(
@@ -135,7 +148,10 @@ export function registerUserRoutes(app: ApiApp, ctx: ApiContext): void {
         response: { 200: z.object({ username: z.string(), oneTimePassword: z.string() }) },
       },
     },
-    async (request) => ctx.users.resetPassword(request.params.username, actor(request), request.ip),
+    async (request) => {
+      stepUp(request);
+      return ctx.users.resetPassword(request.params.username, actor(request), request.ip);
+    },
   );
 
   app.post(
@@ -149,6 +165,9 @@ export function registerUserRoutes(app: ApiApp, ctx: ApiContext): void {
         response: { 200: userView },
       },
     },
-    async (request) => ctx.users.resetMfa(request.params.username, actor(request), request.ip),
+    async (request) => {
+      stepUp(request);
+      return ctx.users.resetMfa(request.params.username, actor(request), request.ip);
+    },
   );
 }

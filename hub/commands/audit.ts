@@ -19,7 +19,7 @@ export const auditVerify: CommandSpec = {
       else if (result.ok) io.out(`audit chain intact: ${result.checked} entries verified${pruned}`);
       else
         io.err(
-          `audit chain broken at entry ${result.firstBad!.seq} (${result.firstBad!.problem.replace('_', ' ')}); ${result.checked} entries before it verified${pruned}`,
+          `audit chain broken at entry ${result.firstBad!.seq} (${result.firstBad!.problem.replaceAll('_', ' ')}); ${result.checked} entries before it verified${pruned}`,
         );
       return result.ok ? 0 : 1;
     } finally {

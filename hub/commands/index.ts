@@ -7,6 +7,7 @@ import { caRotateIssuer } from './ca.js';
 import { check } from './check.js';
 import { demo } from './demo.js';
 import { fhirClientAdd, fhirClientList } from './fhir-client.js';
+import { fhirPushRetry, fhirPushStatus } from './fhir-push.js';
 import { init } from './init.js';
 import { keysRotateMaster } from './keys.js';
 import { modelSet } from './model.js';
@@ -57,6 +58,8 @@ export const COMMANDS: readonly CommandSpec[] = [
   userResetMfa,
   fhirClientAdd,
   fhirClientList,
+  fhirPushStatus,
+  fhirPushRetry,
   auditVerify,
   check,
   keysRotateMaster,

@@ -6,14 +6,16 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openssl, writeFiles } from '../../support/openssl.js';
-import { enrolledUser, startTestHub, type TestHub } from './harness.js';
+import { enrolledUser, startTestHub, stepUp, type TestHub } from './harness.js';
 
 let hub: TestHub;
 let engineer: string;
+let engineerUser: { secret: string; token: string };
 
 beforeAll(async () => {
   hub = await startTestHub();
-  engineer = (await enrolledUser(hub, 'eng.pki', 'engineer')).token;
+  engineerUser = await enrolledUser(hub, 'eng.pki', 'engineer');
+  engineer = engineerUser.token;
 }, 60_000);
 
 afterAll(async () => hub?.close());
@@ -221,6 +223,7 @@ describe('lifecycle and the PKI endpoints', () => {
       body: {},
     });
     expect(noReason.status).toBe(400);
+    await stepUp(hub, engineerUser); // revoking a patient device is a sensitive action
     const res = await hub.client.request('POST', '/api/v1/devices/wear-rev/revoke', {
       token: engineer,
       body: { reason: 'reported lost by the patient' },

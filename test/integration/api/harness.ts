@@ -312,3 +312,16 @@ export async function login(hub: TestHub, user: { username: string; secret: stri
   if (mfa.status !== 200) throw new Error(`mfa ${mfa.status} ${mfa.text}`);
   return (mfa.body as { token: string }).token;
 }
+
+/**
+ * Steps a session up with a fresh authenticator code (the clock moves one TOTP step on, so the
+ * code is a new one), as sensitive actions demand (dashboard-api/auth/step-up.ts).
+ */
+export async function stepUp(hub: TestHub, user: { secret: string; token: string }): Promise<void> {
+  hub.clock.advance(30_000);
+  const res = await hub.client.request('POST', '/api/v1/auth/step-up', {
+    token: user.token,
+    body: { code: totpCode(hub, user.secret) },
+  });
+  if (res.status !== 200) throw new Error(`step-up ${res.status} ${res.text}`);
+}

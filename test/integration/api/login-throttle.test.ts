@@ -8,6 +8,7 @@ import { ApiSessionRepository } from '../../../core/store/api-sessions.js';
 import {
   enrolledUser,
   startTestHub,
+  stepUp,
   STRONG_PASSWORD,
   totpCode,
   type HttpResult,
@@ -208,6 +209,7 @@ describe('throttle per account and source network', () => {
       }
     }
     expect(hub.pki.store.loginThrottle.blockedSources('dr.many', hub.clock.now())).toBe(2);
+    await stepUp(hub, admin); // account changes need a fresh second factor
     const res = await hub.client.request('POST', '/api/v1/users/dr.many/unlock', { token: admin.token });
     expect(res.status, res.text).toBe(200);
     expect(res.body).toMatchObject({ locked: false });

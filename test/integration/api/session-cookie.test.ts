@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BreakGlassGrantRepository } from '../../../core/store/break-glass-grants.js';
 import { addPatient } from '../../support/ingest.js';
-import { enrolledUser, startTestHub, STRONG_PASSWORD, totpCode, type TestHub } from './harness.js';
+import { enrolledUser, startTestHub, stepUp, STRONG_PASSWORD, totpCode, type TestHub } from './harness.js';
 
 let hub: TestHub;
 let mine: string;
@@ -75,7 +75,8 @@ describe('the session cookie', () => {
     const read = await hub.client.request('GET', `/api/v1/patients/${theirs}`, withCookie(token));
     expect(read.status).toBe(403);
 
-    // The same request from the API's own origin goes through.
+    // The same request from the API's own origin goes through (once the session stepped up).
+    await stepUp(hub, { secret: dr.secret, token });
     const port = hub.client.port;
     const same = await hub.client.request('POST', `/api/v1/patients/${theirs}/break-glass`, {
       ...withCookie(token, { origin: `https://127.0.0.1:${port}` }),

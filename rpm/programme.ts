@@ -1,0 +1,58 @@
+// The RPM programme's parts, built once from the control plane, the keyring, the site's time
+// zone and where days of data come from. The API and the hub use this; tests too.
+import type { Keyring } from '../core/keyring.js';
+import type { ControlPlane } from '../core/store/control-plane.js';
+import { RpmEnrolments } from './enrolment.js';
+import { RpmLedger } from './month-close.js';
+import type { SensedDaySource } from './sensed-days-source.js';
+import { SiteCalendar } from './site-calendar.js';
+import { TimeLog } from './time-log.js';
+
+export interface RpmProgramme {
+  calendar: SiteCalendar;
+  enrolments: RpmEnrolments;
+  timeLog: TimeLog;
+  ledger: RpmLedger;
+  days: SensedDaySource;
+}
+
+export function createRpmProgramme(deps: {
+  store: ControlPlane;
+  keyring: Keyring;
+  timeZone: string;
+  days: SensedDaySource;
+  now: () => number;
+}): RpmProgramme {
+  const { store, now } = deps;
+  const calendar = new SiteCalendar(deps.timeZone);
+  const enrolments = new RpmEnrolments({
+    enrolments: store.rpmEnrolments,
+    statements: store.rpmStatements,
+    patients: store.patients,
+    users: store.users,
+    audit: store.audit,
+    calendar,
+    now,
+  });
+  return {
+    calendar,
+    enrolments,
+    timeLog: new TimeLog({
+      entries: store.rpmTimeEntries,
+      enrolments,
+      keyring: deps.keyring,
+      audit: store.audit,
+      calendar,
+      now,
+    }),
+    ledger: new RpmLedger({
+      enrolments: store.rpmEnrolments,
+      timeEntries: store.rpmTimeEntries,
+      statements: store.rpmStatements,
+      days: deps.days,
+      calendar,
+      now,
+    }),
+    days: deps.days,
+  };
+}
