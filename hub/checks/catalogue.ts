@@ -4,6 +4,7 @@ import { API_CHECKS } from './api.js';
 import { consoleLockedDown } from './console.js';
 import { BACKLOG_CHECKS } from './backlog.js';
 import { CARE_CHECKS } from './care.js';
+import { MESSAGING_CHECKS } from './messaging.js';
 import { restoreDrillPassed } from './backup-drill.js';
 import { devicesOnPreviousIssuer } from './issuer-rotation.js';
 import { aclLint, revocationCanary } from './canary.js';
@@ -48,6 +49,7 @@ export const ALL_CHECKS: readonly DeploymentCheck[] = [
   ...FLEET_CHECKS,
   renewalPrompted,
   ...CARE_CHECKS,
+  ...MESSAGING_CHECKS,
 ];
 
 /** What the hub cannot check by itself, and how to keep evidence for it (OWASP SMDDS). */
