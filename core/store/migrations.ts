@@ -532,6 +532,46 @@ export const MIGRATIONS: Migration[] = [
     `,
   },
   {
+    version: 650,
+    name: 'FHIR push: the outbox of resources for the EHR, and how far each patient was collected',
+    sql: `
+      -- One resource to send to a destination. The resource is sealed under its patient's data
+      -- key (erasing the patient destroys it); the identifier is the hub's own, so a conditional
+      -- create never stores it twice. A sent item keeps only its identifier (so it is not queued
+      -- again) for a week; refused ones are set aside (dead) with the destination's
+      -- OperationOutcome, sealed too.
+      CREATE TABLE fhir_push_items (
+        id INTEGER PRIMARY KEY,
+        destination TEXT NOT NULL,
+        patient_id TEXT NOT NULL,
+        resource_type TEXT NOT NULL,
+        identifier TEXT NOT NULL,
+        key_version INTEGER NOT NULL,
+        sealed BLOB NOT NULL,
+        state TEXT NOT NULL CHECK (state IN ('pending', 'dead', 'sent')),
+        attempts INTEGER NOT NULL DEFAULT 0,
+        alone INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at INTEGER NOT NULL,
+        created_at INTEGER NOT NULL,
+        last_error TEXT,
+        outcome_key_version INTEGER,
+        outcome_sealed BLOB,
+        dead_at INTEGER,
+        sent_at INTEGER,
+        UNIQUE (destination, identifier)
+      );
+      CREATE INDEX fhir_push_items_queue ON fhir_push_items (destination, state, patient_id, id);
+      CREATE INDEX fhir_push_items_sent ON fhir_push_items (sent_at) WHERE state = 'sent';
+      -- Up to which instant each patient's export was put in the outbox, per destination.
+      CREATE TABLE fhir_push_cursors (
+        destination TEXT NOT NULL,
+        patient_id TEXT NOT NULL,
+        collected_to INTEGER NOT NULL,
+        PRIMARY KEY (destination, patient_id)
+      );
+    `,
+  },
+  {
     version: 620,
     name: 'auth: passkeys (WebAuthn), their single-use challenges, and step-up time of a session',
     sql: `
@@ -685,6 +725,87 @@ export const MIGRATIONS: Migration[] = [
       );
       CREATE INDEX push_deliveries_due ON push_deliveries (state, next_attempt_at);
       CREATE INDEX push_deliveries_alert ON push_deliveries (alert_id);
+    `,
+  },
+  {
+    version: 670,
+    name: 'gateways: which gateway relays each Bluetooth device, the identity it pinned, its clock drift',
+    sql: `
+      -- One row per bound device; a new binding (another gateway) is a new row id, which names the
+      -- device's replay window (AUTOINCREMENT: never reused). system_id/serial are the measuring device's identity as the
+      -- operator gave it or as its first accepted reading pinned it.
+      CREATE TABLE gateway_bindings (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        device_id TEXT NOT NULL UNIQUE REFERENCES devices (id),
+        gateway_id TEXT NOT NULL REFERENCES devices (id),
+        system_id TEXT,
+        serial TEXT,
+        bound_at INTEGER NOT NULL,
+        bound_by TEXT NOT NULL,
+        clock_drift_ms INTEGER,
+        drift_at INTEGER
+      );
+      CREATE INDEX gateway_bindings_gateway ON gateway_bindings (gateway_id);
+    `,
+  },
+  {
+    version: 680,
+    name: 'RPM programme: enrolments, billing practitioners, time entries, sealed monthly statements',
+    sql: `
+      -- Dates are the site's calendar dates (YYYY-MM-DD), months YYYY-MM (VITALGATE_RPM_TIME_ZONE).
+      CREATE TABLE rpm_enrolments (
+        patient_id TEXT PRIMARY KEY,
+        monitoring_start TEXT NOT NULL,
+        ended_on TEXT,
+        consent_at INTEGER,
+        consent_by TEXT,
+        consent_method TEXT,
+        setup_date TEXT,
+        enrolled_by TEXT NOT NULL,
+        enrolled_at INTEGER NOT NULL
+      );
+      -- The one billing practitioner of a patient from a month on (until the next row).
+      CREATE TABLE rpm_billing_practitioners (
+        patient_id TEXT NOT NULL,
+        from_month TEXT NOT NULL,
+        practitioner TEXT NOT NULL,
+        set_by TEXT NOT NULL,
+        set_at INTEGER NOT NULL,
+        PRIMARY KEY (patient_id, from_month)
+      );
+      -- Clinical staff time; counted only once confirmed. The note is sealed under the patient key.
+      CREATE TABLE rpm_time_entries (
+        id INTEGER PRIMARY KEY,
+        patient_id TEXT NOT NULL,
+        clinician TEXT NOT NULL,
+        started_at INTEGER NOT NULL,
+        minutes INTEGER NOT NULL,
+        activity TEXT NOT NULL,
+        interactive INTEGER NOT NULL,
+        origin TEXT NOT NULL,
+        state TEXT NOT NULL CHECK (state IN ('proposed', 'confirmed', 'discarded')),
+        created_at INTEGER NOT NULL,
+        decided_at INTEGER,
+        key_version INTEGER,
+        sealed_note BLOB
+      );
+      CREATE INDEX rpm_time_entries_patient ON rpm_time_entries (patient_id, started_at);
+      -- A closed month's statement per patient; its SHA-256 is sealed in the audit chain.
+      CREATE TABLE rpm_statements (
+        patient_id TEXT NOT NULL,
+        month TEXT NOT NULL,
+        content TEXT NOT NULL,
+        hash TEXT NOT NULL,
+        closed_at INTEGER NOT NULL,
+        closed_by TEXT NOT NULL,
+        PRIMARY KEY (patient_id, month)
+      );
+      CREATE TABLE rpm_month_closes (
+        month TEXT PRIMARY KEY,
+        closed_at INTEGER NOT NULL,
+        closed_by TEXT NOT NULL,
+        statements INTEGER NOT NULL
+      );
     `,
   },
   {
