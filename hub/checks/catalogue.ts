@@ -17,6 +17,7 @@ import { handshakesBounded } from './handshakes.js';
 import { accountsUnderAttack } from './login-attacks.js';
 import { STAFF_DEVICE_CHECKS } from './staff-devices.js';
 import { fhirClientsNarrow } from './fhir-clients.js';
+import { FHIR_PUSH_CHECKS } from './fhir-push.js';
 import { NETWORK_CHECKS } from './network.js';
 import { PEOPLE_CHECKS, breakGlassReviewed } from './people.js';
 import { PKI_CHECKS } from './pki.js';
@@ -45,6 +46,7 @@ export const ALL_CHECKS: readonly DeploymentCheck[] = [
   accountsUnderAttack,
   ...STAFF_DEVICE_CHECKS,
   fhirClientsNarrow,
+  ...FHIR_PUSH_CHECKS,
   ...DEVICE_CHECKS,
   ...FLEET_CHECKS,
   renewalPrompted,
