@@ -91,8 +91,10 @@ export async function clinicianApi(
   pki: TestPki,
   reader: TelemetryReader,
   patientIds: string | readonly string[],
+  options: { primeSummaries?: boolean } = {},
 ) {
   const api = await buildApiServer({
+    ...options,
     config: pki.config,
     store: pki.store,
     keyring: pki.keyring,

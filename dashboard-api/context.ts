@@ -92,6 +92,11 @@ export interface ApiDeps {
   hourOf?: (at: number) => number;
   /** Revokes the passkeys bound to a staff device marked lost (the passkey repository). */
   staffDevicePasskeys?: StaffDevicePasskeys;
+  /**
+   * Seeds every patient's latest vitals (what My patients shows) in the background once the
+   * server is ready, so the first summary after a start does not read storage (the hub's).
+   */
+  primeSummaries?: boolean;
 }
 
 export interface ApiContext {
@@ -127,6 +132,8 @@ export interface ApiContext {
   rpm: RpmProgramme;
   /** Closers of the open live streams, ended when the server closes. */
   liveStreams: Set<(reason: string) => void>;
+  /** With `primeSummaries`: settles once every patient's summary is seeded (how many failed). */
+  summariesPrimed?: Promise<number>;
 }
 
 export function createApiContext(deps: ApiDeps): ApiContext {
@@ -223,7 +230,10 @@ export function createApiContext(deps: ApiDeps): ApiContext {
       keyring,
       timeZone: config.rpmTimeZone,
       days: deps.rpmDays ?? {
-        presences: () => Promise.reject(new VitalGateError('RPM_UNAVAILABLE', 'days of data cannot be read here')),
+        presences: () =>
+          Promise.reject(new VitalGateError('RPM_UNAVAILABLE', 'days of data cannot be read here')),
+        lastSensed: () =>
+          Promise.reject(new VitalGateError('RPM_UNAVAILABLE', 'days of data cannot be read here')),
       },
       now,
     }),

@@ -92,6 +92,7 @@ export const HUB_PLUGINS: HubPlugins = {
     compaction.start();
     const api = await buildApiServer({
       config: hub.config,
+      primeSummaries: true,
       store: hub.ctx.store,
       keyring: hub.ctx.keyring,
       authority: hub.authority,

@@ -14,6 +14,21 @@ const SUMMARY_CONCURRENCY = 8;
 export function registerCareSummaryRoutes(app: ApiApp, ctx: ApiContext): void {
   const tags = ['patients'];
   const summary = new CareSummary(ctx);
+  if (ctx.deps.primeSummaries) {
+    // Every patient not erased, in the background once the server is ready.
+    let stopping = false;
+    app.addHook('onReady', async () => {
+      const ids = ctx.store.patients
+        .list()
+        .filter((p) => p.erasedAt === null)
+        .map((p) => p.id);
+      ctx.summariesPrimed = summary.prime(ids, () => stopping);
+    });
+    app.addHook('onClose', async () => {
+      stopping = true;
+      await ctx.summariesPrimed;
+    });
+  }
 
   app.get(
     '/me/patients',

@@ -24,6 +24,8 @@ export const SUMMARY_TYPES: readonly ReadingType[] = [
   'body_weight',
 ];
 const HOUR_MS = 3_600_000;
+/** Patients seeded at once when priming (InfluxDB also serves ingest meanwhile). */
+const PRIME_CONCURRENCY = 4;
 /** Kinds that stream; a silence of this long means the device is not reporting. */
 const STREAM_SILENCE_MS = 2 * 60_000;
 /** Kinds that measure now and then (BP, glucose, scale, thermometer): a day and a bit. */
@@ -142,6 +144,25 @@ export class CareSummary {
   /** Drops what is kept in memory of a patient (erasure). */
   forget(patientId: string): void {
     this.latest.forget(patientId);
+  }
+
+  /**
+   * Seeds the latest vitals of these patients, a few at a time, until done or `stopped()` says
+   * so. A summary asked for meanwhile waits for its patient's seed rather than reading twice.
+   * Errors are counted, not thrown: that patient is seeded when first asked for.
+   */
+  async prime(patientIds: readonly string[], stopped: () => boolean): Promise<number> {
+    let next = 0;
+    let failed = 0;
+    const worker = async () => {
+      while (next < patientIds.length && !stopped()) {
+        await this.latest.of(patientIds[next++]!).catch(() => {
+          failed += 1;
+        });
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(PRIME_CONCURRENCY, patientIds.length) }, worker));
+    return failed;
   }
 
   async patient(username: string, patientId: string, basis: AccessBasis): Promise<PatientSummary> {
