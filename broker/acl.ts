@@ -12,6 +12,38 @@ export interface DeviceTopics {
   commands: string;
 }
 
+/**
+ * A gateway's own topics are a device's (status, commands, commands/ack: every command works on
+ * it as on any device) but it sends no telemetry of its own: its telemetry topic matches nothing.
+ */
+export function gatewayOwnTopics(gatewayId: string): DeviceTopics {
+  return { ...deviceTopics(gatewayId), telemetry: '' };
+}
+
+/** `gateways/{gw}/devices/`: what every topic a gateway relays on starts with. */
+export function gatewayRelayPrefix(gatewayId: string): string {
+  return `gateways/${gatewayId}/devices/`;
+}
+
+const RELAYED_DEVICE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
+/**
+ * `gateways/{gw}/devices/{dev}/telemetry|status` under the gateway's prefix: the device id and
+ * kind, or undefined for any other topic (wildcards included: they match no device id).
+ */
+export function relayedTopic(
+  prefix: string,
+  topic: string,
+): { deviceId: string; kind: 'telemetry' | 'status' } | undefined {
+  if (!topic.startsWith(prefix)) return undefined;
+  const slash = topic.indexOf('/', prefix.length);
+  if (slash < 0) return undefined;
+  const deviceId = topic.slice(prefix.length, slash);
+  const rest = topic.slice(slash + 1);
+  if ((rest !== 'telemetry' && rest !== 'status') || !RELAYED_DEVICE.test(deviceId)) return undefined;
+  return { deviceId, kind: rest };
+}
+
 export function deviceTopics(deviceId: string): DeviceTopics {
   const base = `devices/${deviceId}`;
   return {
@@ -24,6 +56,9 @@ export function deviceTopics(deviceId: string): DeviceTopics {
 
 export type AclDenial =
   | 'TOPIC_NOT_ALLOWED'
+  | 'DEVICE_NOT_BOUND'
+  | 'DEVICE_BOUND_ELSEWHERE'
+  | 'DEVICE_NOT_ACTIVE'
   | 'SYS_TOPIC_NOT_ALLOWED'
   | 'RETAIN_NOT_ALLOWED'
   | 'SUBSCRIPTION_NOT_ALLOWED'

@@ -91,19 +91,21 @@ export class BrokerAuditTrail {
     });
   }
 
-  aclDenied(party: SessionParty, code: string, total: number): void {
+  /** `relayedDevice`: the device a gateway published for, when the refusal is about it. */
+  aclDenied(party: SessionParty, code: string, total: number, relayedDevice?: string): void {
+    const relayed = relayedDevice === undefined ? {} : { relayedDevice };
     this.store.audit.append({
       actor: `device:${party.deviceId}`,
       action: 'broker.acl',
       target: `device:${party.deviceId}`,
       outcome: 'denied',
       source: party.address,
-      details: { code },
+      details: { code, ...relayed },
     });
     this.event('acl_violation', 'medium', {
       deviceId: party.deviceId,
       source: party.address,
-      details: { code, total },
+      details: { code, total, ...relayed },
     });
   }
 

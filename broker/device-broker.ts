@@ -11,14 +11,21 @@ import type { HubConfig } from '../core/config.js';
 import type { Logger } from '../core/logger.js';
 import type { ControlPlane } from '../core/store/control-plane.js';
 import type { SecurityEvent } from '../core/store/security-events.js';
-import { authorizeDeviceWill, deviceTopics } from './acl.js';
+import { GATEWAY_KIND } from '../core/domain.js';
+import { authorizeDeviceWill, deviceTopics, gatewayOwnTopics, gatewayRelayPrefix } from './acl.js';
 import { BrokerAuditTrail } from './audit-trail.js';
 import { DeviceTraffic } from './device-traffic.js';
 import { DeviceIdentityGate, type IdentityRefusal } from './identity.js';
 import { CountingIntake, type TelemetryIntake } from './intake.js';
 import { guardPacketSize, TokenBucket } from './limits.js';
 import { BrokerMetrics } from './metrics.js';
-import { SessionRegistry, type LiveSession, type LiveSessionInfo } from './sessions.js';
+import {
+  SessionRegistry,
+  type GatewayRelay,
+  type LiveSession,
+  type LiveSessionInfo,
+  type RelayedDevice,
+} from './sessions.js';
 import { batchWritesPerRead } from './write-batching.js';
 import { DeviceTlsListener, type BrokerTlsMaterial, type TransportRefusalEvent } from './tls-listener.js';
 
@@ -221,11 +228,63 @@ export class DeviceBroker extends EventEmitter<DeviceBrokerEvents> {
    * from then on is the identity gate's job: it reads the device status at every connect.
    */
   kick(deviceId: string, cause: string): boolean {
+    // A device relayed by a gateway has no session: its gateway's map of bound devices is what
+    // must change (a lifecycle change, a new patient, an unbinding).
+    this.refreshRelaysOf(deviceId);
     const session = this.sessions.ofDevice(deviceId);
     if (!session) return false;
     this.trail.kicked(session.identity, cause);
     this.endSession(session, `kicked:${cause}`);
     return true;
+  }
+
+  /**
+   * Reloads the bound devices of every connected gateway from the store (the hub calls it each
+   * second, so a binding changed by the CLI takes effect within one).
+   */
+  refreshGateways(): void {
+    for (const session of this.sessions.all())
+      if (session.relay) this.loadRelay(session.identity.deviceId, session.relay);
+  }
+
+  /** Reloads one gateway's bound devices, when it is connected. */
+  refreshGateway(gatewayId: string): void {
+    const relay = this.sessions.ofDevice(gatewayId)?.relay;
+    if (relay) this.loadRelay(gatewayId, relay);
+  }
+
+  /** The gateways that relay (or relayed, until now) this device. */
+  private refreshRelaysOf(deviceId: string): void {
+    const bound = this.options.store.gatewayBindings.ofDevice(deviceId);
+    if (bound) this.refreshGateway(bound.gatewayId);
+    for (const session of this.sessions.all())
+      if (session.relay?.devices.has(deviceId) && session.identity.deviceId !== bound?.gatewayId)
+        this.loadRelay(session.identity.deviceId, session.relay);
+  }
+
+  private loadRelay(gatewayId: string, relay: GatewayRelay): void {
+    const devices = new Map<string, RelayedDevice>();
+    for (const binding of this.options.store.gatewayBindings.boundDevices(gatewayId)) {
+      // The same via object while the binding lasts: the intake pins the identity on it.
+      const previous = relay.devices.get(binding.deviceId);
+      const via =
+        previous?.binding.id === binding.id && previous.intakeDevice.via
+          ? previous.intakeDevice.via
+          : { gatewayId, bindingId: binding.id, systemId: binding.systemId, serial: binding.serial };
+      via.systemId ??= binding.systemId;
+      via.serial ??= binding.serial;
+      devices.set(binding.deviceId, {
+        binding,
+        intakeDevice: {
+          deviceId: binding.deviceId,
+          kind: binding.kind,
+          patientId: binding.patientId,
+          enrollment: `binding-${binding.id}`,
+          via,
+        },
+      });
+    }
+    relay.devices = devices;
   }
 
   liveSessions(): LiveSessionInfo[] {
@@ -282,13 +341,20 @@ export class DeviceBroker extends EventEmitter<DeviceBrokerEvents> {
     };
     if (!decision.ok) return refuse(decision.code, decision.returnCode);
     const identity = decision.identity;
-    const topics = deviceTopics(identity.deviceId);
+    const isGateway = identity.kind === GATEWAY_KIND;
+    const topics = isGateway ? gatewayOwnTopics(identity.deviceId) : deviceTopics(identity.deviceId);
     if (!authorizeDeviceWill(topics, this.wills.get(client))) return refuse('WILL_NOT_ALLOWED', 5);
 
     const { limits } = this.options;
     const now = this.now();
+    let relay: GatewayRelay | undefined;
+    if (isGateway) {
+      relay = { prefix: gatewayRelayPrefix(identity.deviceId), devices: new Map() };
+      this.loadRelay(identity.deviceId, relay);
+    }
     const session: LiveSession = {
       identity,
+      relay,
       will: this.wills.get(client),
       intakeDevice: {
         deviceId: identity.deviceId,

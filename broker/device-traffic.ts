@@ -5,11 +5,17 @@
 import type { Client, PublishPacket, Subscription } from 'aedes';
 import type { Logger } from '../core/logger.js';
 import type { ControlPlane } from '../core/store/control-plane.js';
-import { authorizeDevicePublish, authorizeDeviceSubscribe, type AclDenial } from './acl.js';
+import {
+  authorizeDevicePublish,
+  authorizeDeviceSubscribe,
+  relayedTopic,
+  type AclDenial,
+  type PublishKind,
+} from './acl.js';
 import type { BrokerAuditTrail } from './audit-trail.js';
-import type { TelemetryIntake } from './intake.js';
+import type { IntakeDevice, TelemetryIntake } from './intake.js';
 import type { BrokerMetrics } from './metrics.js';
-import type { LiveSession, SessionRegistry } from './sessions.js';
+import type { GatewayRelay, LiveSession, SessionRegistry } from './sessions.js';
 
 export interface TrafficLimits {
   maxPayloadBytes: number;
@@ -63,11 +69,30 @@ export class DeviceTraffic {
       this.deps.oversize(session, length);
       return done(new Error('packet too large'));
     }
-    const decision = authorizeDevicePublish(session.topics, packet.topic, packet.retain);
-    if (!decision.allowed) {
-      packet.topic = DROPPED_TOPIC;
-      packet.retain = false;
-      return this.violation(session, decision.reason, done);
+    // A gateway's relayed topics (gateways/{gw}/devices/{dev}/…): the binding is checked on every
+    // publish against the session's map of bound devices (reloaded when a binding changes).
+    const relay = session.relay;
+    const relayed = relay === undefined ? undefined : relayedTopic(relay.prefix, packet.topic);
+    let sender: IntakeDevice = session.intakeDevice;
+    let kind: PublishKind;
+    if (relayed) {
+      const target = relay!.devices.get(relayed.deviceId);
+      const denial = packet.retain ? 'RETAIN_NOT_ALLOWED' : this.relayDenial(relay!, relayed.deviceId);
+      if (denial || !target) {
+        packet.topic = DROPPED_TOPIC;
+        packet.retain = false;
+        return this.violation(session, denial ?? 'DEVICE_NOT_BOUND', done, relayed.deviceId);
+      }
+      sender = target.intakeDevice;
+      kind = relayed.kind;
+    } else {
+      const decision = authorizeDevicePublish(session.topics, packet.topic, packet.retain);
+      if (!decision.allowed) {
+        packet.topic = DROPPED_TOPIC;
+        packet.retain = false;
+        return this.violation(session, decision.reason, done);
+      }
+      kind = decision.kind;
     }
     const now = this.deps.now();
     if (!session.messages.take(1, now) || !session.bytes.take(length, now)) {
@@ -87,11 +112,11 @@ export class DeviceTraffic {
     metrics.messagesTotal += 1;
     metrics.bytesTotal += length;
     const buffer = typeof payload === 'string' ? Buffer.from(payload) : payload;
-    switch (decision.kind) {
+    switch (kind) {
       case 'telemetry':
-        return this.toIntake(session, buffer, done);
+        return this.toIntake(session, sender, buffer, done);
       case 'status':
-        return this.toStatus(session, buffer, done);
+        return this.toStatus(sender, buffer, done);
       case 'ack':
         this.deps.ack(session.identity.deviceId, buffer);
         return done();
@@ -123,11 +148,11 @@ export class DeviceTraffic {
   }
 
   /** PUBACK only once the intake said the message is durable; a rejection withholds it. */
-  private toIntake(session: LiveSession, payload: Buffer, done: Done): void {
+  private toIntake(session: LiveSession, sender: IntakeDevice, payload: Buffer, done: Done): void {
     const intake = this.intake;
     if (!intake) return done();
     this.inFlight += 1;
-    intake.accept(session.intakeDevice, payload).then(
+    intake.accept(sender, payload).then(
       () => {
         done();
         this.settled();
@@ -144,11 +169,11 @@ export class DeviceTraffic {
     );
   }
 
-  private toStatus(session: LiveSession, payload: Buffer, done: Done): void {
+  private toStatus(sender: IntakeDevice, payload: Buffer, done: Done): void {
     const intake = this.intake;
     if (!intake?.acceptStatus) return done();
     try {
-      const result = intake.acceptStatus(session.intakeDevice, payload);
+      const result = intake.acceptStatus(sender, payload);
       if (result)
         result.then(
           () => done(),
@@ -165,11 +190,21 @@ export class DeviceTraffic {
     if (!DEVICE_SIDE_ENDS.has(session.endCause)) return done(NOT_AUTHENTICATED);
     const payload = Buffer.isBuffer(will.payload) ? will.payload : Buffer.from(will.payload);
     will.topic = DROPPED_TOPIC;
-    this.toStatus(session, payload, done);
+    this.toStatus(session.intakeDevice, payload, done);
+  }
+
+  /**
+   * Why a gateway may not publish for this device, or null: bound to another gateway (looked up
+   * only on this refusal path), bound to none, or not active.
+   */
+  private relayDenial(relay: GatewayRelay, deviceId: string): AclDenial | null {
+    const bound = relay.devices.get(deviceId);
+    if (bound) return bound.binding.status === 'active' ? null : 'DEVICE_NOT_ACTIVE';
+    return this.deps.store.gatewayBindings.ofDevice(deviceId) ? 'DEVICE_BOUND_ELSEWHERE' : 'DEVICE_NOT_BOUND';
   }
 
   /** Counts and audits an ACL violation; disconnects and finally quarantines repeat offenders. */
-  private violation(session: LiveSession, reason: AclDenial, done: Done): void {
+  private violation(session: LiveSession, reason: AclDenial, done: Done, relayedDevice?: string): void {
     const { limits, metrics, trail } = this.deps;
     const deviceId = session.identity.deviceId;
     session.violations += 1;
@@ -177,7 +212,7 @@ export class DeviceTraffic {
     this.violationTotals.set(deviceId, total);
     metrics.aclDenials.inc({ reason });
     session.counters.authorizationFailures += 1;
-    trail.aclDenied(session.identity, reason, total);
+    trail.aclDenied(session.identity, reason, total, relayedDevice);
     if (total >= limits.aclViolationsBeforeQuarantine) {
       this.violationTotals.delete(deviceId);
       this.deps.store.devices.setStatus(deviceId, 'quarantined', `automatic: ${total} ACL violations`);

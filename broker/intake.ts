@@ -2,12 +2,18 @@
 // after `authorizePublish` calls back, so the broker awaits `accept` there: a resolved promise
 // means "durable, ack it" (accepted, duplicate or dead-lettered for good); a rejection means
 // "not stored, do not ack" (the device keeps the message and sends it again).
+import type { GatewayVia } from '../core/store/gateway-bindings.js';
 import type { DeviceIdentity } from './identity.js';
 
 export type IntakeOutcome = { outcome: 'accepted' | 'duplicate' | 'dead_letter'; reason?: string };
 
-/** What the intake learns of the sender: ids, kind and enrollment (its replay window), never the certificate. */
-export type IntakeDevice = Pick<DeviceIdentity, 'deviceId' | 'kind' | 'patientId' | 'enrollment'>;
+/**
+ * What the intake learns of the sender: ids, kind and enrollment (its replay window), never the
+ * certificate. A reading relayed by a gateway names the measuring device, with `via` its binding.
+ */
+export type IntakeDevice = Pick<DeviceIdentity, 'deviceId' | 'kind' | 'patientId' | 'enrollment'> & {
+  via?: GatewayVia;
+};
 
 export interface TelemetryIntake {
   /** Telemetry from `devices/{id}/telemetry`. Reject (throw) to withhold the PUBACK. */

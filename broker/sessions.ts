@@ -1,14 +1,30 @@
 // The live device sessions: one per device id, found by device (kick, commands) and by aedes
 // client (every hook). Everything a hook needs per message is resolved once, at connect.
 import type { Client, PublishPacket } from 'aedes';
+import type { BoundDevice } from '../core/store/gateway-bindings.js';
 import type { DeviceTopics } from './acl.js';
 import type { DeviceIdentity } from './identity.js';
 import type { IntakeDevice } from './intake.js';
 import type { TokenBucket } from './limits.js';
 import type { DeviceCounters } from './metrics.js';
 
+/** A device bound to a connected gateway, as its relayed messages reach the intake. */
+export interface RelayedDevice {
+  binding: BoundDevice;
+  intakeDevice: IntakeDevice;
+}
+
+/** What a gateway's session may relay: its topic prefix and its bound devices, by id. */
+export interface GatewayRelay {
+  prefix: string;
+  /** Reloaded whenever a binding or a bound device changes (refreshGateway). */
+  devices: Map<string, RelayedDevice>;
+}
+
 export interface LiveSession {
   identity: DeviceIdentity;
+  /** Set for a gateway's session only. */
+  relay: GatewayRelay | undefined;
   /** What the intake is told about the sender (no serial, no address). */
   intakeDevice: IntakeDevice;
   client: Client;

@@ -21,6 +21,8 @@ export const EXPECTED_CADENCE_S: Readonly<Record<DeviceKind, number>> = {
   glucometer: 26 * 3_600,
   weight_scale: 26 * 3_600,
   thermometer: 26 * 3_600,
+  // A gateway relays its devices' readings under their ids: its own silence is not a reading's.
+  gateway: Number.POSITIVE_INFINITY,
 };
 
 /** Battery fraction at or below which the alarm is raised, and above which it clears. */

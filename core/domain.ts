@@ -10,8 +10,24 @@ export const DEVICE_KINDS = [
   'glucometer',
   'weight_scale',
   'thermometer',
+  'gateway',
 ] as const;
 export type DeviceKind = (typeof DEVICE_KINDS)[number];
+
+/**
+ * A gateway (a phone app or a home hub) is an identity of its own that relays the readings of
+ * the Bluetooth devices bound to it (docs/GATEWAYS.md); it measures nothing itself.
+ */
+export const GATEWAY_KIND = 'gateway';
+/** The kinds that measure: every kind but the gateway. */
+export const MEASURING_KINDS = DEVICE_KINDS.filter(
+  (k): k is Exclude<DeviceKind, 'gateway'> => k !== GATEWAY_KIND,
+);
+export type MeasuringKind = (typeof MEASURING_KINDS)[number];
+
+/** How a reading came to be: sent by the device itself, or typed in by a person (docs/GATEWAYS.md). */
+export const MODALITIES = ['sensed', 'manual'] as const;
+export type Modality = (typeof MODALITIES)[number];
 
 export const READING_TYPES = [
   'heart_rate',
@@ -35,6 +51,7 @@ export const KIND_READING_TYPES: Readonly<Record<DeviceKind, readonly ReadingTyp
   glucometer: ['blood_glucose'],
   weight_scale: ['body_weight'],
   thermometer: ['body_temperature'],
+  gateway: [],
 };
 
 export interface Range {

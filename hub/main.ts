@@ -316,6 +316,8 @@ export class Hub {
             const device = ctx.store.devices.get(session.deviceId);
             if (device?.status !== 'active') broker.kick(session.deviceId, device?.status ?? 'removed');
           }
+          // Bindings and bound devices changed by the CLI reach connected gateways within a second.
+          broker.refreshGateways();
         } catch (err) {
           logger.error({ err: describeError(err) }, 'shared state watch failed');
         }

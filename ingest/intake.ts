@@ -13,6 +13,7 @@
 // check and the append cannot interleave; different devices share the spool's group commit.
 import type { HubConfig } from '../core/config.js';
 import type { DeviceKind } from '../core/domain.js';
+import type { GatewayVia } from '../core/store/gateway-bindings.js';
 import { describeError, isVitalGateError } from '../core/errors.js';
 import type { Keyring, SealedValue } from '../core/keyring.js';
 import type { Logger } from '../core/logger.js';
@@ -26,7 +27,9 @@ import { statusMessage, type TelemetryEnvelope } from './schemas.js';
 import type { DeviceSeqLedger } from './seq-ledger.js';
 import type { Spool } from './spool.js';
 import { encodeSpooledMessage } from './spooled-message.js';
-import { validateTelemetry, type DeadLetterReason } from './validation.js';
+import { RelayedAccounting } from './relayed-accounting.js';
+import { validateRelayed } from './relayed-envelope.js';
+import { validateTelemetry, type DeadLetterReason, type ValidationContext } from './validation.js';
 
 export interface IntakeDevice {
   deviceId: string;
@@ -34,10 +37,13 @@ export interface IntakeDevice {
   patientId: string | null;
   /** The enrollment of the certificate it sent with: its replay window ('' when unknown). */
   enrollment?: string;
+  /** A reading relayed by a gateway: the binding it came through (its window is the binding's). */
+  via?: GatewayVia;
 }
 
 /** Why a message became a dead letter: a validation reason, or the patient's key is destroyed. */
-export type DeadLetterCode = DeadLetterReason | 'PATIENT_ERASED' | 'DUPLICATE' | 'REPLAY' | 'SEQ_JUMP';
+export type DeadLetterCode =
+  DeadLetterReason | 'PATIENT_ERASED' | 'DUPLICATE' | 'REPLAY' | 'SEQ_JUMP' | 'DEVICE_IDENTITY_MISMATCH';
 
 export type IntakeResult =
   | { outcome: 'accepted' }
@@ -50,7 +56,7 @@ export type IntakeLimits = Pick<
 >;
 
 export interface TelemetryIntakeDeps {
-  store: Pick<ControlPlane, 'deadLetters' | 'devices' | 'securityEvents'>;
+  store: Pick<ControlPlane, 'deadLetters' | 'devices' | 'securityEvents' | 'gatewayBindings' | 'audit'>;
   keyring: Keyring;
   spool: Spool;
   ledger: DeviceSeqLedger;
@@ -100,9 +106,11 @@ export class TelemetryIntake {
   private readonly behind = new Map<string, { messages: number; raisedAt?: number }>();
   private readonly firmware = new Map<string, string>();
   private readonly now: () => number;
+  private readonly relayed: RelayedAccounting;
 
   constructor(private readonly deps: TelemetryIntakeDeps) {
     this.now = deps.now ?? Date.now;
+    this.relayed = new RelayedAccounting(deps.store, deps.logger, this.now);
   }
 
   /** Resolves once the message is durable (any outcome); rejects when it must not be acked. */
@@ -125,7 +133,7 @@ export class TelemetryIntake {
   private async acceptInOrder(device: IntakeDevice, payload: Buffer): Promise<IntakeResult> {
     const { limits, metrics } = this.deps;
     const now = this.now();
-    const result = validateTelemetry(payload, {
+    const ctx: ValidationContext = {
       kind: device.kind,
       now,
       maxPayloadBytes: limits.maxPayloadBytes,
@@ -133,8 +141,14 @@ export class TelemetryIntake {
       maxClockSkewMs: limits.clockSkewSeconds * 1000,
       // Older than the retention policy would be dropped by InfluxDB: refuse it here, with a reason.
       maxAgeMs: Math.min(limits.maxReadingAgeDays, limits.retentionDays) * DAY_MS,
-    });
-    if (!result.ok) return this.deadLetter(device, payload, result.reason, result.detail, now);
+    };
+    const via = device.via;
+    const relayed = via ? validateRelayed(payload, ctx, via) : undefined;
+    const result = relayed ?? validateTelemetry(payload, ctx);
+    if (!result.ok) {
+      if (via && result.reason === 'DEVICE_IDENTITY_MISMATCH') this.relayed.identityMismatch(device, via);
+      return this.deadLetter(device, payload, result.reason, result.detail, now);
+    }
     const { envelope } = result;
     const window = seqWindowKey(device.deviceId, device.enrollment ?? '');
     const seqClass = this.deps.ledger.classify(window, envelope.seq);
@@ -166,6 +180,7 @@ export class TelemetryIntake {
     }
     rollups.commit();
     this.deps.ledger.advance(window, envelope.seq);
+    if (via && relayed?.ok) this.relayed.accepted(device, via, relayed.identity, relayed.driftMs, now);
     if (this.behind.size > 0) this.behind.delete(window);
     metrics.messagesAccepted.inc();
     metrics.readingsAccepted.inc(envelope.readings.length);

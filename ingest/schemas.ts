@@ -9,7 +9,7 @@
 // validation.ts can give each failure its dead-letter reason; every other issue is structural.
 // Which device kind may send which type is not a schema matter: see validateTelemetry.
 import { z } from 'zod';
-import { READING_DEFINITIONS, type ReadingType } from '../core/domain.js';
+import { MODALITIES, READING_DEFINITIONS, type Modality, type ReadingType } from '../core/domain.js';
 
 /** Readings per telemetry message unless configured otherwise (`maxReadingsPerMessage`). */
 export const DEFAULT_MAX_READINGS = 500;
@@ -190,7 +190,64 @@ export interface TelemetryEnvelope {
   seq: number;
   ts: number;
   readings: Reading[];
+  /** How its readings came to be; a direct device's are `sensed` (docs/GATEWAYS.md). */
+  modality?: Modality;
 }
+
+/**
+ * Where a reading relayed by a gateway came from, sealed with its values (never a tag): the
+ * gateway, the modality, the gateway's receive time and the device's own, uncorrected timestamp.
+ */
+export interface ReadingSource {
+  gateway: string;
+  modality: Modality;
+  receivedAt: number;
+  deviceTime?: number;
+}
+
+/** The measuring device as the gateway saw it (IEEE 11073 system id or Bluetooth address, …). */
+export const measuringDeviceIdentity = z
+  .strictObject({
+    /** IEEE EUI-64 system id, 16 hex digits. */
+    systemId: z
+      .string()
+      .regex(/^[0-9A-Fa-f]{16}$/)
+      .optional(),
+    /** Bluetooth device address, six hex pairs. */
+    address: z
+      .string()
+      .regex(/^[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}){5}$/)
+      .optional(),
+    manufacturer: z.string().min(1).max(64).optional(),
+    model: z.string().min(1).max(64).optional(),
+    serial: z.string().min(1).max(64).optional(),
+    firmware: z
+      .string()
+      .regex(/^[A-Za-z0-9._+-]{1,32}$/)
+      .optional(),
+  })
+  .refine((d) => d.systemId !== undefined || d.address !== undefined, {
+    error: 'systemId or address is required',
+    path: ['systemId'],
+  });
+
+/**
+ * `gateways/{gw}/devices/{dev}/telemetry`: the envelope of SPEC §4 plus the measuring device, the
+ * modality, the gateway's receive time and, for a device with a clock, a coincident time
+ * reference (the device's clock and the gateway's, read at the same instant). Readings are
+ * validated as a direct device's, after their timestamps are corrected (relayed-envelope.ts).
+ */
+export const relayedEnvelopeShell = z.strictObject({
+  v: z.literal(1),
+  seq: seqSchema,
+  ts: epochMs,
+  device: measuringDeviceIdentity,
+  modality: z.enum(MODALITIES),
+  receivedAt: epochMs,
+  clock: z.strictObject({ device: epochMs, gateway: epochMs }).optional(),
+  readings: z.array(z.unknown()),
+});
+export type RelayedEnvelopeShell = z.infer<typeof relayedEnvelopeShell>;
 
 /** `devices/{id}/status`. */
 export const statusMessage = z.strictObject({

@@ -3,6 +3,12 @@
 //   telemetry,d=<device id>,s=<pseudonym>,t=<type> c="<base64 AES-256-GCM>",k=<key version>i <ns>
 //
 // The subject tag `s` is an HMAC pseudonym, never the patient id, and no value is in plaintext.
+// A reading relayed by a gateway also has the tag `modality` (`sensed` or `manual`, not PHI):
+//
+//   telemetry,d=<device id>,modality=<sensed|manual>,s=<pseudonym>,t=<type> c="…",k=…i <ns>
+//
+// and a point without it is a direct device's, which is `sensed`. Its sealed values also hold
+// its `source` (gateway, receive time, the device's own timestamp; docs/GATEWAYS.md).
 // The sealed plaintext is a scalar reading's number (`72`: its unit is its type's) or the JSON
 // of the other readings' values; points sealed before the compact form hold JSON for scalars
 // too, and both open. The associated data binds each ciphertext to its series and millisecond
@@ -98,7 +104,8 @@ export function pointTime(ms: number, seq: number, j: number): string {
 export function sealEnvelope(keyring: Keyring, target: SealingTarget, envelope: TelemetryEnvelope): string[] {
   const subject = keySubjectFor(target.patientId);
   const pseudonym = pseudonymFor(keyring, target.patientId);
-  const seriesKey = `${TELEMETRY_MEASUREMENT},d=${escapeKey(target.deviceId)},s=${pseudonym},t=`;
+  const modality = envelope.modality === undefined ? '' : `,modality=${envelope.modality}`;
+  const seriesKey = `${TELEMETRY_MEASUREMENT},d=${escapeKey(target.deviceId)}${modality},s=${pseudonym},t=`;
   const perSlot = new Map<string, number>();
   return envelope.readings.map((reading) => {
     const { type, ts, ...value } = reading;

@@ -7,7 +7,7 @@
 //   MALFORMED_JSON             not UTF-8, or not JSON
 //   TOO_MANY_READINGS          more readings than allowed, before they are parsed
 //   SCHEMA_INVALID             the envelope shell; a reading that is not an object with a string type
-//   UNKNOWN_READING_TYPE       a type outside SPEC §4
+//   UNKNOWN_READING_TYPE       a type outside SPEC §4 (or an MDC code outside core/nomenclature.ts)
 //   TYPE_NOT_ALLOWED_FOR_KIND  a type the device's kind does not send
 //   SCHEMA_INVALID             a reading against its type's schema (fields, types, integers)
 //   UNIT_MISMATCH              a unit that is not the type's UCUM unit
@@ -26,6 +26,7 @@ import {
   type DeviceKind,
   type ReadingType,
 } from '../core/domain.js';
+import { readingTermOf } from '../core/nomenclature.js';
 import {
   IMPOSSIBLE_VALUE_MESSAGE,
   READING_SCHEMAS,
@@ -65,7 +66,7 @@ export interface ValidationContext {
 export type ValidationResult =
   { ok: true; envelope: TelemetryEnvelope } | { ok: false; reason: DeadLetterReason; detail: string };
 
-type Refusal = Extract<ValidationResult, { ok: false }>;
+export type Refusal = Extract<ValidationResult, { ok: false }>;
 
 const refuse = (reason: DeadLetterReason, detail: string): Refusal => ({ ok: false, reason, detail });
 
@@ -145,7 +146,11 @@ const UNITS: Readonly<Record<string, string>> = Object.fromEntries(
   Object.entries(READING_DEFINITIONS).map(([type, def]) => [type, def.shape === 'location' ? '' : def.unit]),
 );
 
-export function validateTelemetry(payload: Buffer, ctx: ValidationContext): ValidationResult {
+/** The first stages, for any envelope: size, UTF-8, JSON, then the readings' count. */
+export function parseEnvelopeJson(
+  payload: Buffer,
+  ctx: ValidationContext,
+): { ok: true; json: unknown } | Refusal {
   if (payload.length > ctx.maxPayloadBytes)
     return refuse('PAYLOAD_TOO_LARGE', `payload over ${ctx.maxPayloadBytes} bytes`);
   if (!isUtf8(payload)) return refuse('MALFORMED_JSON', 'payload is not UTF-8');
@@ -155,22 +160,70 @@ export function validateTelemetry(payload: Buffer, ctx: ValidationContext): Vali
   } catch {
     return refuse('MALFORMED_JSON', 'payload is not JSON');
   }
-
   // The count before any parsing, so an oversized batch costs one property read.
   if (isObject(json) && Array.isArray(json.readings) && json.readings.length > ctx.maxReadings)
     return refuse('TOO_MANY_READINGS', `readings: more than ${ctx.maxReadings}`);
+  return { ok: true, json };
+}
+
+/** The first zod issue of a failed parse, in our words (never a value from the payload). */
+export function schemaRefusal(issues: readonly unknown[]): Refusal {
+  return refuse('SCHEMA_INVALID', describeIssue('', issues[0] as Issue));
+}
+
+export function validateTelemetry(payload: Buffer, ctx: ValidationContext): ValidationResult {
+  const parsed = parseEnvelopeJson(payload, ctx);
+  if (!parsed.ok) return parsed;
+  const json = parsed.json;
 
   const shell = SHELL.safeParse(json);
   if (!shell.success) return refuse('SCHEMA_INVALID', describeIssue('', shell.error.issues[0] as Issue));
   const { seq, ts, readings: raw } = shell.data;
+  const checked = validateReadings(ts, raw, ctx);
+  return checked.ok ? { ok: true, envelope: { v: 1, seq, ts, readings: checked.readings } } : checked;
+}
+
+/** A reading headed by an MDC code instead of a type: the same reading, named by its type. */
+function byMdcCode(
+  i: number,
+  reading: Record<string, unknown>,
+): { reading: Record<string, unknown> } | Refusal {
+  const { mdc, ...rest } = reading;
+  if (rest.type !== undefined) return refuse('SCHEMA_INVALID', `readings.${i}: give type or mdc, not both`);
+  const code = typeof mdc === 'string' && /^\d{1,10}$/.test(mdc) ? Number(mdc) : mdc;
+  if (typeof code !== 'number' || !Number.isSafeInteger(code))
+    return refuse('SCHEMA_INVALID', `readings.${i}.mdc: expected an MDC code`);
+  const term = readingTermOf(code);
+  if (!term) return refuse('UNKNOWN_READING_TYPE', `readings.${i}.mdc: not a code the hub accepts`);
+  return { reading: { type: term.type, ...rest } };
+}
+
+/**
+ * The reading stages of validateTelemetry over an envelope's readings (the direct envelope's and
+ * a gateway's alike): types or MDC codes, kinds, schemas, units, ranges, then timestamps.
+ */
+export function validateReadings(
+  ts: number,
+  raw: readonly unknown[],
+  ctx: ValidationContext,
+): { ok: true; readings: Reading[] } | Refusal {
   const n = raw.length;
   if (n === 0) return refuse('SCHEMA_INVALID', 'readings: fewer than 1 items');
 
   // Each stage runs over every reading before the next, so the reason is the earliest stage failed.
   const types: string[] = new Array<string>(n);
+  let named: readonly unknown[] = raw;
   for (let i = 0; i < n; i++) {
-    const reading = raw[i];
-    if (!isObject(reading)) return refuse('SCHEMA_INVALID', `readings.${i}: expected object`);
+    const item = named[i];
+    if (!isObject(item)) return refuse('SCHEMA_INVALID', `readings.${i}: expected object`);
+    let reading: Record<string, unknown> = item;
+    if (reading.type === undefined && 'mdc' in reading) {
+      const mapped = byMdcCode(i, reading);
+      if (!('reading' in mapped)) return mapped;
+      const copy = named === raw ? [...raw] : (named as unknown[]);
+      copy[i] = reading = mapped.reading;
+      named = copy;
+    }
     const type = reading.type;
     if (typeof type !== 'string') return refuse('SCHEMA_INVALID', `readings.${i}.type: expected string`);
     types[i] = type;
@@ -186,7 +239,7 @@ export function validateTelemetry(payload: Buffer, ctx: ValidationContext): Vali
   const readings: Reading[] = new Array<Reading>(n);
   let firstValueRefusal: Refusal | undefined;
   for (let i = 0; i < n; i++) {
-    const parsed = TYPE_SCHEMAS.get(types[i]!)!.safeParse(raw[i]);
+    const parsed = TYPE_SCHEMAS.get(types[i]!)!.safeParse(named[i]);
     if (parsed.success) {
       readings[i] = parsed.data;
       continue;
@@ -223,7 +276,7 @@ export function validateTelemetry(payload: Buffer, ctx: ValidationContext): Vali
     }
   }
 
-  return { ok: true, envelope: { v: 1, seq, ts, readings } };
+  return { ok: true, readings };
 }
 
 /**

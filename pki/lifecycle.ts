@@ -59,7 +59,12 @@ export class DeviceLifecycle {
     if (!ALLOWED_FROM[action].includes(device.status)) {
       throw new VitalGateError('DEVICE_STATE_CONFLICT', `cannot ${action} a device that is ${device.status}`);
     }
-    if (action === 'enable' && device.currentSerial === null) {
+    // A device relayed by a gateway has no certificate of its own: its binding is its transport.
+    if (
+      action === 'enable' &&
+      device.currentSerial === null &&
+      !this.store.gatewayBindings.ofDevice(deviceId)
+    ) {
       throw new VitalGateError('DEVICE_STATE_CONFLICT', 'the device has no certificate; enroll it instead');
     }
     let commandOutcome: Record<string, string> = {};

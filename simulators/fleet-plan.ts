@@ -4,7 +4,7 @@
 import { createHash } from 'node:crypto';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { DEVICE_KINDS, type DeviceKind } from '../core/domain.js';
+import { MEASURING_KINDS, type DeviceKind } from '../core/domain.js';
 import { VitalGateError } from '../core/errors.js';
 import type { FleetOptions } from './fleet.js';
 import { SCENARIO_NAMES, SCENARIOS, type ScenarioName } from './scenarios.js';
@@ -16,6 +16,7 @@ export const KIND_TAG: Record<DeviceKind, string> = {
   glucometer: 'glu',
   weight_scale: 'scale',
   thermometer: 'therm',
+  gateway: 'gw',
 };
 
 /** Devices' state for one hub: keyed by its CA bundle, so another hub never sees these keys. */
@@ -75,8 +76,11 @@ export function validate(options: FleetOptions): void {
     !(Number.isInteger(options.devices) && options.devices >= 1 && options.devices <= 10_000)
   )
     throw usage('--devices must be a whole number from 1 to 10000');
-  if (options.kinds.length === 0 || options.kinds.some((k) => !DEVICE_KINDS.includes(k)))
-    throw usage(`--kinds takes ${DEVICE_KINDS.join(', ')}`);
+  if (
+    options.kinds.length === 0 ||
+    options.kinds.some((k) => !(MEASURING_KINDS as readonly string[]).includes(k))
+  )
+    throw usage(`--kinds takes ${MEASURING_KINDS.join(', ')}`);
   if (!(options.rateHz >= 0.05 && options.rateHz <= 50))
     throw usage('--rate must be 0.05 to 50 messages per second');
   if (options.durationS !== undefined && !(options.durationS > 0)) throw usage('--duration must be positive');

@@ -3,7 +3,7 @@
 // session (when the hub runs) so its next connection seals readings under the new patient's key.
 import { NetworkPolicy } from '../../core/cidr.js';
 import type { HubConfig } from '../../core/config.js';
-import { DEVICE_ID_PATTERN, isDeviceKind } from '../../core/domain.js';
+import { DEVICE_ID_PATTERN, DEVICE_KINDS, isDeviceKind } from '../../core/domain.js';
 import { VitalGateError } from '../../core/errors.js';
 import type { ControlPlane } from '../../core/store/control-plane.js';
 import type { Device } from '../../core/store/devices.js';
@@ -61,10 +61,7 @@ export class DeviceRegistry {
       throw new VitalGateError('DEVICE_ID_INVALID', 'device id must be 1-64 letters, digits, . _ or -');
     }
     if (!isDeviceKind(request.kind)) {
-      throw new VitalGateError(
-        'DEVICE_KIND_INVALID',
-        'kind must be one of wearable, pulse_oximeter, bp_monitor, glucometer, weight_scale, thermometer',
-      );
+      throw new VitalGateError('DEVICE_KIND_INVALID', `kind must be one of ${DEVICE_KINDS.join(', ')}`);
     }
     if (request.allowedNetworks) new NetworkPolicy(request.allowedNetworks);
     if (request.patientId) this.requireLivePatient(request.patientId);

@@ -16,6 +16,7 @@ import { simulate } from './simulate.js';
 import { deviceAdd, deviceBind, deviceList, deviceShow, deviceToken, deviceUnbind } from './device.js';
 import { deviceConfig, devicePing } from './device-command.js';
 import { deviceLifecycleCommands } from './device-lifecycle.js';
+import { gatewayBind, gatewayList, gatewayUnbind } from './gateway.js';
 import { patientAdd, patientAssign, patientErase } from './patient.js';
 import { alertDefaults, patientAlertSettings } from './alert-settings.js';
 import { pushKeys } from './push.js';
@@ -42,6 +43,9 @@ export const COMMANDS: readonly CommandSpec[] = [
   ...deviceLifecycleCommands,
   devicePing,
   deviceConfig,
+  gatewayBind,
+  gatewayUnbind,
+  gatewayList,
   modelSet,
   patientAdd,
   patientAssign,

@@ -8,7 +8,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { HubConfig } from '../../core/config.js';
-import { DEVICE_KINDS, isDeviceKind, type DeviceKind } from '../../core/domain.js';
+import { MEASURING_KINDS, type DeviceKind } from '../../core/domain.js';
 import { VitalGateError } from '../../core/errors.js';
 import type { ControlPlane } from '../../core/store/control-plane.js';
 import type { Keyring } from '../../core/keyring.js';
@@ -48,10 +48,10 @@ function number(args: ParsedArgs, name: string, fallback: number | undefined): n
 
 function kindsOf(args: ParsedArgs): DeviceKind[] {
   const text = optionalString(args, 'kinds');
-  if (text === undefined) return [...DEVICE_KINDS];
+  if (text === undefined) return [...MEASURING_KINDS];
   const kinds = text.split(',').map((k) => k.trim());
-  const bad = kinds.find((k) => !isDeviceKind(k));
-  if (bad !== undefined) throw usageError(`unknown kind "${bad}" (one of ${DEVICE_KINDS.join(', ')})`);
+  const bad = kinds.find((k) => !(MEASURING_KINDS as readonly string[]).includes(k));
+  if (bad !== undefined) throw usageError(`unknown kind "${bad}" (one of ${MEASURING_KINDS.join(', ')})`);
   return kinds as DeviceKind[];
 }
 

@@ -29,6 +29,7 @@ export function patientFor(
 
 export function createSignalModel(kind: DeviceKind, options: SignalModelOptions): SignalModel {
   if (!isDeviceKind(kind)) throw new RangeError(`unknown device kind "${String(kind)}"`);
+  if (kind === 'gateway') throw new RangeError('a gateway measures nothing: it has no signal model');
   if (typeof options.deviceId !== 'string' || options.deviceId.length === 0) {
     throw new RangeError('deviceId must be a non-empty string');
   }

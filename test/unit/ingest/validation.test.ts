@@ -1,5 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { DEVICE_KINDS, KIND_READING_TYPES, type DeviceKind } from '../../../core/domain.js';
+import {
+  MEASURING_KINDS as DEVICE_KINDS,
+  KIND_READING_TYPES,
+  type DeviceKind,
+} from '../../../core/domain.js';
 import { telemetryEnvelopeSchema } from '../../../ingest/schemas.js';
 import {
   DEAD_LETTER_REASONS,
@@ -39,7 +43,7 @@ const glucose = (value = 95, extra: Record<string, unknown> = {}) => ({
 });
 
 // Every reading type a kind may send, with alarming-but-possible values among them.
-const VALID: Record<DeviceKind, unknown[]> = {
+const VALID: Record<Exclude<DeviceKind, 'gateway'>, unknown[]> = {
   wearable: [
     { type: 'heart_rate', value: 72, unit: '/min' },
     { type: 'spo2', value: 97, unit: '%' },
