@@ -31,9 +31,10 @@ async function browserLogin(): Promise<{ setCookie: string; token: string }> {
     body: { challengeId: (step.body as { challengeId: string }).challengeId, code: totpCode(hub, dr.secret) },
   });
   expect(mfa.status, mfa.text).toBe(200);
-  const setCookie = mfa.headers['set-cookie'];
-  expect(setCookie).toHaveLength(1);
-  return { setCookie: setCookie![0]!, token: (mfa.body as { token: string }).token };
+  // The session cookie, and the staff device cookie of this browser (test/integration/api/staff-devices.test.ts).
+  const setCookie = mfa.headers['set-cookie'] ?? [];
+  expect(setCookie.map((c) => c.split('=')[0])).toEqual(['vg_session', 'vg_device']);
+  return { setCookie: setCookie[0]!, token: (mfa.body as { token: string }).token };
 }
 
 const withCookie = (value: string, headers: Record<string, string> = {}) => ({
