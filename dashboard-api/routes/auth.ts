@@ -42,13 +42,6 @@ export function sessionReply(
   session: { token: string; expiresAt: number; idleTimeoutSeconds: number; username: string },
 ) {
   ctx.metrics.logins.inc({ outcome: 'session' });
-  // The browser or app this session lives on (a staff device), and what is unusual about it.
-  ctx.staffDevices.bindSession(reply.request, reply, session.token, session.username);
-  const role = ctx.store.users.get(session.username)?.role;
-  if (role) {
-    const sessionHash = hashSessionToken(session.token);
-    ctx.adaptive.signedIn({ username: session.username, role, sessionHash }, reply.request.ip);
-  }
   void reply.setCookie(SESSION_COOKIE, session.token, {
     httpOnly: true,
     secure: true,
@@ -56,6 +49,13 @@ export function sessionReply(
     path: '/',
     maxAge: Math.floor((session.expiresAt - ctx.now()) / 1000),
   });
+  // The browser or app this session lives on (a staff device), and what is unusual about it.
+  ctx.staffDevices.bindSession(reply.request, reply, session.token, session.username);
+  const role = ctx.store.users.get(session.username)?.role;
+  if (role) {
+    const sessionHash = hashSessionToken(session.token);
+    ctx.adaptive.signedIn({ username: session.username, role, sessionHash }, reply.request.ip);
+  }
   return {
     token: session.token,
     expiresAt: new Date(session.expiresAt).toISOString(),
