@@ -167,6 +167,30 @@ describe('staff devices', () => {
         .body as DeviceView[]
     ).find((d) => d.current)!;
 
+    // A passkey registered on the phone, and one on the laptop (the WebAuthn ceremony itself is
+    // tested in step-up.test.ts; here only the binding to the device matters).
+    const passkey = (id: string, staffDeviceId: string) =>
+      hub.pki.store.passkeys.add({
+        id,
+        username: nurse.username,
+        credentialId: `cred-${id}`,
+        publicKey: Buffer.from('not used here'),
+        signCount: 0,
+        transports: ['internal'],
+        deviceType: 'singleDevice',
+        backedUp: false,
+        aaguid: '00000000-0000-0000-0000-000000000000',
+        name: id,
+        staffDeviceId,
+        createdAt: hub.clock.now(),
+      });
+    const laptopId = (
+      (await hub.client.request('GET', '/api/v1/staff-devices', asDevice(laptop.token, laptop.deviceCookie)))
+        .body as DeviceView[]
+    ).find((d) => d.current)!.id;
+    passkey('pk_phone', target.id);
+    passkey('pk_laptop', laptopId);
+
     const lost = await hub.client.request('POST', `/api/v1/staff-devices/${target.id}/lost`, {
       ...asDevice(laptop.token, laptop.deviceCookie),
       body: { reason: 'left on the bus' },
@@ -174,8 +198,11 @@ describe('staff devices', () => {
     expect(lost.status, lost.text).toBe(200);
     expect(lost.body).toMatchObject({
       sessionsEnded: 1,
+      passkeysRevoked: 1,
       device: { lost: { by: 'nurse.devices', wiped: false } },
     });
+    expect(hub.pki.store.passkeys.get('pk_phone')).toMatchObject({ revokeReason: 'staff_device_lost' });
+    expect(hub.pki.store.passkeys.get('pk_laptop')).toMatchObject({ revokedAt: null });
     expect(
       hub.pki.store.audit.list({ action: 'staff_device.lost', outcome: 'success', limit: 1 })[0],
     ).toMatchObject({
