@@ -124,14 +124,7 @@ export class StaffDeviceService {
         path: '/',
         maxAge: DEVICE_COOKIE_MAX_AGE_S,
       });
-      this.deps.audit.append({
-        actor: `user:${username}`,
-        action: 'staff_device.add',
-        target: `staff_device:${id}`,
-        outcome: 'success',
-        source: request.ip,
-        details: { name },
-      });
+      this.record(username, 'staff_device.add', `staff_device:${id}`, request.ip, { name });
       device = this.deps.devices.get(id)!;
     } else {
       this.deps.devices.touch(device.id, at, request.ip, 0);
@@ -180,13 +173,7 @@ export class StaffDeviceService {
   rename(actor: StaffDeviceActor, id: string, name: string, source: string | undefined): StaffDeviceView {
     const device = this.owned(actor, id, 'staff_device.rename', source, { ownerOnly: true });
     this.deps.devices.rename(id, name);
-    this.deps.audit.append({
-      actor: `user:${actor.username}`,
-      action: 'staff_device.rename',
-      target: `staff_device:${id}`,
-      outcome: 'success',
-      source,
-    });
+    this.record(actor.username, 'staff_device.rename', `staff_device:${id}`, source);
     return this.view({ ...device, name });
   }
 
@@ -201,13 +188,11 @@ export class StaffDeviceService {
     const ended = this.endSessions(id, 'device_lost', `user:${actor.username}`, source);
     const passkeysRevoked = this.deps.passkeys?.revokeForStaffDevice(id).length ?? 0;
     if (changed) {
-      this.deps.audit.append({
-        actor: `user:${actor.username}`,
-        action: 'staff_device.lost',
-        target: `staff_device:${id}`,
-        outcome: 'success',
-        source,
-        details: { owner: device.username, reason, sessionsEnded: ended, passkeysRevoked },
+      this.record(actor.username, 'staff_device.lost', `staff_device:${id}`, source, {
+        owner: device.username,
+        reason,
+        sessionsEnded: ended,
+        passkeysRevoked,
       });
       this.deps.securityEvents.add({
         kind: 'staff_device_lost',
@@ -243,13 +228,10 @@ export class StaffDeviceService {
       'sign_out_everywhere',
       `user:${actor.username}`,
     );
-    this.deps.audit.append({
-      actor: `user:${actor.username}`,
-      action: 'auth.sign_out_everywhere',
-      target: `user:${username}`,
-      outcome: 'success',
-      source,
-      details: { sessionsEnded, devicesMarkedLost, reason: options.reason },
+    this.record(actor.username, 'auth.sign_out_everywhere', `user:${username}`, source, {
+      sessionsEnded,
+      devicesMarkedLost,
+      reason: options.reason,
     });
     return { sessionsEnded, devicesMarkedLost };
   }
@@ -264,6 +246,23 @@ export class StaffDeviceService {
       outcome: 'success',
       source,
       details: { owner: device.username, clearSiteData: ['cache', 'cookies', 'storage'] },
+    });
+  }
+
+  private record(
+    username: string,
+    action: string,
+    target: string,
+    source: string | undefined,
+    details?: Record<string, unknown>,
+  ): void {
+    this.deps.audit.append({
+      actor: `user:${username}`,
+      action,
+      target,
+      outcome: 'success',
+      source,
+      details,
     });
   }
 
