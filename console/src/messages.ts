@@ -47,6 +47,13 @@ const SENTENCES: Readonly<Record<string, string>> = {
     'Patient data opens only where this device shares its location inside a hospital site. Allow location, then try again.',
   GEOFENCE_OUTSIDE_SITES: 'Patient data cannot be opened outside the hospital sites.',
   POSITION_INVALID: 'The location this device reported could not be read. Try again.',
+  PASSKEY_INVALID: 'The passkey could not be checked. Try again.',
+  PASSKEY_COUNTER_REGRESSED:
+    'This passkey looks copied, so it was blocked. Sign in with your authenticator code and tell the security team.',
+  PASSKEY_BLOCKED: 'This passkey is blocked. Sign in with your authenticator code and register a new passkey.',
+  PASSKEY_REQUIRED: 'Your role signs in with a passkey. Register one on the Security keys & passkeys page first.',
+  PASSKEY_NOT_FOUND: 'There is no such passkey among yours.',
+  MFA_NOT_ENROLLED: 'This account has no authenticator app. Use a passkey.',
   STEP_UP_REQUIRED:
     'Confirm it is you before this: sign in again with your authenticator code or passkey on this device.',
 };

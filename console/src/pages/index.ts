@@ -12,6 +12,7 @@ import { myPatientsPage } from './my-patients.js';
 import { myDevicesPage } from './my-devices.js';
 import { signedOutRemotelyPage } from './signed-out-remotely.js';
 import { staffDevicesPage } from './staff-devices.js';
+import { passkeysPage } from './passkeys.js';
 import { patientPage } from './patient.js';
 import { rolesPage } from './roles.js';
 import { securityPage } from './security.js';
@@ -32,5 +33,6 @@ export const PAGES: readonly Page[] = [
   adminPatientsPage,
   myDevicesPage,
   staffDevicesPage,
+  passkeysPage,
   signedOutRemotelyPage,
 ];
