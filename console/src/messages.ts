@@ -54,6 +54,15 @@ const SENTENCES: Readonly<Record<string, string>> = {
   PASSKEY_REQUIRED: 'Your role signs in with a passkey. Register one on the Security keys & passkeys page first.',
   PASSKEY_NOT_FOUND: 'There is no such passkey among yours.',
   MFA_NOT_ENROLLED: 'This account has no authenticator app. Use a passkey.',
+  CONVERSATION_NOT_MEMBER: 'You are not a member of this conversation. Ask a member to add you.',
+  CONVERSATION_NOT_FOUND: 'This conversation no longer exists.',
+  CONVERSATION_CLOSED: 'This conversation has expired; its messages were destroyed.',
+  MESSAGE_INVALID: 'A message is 1 to 2,000 characters of text.',
+  MEMBER_INVALID: 'Only active clinicians who may see this patient can be added.',
+  MESSAGE_NOT_FOUND: 'This message no longer exists (recalled or expired).',
+  RECALL_NOT_SENDER: 'Only the sender can recall a message.',
+  CONFIRMATION_MISMATCH: 'What would be filed changed. Look at the preview again.',
+  KEY_DESTROYED: "These messages can no longer be read: the patient's record was erased.",
   STEP_UP_REQUIRED:
     'Confirm it is you before this: sign in again with your authenticator code or passkey on this device.',
 };

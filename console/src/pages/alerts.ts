@@ -1,6 +1,7 @@
 // The alert queue (clinician): open alerts across my patients, most severe and newest first.
 // Each can be acknowledged with a note; its link opens the patient at the moment it fired.
 import { ackForm } from '../alert-ack.js';
+import { discussButton } from '../messaging/discuss.js';
 import { formatAge, formatTime, h, notice, replace } from '../dom.js';
 import type { Page } from '../page.js';
 import { severityBadge } from '../summary.js';
@@ -70,6 +71,7 @@ export const alertsPage: Page = {
                   { class: 'meta' },
                   `Raised ${formatTime(a.raisedAt)} (${formatAge(a.raisedAt)}) by ${a.deviceId}`,
                 ),
+                discussButton(view.api, a.id, view.navigate),
                 ackForm(view.api, a.id, () => {
                   replace(
                     done,

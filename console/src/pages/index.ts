@@ -6,6 +6,8 @@ import { alertsPage } from './alerts.js';
 import { auditPage } from './audit.js';
 import { breakGlassReviewPage } from './break-glass-review.js';
 import { checksPage } from './checks.js';
+import { conversationPage } from './conversation.js';
+import { conversationsPage } from './conversations.js';
 import { devicesPage } from './devices.js';
 import { loginPage } from './login.js';
 import { myPatientsPage } from './my-patients.js';
@@ -23,6 +25,8 @@ export const PAGES: readonly Page[] = [
   myPatientsPage,
   patientPage,
   alertsPage,
+  conversationsPage,
+  conversationPage,
   devicesPage,
   securityPage,
   checksPage,
