@@ -114,6 +114,29 @@ export function registerCareTeamRoutes(app: ApiApp, ctx: ApiContext): void {
   );
 
   app.get(
+    '/care-teams',
+    {
+      config: { access: ['patients.manage', 'phi.read'] },
+      schema: {
+        tags,
+        summary: 'The care teams the caller may see: every team for an admin, their own for a clinician.',
+      },
+    },
+    async (request) => {
+      const p = request.principal!;
+      const teams = rota.teams
+        .list()
+        .filter((t) => p.role !== 'clinician' || rota.teams.members(t.id).includes(p.username));
+      return {
+        teams: teams.map((t) => ({
+          ...t,
+          lead: rota.teams.members(t.id, 'lead').includes(p.username),
+        })),
+      };
+    },
+  );
+
+  app.get(
     '/care-teams/:teamId/rota',
     {
       config: { access: ['patients.manage', 'phi.read'] },
@@ -132,6 +155,7 @@ export function registerCareTeamRoutes(app: ApiApp, ctx: ApiContext): void {
       return {
         ...team,
         onCall: rota.onCall(team.id, now),
+        members: rota.teams.members(team.id),
         leads: rota.teams.members(team.id, 'lead'),
         shifts: rota.teams.shifts(team.id, now, now + 24 * 3_600_000).map(shiftView),
       };

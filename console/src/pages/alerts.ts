@@ -1,7 +1,8 @@
 // The alert queue (clinician): open alerts across my patients, most severe and newest first.
-// Each can be acknowledged with a note; its link opens the patient at the moment it fired.
+// Each can be acknowledged with a note, snoozed or resolved with a reason; its link opens the
+// patient at the moment it fired.
 import { ackForm } from '../alert-ack.js';
-import { discussButton } from '../messaging/discuss.js';
+import { alertActions } from '../alert-actions.js';
 import { formatAge, formatTime, h, notice, replace } from '../dom.js';
 import type { Page } from '../page.js';
 import { severityBadge } from '../summary.js';
@@ -71,7 +72,6 @@ export const alertsPage: Page = {
                   { class: 'meta' },
                   `Raised ${formatTime(a.raisedAt)} (${formatAge(a.raisedAt)}) by ${a.deviceId}`,
                 ),
-                discussButton(view.api, a.id, view.navigate),
                 ackForm(view.api, a.id, () => {
                   replace(
                     done,
@@ -80,6 +80,11 @@ export const alertsPage: Page = {
                       `Acknowledged: ${ruleLabel(a.rule)} of ${names.get(a.patientId) ?? a.patientId}.`,
                     ),
                   );
+                  void load();
+                }),
+                alertActions(view.api, a.id, (what) => {
+                  const who = names.get(a.patientId) ?? a.patientId;
+                  replace(done, notice('ok', `${what}d: ${ruleLabel(a.rule)} of ${who}.`));
                   void load();
                 }),
               ),

@@ -3,18 +3,18 @@
 import type { Page } from '../page.js';
 import { adminPatientsPage } from './admin-patients.js';
 import { alertsPage } from './alerts.js';
+import { alertSettingsPage } from './alert-settings.js';
 import { auditPage } from './audit.js';
 import { breakGlassReviewPage } from './break-glass-review.js';
+import { careTeamPage } from './care-team.js';
 import { checksPage } from './checks.js';
-import { conversationPage } from './conversation.js';
-import { conversationsPage } from './conversations.js';
 import { devicesPage } from './devices.js';
 import { loginPage } from './login.js';
 import { myPatientsPage } from './my-patients.js';
+import { notificationLinkPage, notificationsPage } from './notifications.js';
 import { myDevicesPage } from './my-devices.js';
 import { signedOutRemotelyPage } from './signed-out-remotely.js';
 import { staffDevicesPage } from './staff-devices.js';
-import { passkeysPage } from './passkeys.js';
 import { patientPage } from './patient.js';
 import { rolesPage } from './roles.js';
 import { securityPage } from './security.js';
@@ -25,8 +25,10 @@ export const PAGES: readonly Page[] = [
   myPatientsPage,
   patientPage,
   alertsPage,
-  conversationsPage,
-  conversationPage,
+  alertSettingsPage,
+  careTeamPage,
+  notificationsPage,
+  notificationLinkPage,
   devicesPage,
   securityPage,
   checksPage,
@@ -37,6 +39,5 @@ export const PAGES: readonly Page[] = [
   adminPatientsPage,
   myDevicesPage,
   staffDevicesPage,
-  passkeysPage,
   signedOutRemotelyPage,
 ];

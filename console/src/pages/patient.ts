@@ -343,7 +343,12 @@ export const patientPage: Page = {
       h(
         'section',
         { 'aria-labelledby': 'alerts-title' },
-        h('h2', { id: 'alerts-title' }, 'Open alerts'),
+        h(
+          'div',
+          { class: 'row' },
+          h('h2', { id: 'alerts-title' }, 'Open alerts'),
+          h('a', { href: `#/patients/${encodeURIComponent(p.id)}/alert-settings` }, 'Alert thresholds'),
+        ),
         alerts,
       ),
       h(

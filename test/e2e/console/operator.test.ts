@@ -16,7 +16,6 @@ import {
   screenshot,
   showPageOnFailure,
   startConsoleHub,
-  stepUpSession,
   type ConsoleHub,
   type PageWatch,
 } from './harness.js';
@@ -46,9 +45,7 @@ afterAll(async () => {
 
 async function signedIn(username: string, role: 'engineer' | 'auditor' | 'admin'): Promise<Page> {
   const otp = await hub.addUser(username, role);
-  const { token, totpSecret } = await hub.signIn(username, otp);
-  // Revoking devices and adding accounts need a fresh second factor (the step-up).
-  await stepUpSession(hub, token, totpSecret);
+  const { token } = await hub.signIn(username, otp);
   const session = await openConsole(browser, hub, PHONE, token);
   open.push(session);
   current = session.page;
