@@ -15,6 +15,8 @@ import { DEVICE_CHECKS } from './devices.js';
 import { FLEET_CHECKS } from './fleet.js';
 import { handshakesBounded } from './handshakes.js';
 import { accountsUnderAttack } from './login-attacks.js';
+import { STAFF_FACTOR_CHECKS } from './staff-factors.js';
+import { STAFF_FACTOR_CHECKS } from './staff-factors.js';
 import { STAFF_DEVICE_CHECKS } from './staff-devices.js';
 import { fhirClientsNarrow } from './fhir-clients.js';
 import { FHIR_PUSH_CHECKS } from './fhir-push.js';
@@ -24,6 +26,7 @@ import { PKI_CHECKS } from './pki.js';
 import { renewalPrompted } from './renewal.js';
 import { RETENTION_CHECKS } from './retention.js';
 import { rootCaRollover } from './root-rollover.js';
+import { RPM_CHECKS } from './rpm.js';
 
 export const ALL_CHECKS: readonly DeploymentCheck[] = [
   ...PKI_CHECKS,
@@ -44,6 +47,8 @@ export const ALL_CHECKS: readonly DeploymentCheck[] = [
   ...API_CHECKS,
   consoleLockedDown,
   accountsUnderAttack,
+  ...STAFF_FACTOR_CHECKS,
+  ...STAFF_FACTOR_CHECKS,
   ...STAFF_DEVICE_CHECKS,
   fhirClientsNarrow,
   ...FHIR_PUSH_CHECKS,
@@ -52,6 +57,7 @@ export const ALL_CHECKS: readonly DeploymentCheck[] = [
   renewalPrompted,
   ...CARE_CHECKS,
   ...MESSAGING_CHECKS,
+  ...RPM_CHECKS,
 ];
 
 /** What the hub cannot check by itself, and how to keep evidence for it (OWASP SMDDS). */
