@@ -232,6 +232,8 @@ export function createApiContext(deps: ApiDeps): ApiContext {
       days: deps.rpmDays ?? {
         presences: () =>
           Promise.reject(new VitalGateError('RPM_UNAVAILABLE', 'days of data cannot be read here')),
+        lastSensed: () =>
+          Promise.reject(new VitalGateError('RPM_UNAVAILABLE', 'days of data cannot be read here')),
       },
       now,
     }),

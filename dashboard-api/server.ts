@@ -58,6 +58,7 @@ import { registerPatientRoutes } from './routes/patients.js';
 import { registerPkiRoutes } from './routes/pki.js';
 import { registerPushRoutes } from './routes/push.js';
 import { registerRpmLedgerRoutes } from './routes/rpm-ledger.js';
+import { registerRpmProgrammeRoutes } from './routes/rpm-programme.js';
 import { registerTelemetryRoutes } from './routes/telemetry.js';
 import { registerUserRoutes } from './routes/users.js';
 
@@ -226,6 +227,7 @@ export async function buildApiServer(deps: ApiDeps): Promise<ApiApp & { apiConte
       registerBreakGlassRoutes(scoped, ctx);
       registerConversationRoutes(scoped, ctx);
       registerRpmLedgerRoutes(scoped, ctx);
+      registerRpmProgrammeRoutes(scoped, ctx);
     },
     { prefix: API_PREFIX },
   );

@@ -226,9 +226,12 @@ export class Conversations {
   read(c: ConversationRecord, reader: string, afterId = 0, limit = 200): MessageView[] {
     const rows = this.messages.list(c.id, afterId, limit);
     const views = rows.map((m) => this.open(c, m));
-    const delivered = rows.filter((m) => m.sender !== reader).map((m) => m.id);
+    const delivered = this.messages.markDelivered(
+      rows.filter((m) => m.sender !== reader).map((m) => m.id),
+      reader,
+      this.now(),
+    );
     if (delivered.length > 0) {
-      this.messages.markDelivered(delivered, reader, this.now());
       this.deps.feed.publish(this.members(c), {
         kind: 'receipt',
         conversationId: c.id,

@@ -2,6 +2,7 @@
 // zone and where days of data come from. The API and the hub use this; tests too.
 import type { Keyring } from '../core/keyring.js';
 import type { ControlPlane } from '../core/store/control-plane.js';
+import { AdherenceService } from './adherence-service.js';
 import { RpmEnrolments } from './enrolment.js';
 import { RpmLedger } from './month-close.js';
 import type { SensedDaySource } from './sensed-days-source.js';
@@ -13,6 +14,7 @@ export interface RpmProgramme {
   enrolments: RpmEnrolments;
   timeLog: TimeLog;
   ledger: RpmLedger;
+  adherence: AdherenceService;
   days: SensedDaySource;
 }
 
@@ -49,6 +51,13 @@ export function createRpmProgramme(deps: {
       enrolments: store.rpmEnrolments,
       timeEntries: store.rpmTimeEntries,
       statements: store.rpmStatements,
+      days: deps.days,
+      calendar,
+      now,
+    }),
+    adherence: new AdherenceService({
+      enrolments: store.rpmEnrolments,
+      devices: store.devices,
       days: deps.days,
       calendar,
       now,

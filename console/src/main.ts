@@ -10,6 +10,7 @@ import { HOME_BY_ROLE, type Page, type Session } from './page.js';
 import { PAGES } from './pages/index.js';
 import { currentPath, match, navigate } from './router.js';
 import { watchTables } from './table-cards.js';
+import { askForStepUp } from './step-up-dialog.js';
 
 const api = new ApiClient();
 let session: Session | null = null;
@@ -38,6 +39,9 @@ async function signOut(reason: 'logout' | 'idle' | 'expired'): Promise<void> {
   location.hash = `#/login?signedOut=${reason}`;
   location.reload();
 }
+
+// A sensitive action asks for a fresh second factor in a dialog, then the API client retries it.
+api.onStepUp((error) => askForStepUp(api, error));
 
 api.onSignedOut((error) => {
   if (error.code === 'DEVICE_SIGNED_OUT_REMOTELY') {
@@ -129,6 +133,11 @@ async function renderPage(): Promise<void> {
     return;
   }
   const found = match(PAGES, path);
+  // A role that requires passkeys: a user without one registers one before anything else opens.
+  if (session?.passkeyRequired && found?.page.path !== '/passkeys' && found?.page.roles !== 'public') {
+    navigate('/passkeys');
+    return;
+  }
   if (!session && found?.page.roles !== 'public') {
     navigate(`/login?next=${encodeURIComponent(path)}`);
     return;
@@ -168,7 +177,13 @@ async function renderPage(): Promise<void> {
         session = s;
         startIdle();
         const next = found.query.get('next');
-        navigate(next && next.startsWith('/') && !next.startsWith('/login') ? next : HOME_BY_ROLE[s.role]);
+        navigate(
+          s.passkeyRequired
+            ? '/passkeys'
+            : next && next.startsWith('/') && !next.startsWith('/login')
+              ? next
+              : HOME_BY_ROLE[s.role],
+        );
       },
       setBanner: (banner) => bannerSlot.replaceChildren(...(banner ? [banner] : [])),
     });

@@ -9,6 +9,8 @@ export interface Session {
   role: Role;
   expiresAt: string;
   idleTimeoutSeconds: number;
+  /** The role requires passkeys and the user has none yet: only the passkeys page opens. */
+  passkeyRequired?: boolean;
 }
 
 export interface PageView {

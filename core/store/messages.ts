@@ -185,14 +185,14 @@ export class MessageRepository {
     return deleted;
   }
 
-  markDelivered(messageIds: readonly number[], username: string, at: number): void {
+  /** Records delivery to `username`; returns the ids delivered now (not before). */
+  markDelivered(messageIds: readonly number[], username: string, at: number): number[] {
     const stmt = this.db.prepare(
       `INSERT INTO message_receipts (message_id, username, delivered_at) VALUES (?, ?, ?)
-       ON CONFLICT (message_id, username) DO UPDATE SET delivered_at = COALESCE(delivered_at, excluded.delivered_at)`,
+       ON CONFLICT (message_id, username) DO UPDATE SET delivered_at = excluded.delivered_at
+       WHERE delivered_at IS NULL`,
     );
-    this.db.transaction(() => {
-      for (const id of messageIds) stmt.run(id, username, at);
-    })();
+    return this.db.transaction(() => messageIds.filter((id) => stmt.run(id, username, at).changes === 1))();
   }
 
   /** Marks every message of the conversation up to `uptoId` read by `username`; returns the ids newly read. */

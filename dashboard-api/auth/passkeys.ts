@@ -318,8 +318,11 @@ export class PasskeyCeremonies {
     const known = passkey!;
     if (known.flaggedAt !== null) {
       refuse(
-        'PASSKEY_FLAGGED',
-        invalid('this passkey was blocked; sign in another way and register a new one'),
+        'PASSKEY_BLOCKED',
+        new VitalGateError(
+          'PASSKEY_BLOCKED',
+          'this passkey is blocked; sign in another way and register a new one',
+        ),
       );
     }
     let newCounter = 0;

@@ -16,7 +16,6 @@ import { FLEET_CHECKS } from './fleet.js';
 import { handshakesBounded } from './handshakes.js';
 import { accountsUnderAttack } from './login-attacks.js';
 import { STAFF_FACTOR_CHECKS } from './staff-factors.js';
-import { STAFF_FACTOR_CHECKS } from './staff-factors.js';
 import { STAFF_DEVICE_CHECKS } from './staff-devices.js';
 import { fhirClientsNarrow } from './fhir-clients.js';
 import { FHIR_PUSH_CHECKS } from './fhir-push.js';
@@ -47,7 +46,6 @@ export const ALL_CHECKS: readonly DeploymentCheck[] = [
   ...API_CHECKS,
   consoleLockedDown,
   accountsUnderAttack,
-  ...STAFF_FACTOR_CHECKS,
   ...STAFF_FACTOR_CHECKS,
   ...STAFF_DEVICE_CHECKS,
   fhirClientsNarrow,

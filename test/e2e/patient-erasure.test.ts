@@ -84,7 +84,7 @@ beforeAll(async () => {
   root = tempDir('vg-erase-');
   hub = await startHubProcess({ VITALGATE_DATA_DIR: pki.dataDir });
   influx = new InfluxClient({ url: hub.ready.influxUrl, database: 'vitalgate' });
-  token = await firstAdminLogin(api(), pki.dataDir, 'erase.admin');
+  token = await firstAdminLogin(api(), pki.dataDir, 'erase.admin', 'admin', { stepUp: true });
   const registry = new PatientRegistry(pki.store.patients, pki.keyring, pki.store.audit);
   for (const which of ['erased', 'kept'] as const) {
     patients[which] = registry.add({ name: `Patient ${which}`, birthDate: '1950-05-05' }, 'test').id;

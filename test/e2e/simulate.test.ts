@@ -62,6 +62,11 @@ async function firstLogin(): Promise<void> {
     body: { challengeId: enroll.challengeId, code: otplib.authenticator.generate(operator.totpSecret) },
   });
   operator.token = session.token;
+  // Wiping a patient's device needs a fresh second factor: the next TOTP step's code.
+  await api().json('POST', '/api/v1/auth/step-up', {
+    token: operator.token,
+    body: { code: otplib.authenticator.clone({ epoch: Date.now() + 30_000 }).generate(operator.totpSecret) },
+  });
 }
 
 beforeAll(async () => {

@@ -12,6 +12,7 @@ export async function firstAdminLogin(
   dataDir: string,
   username: string,
   role = 'admin',
+  options: { stepUp?: boolean } = {},
 ): Promise<string> {
   const added = await runCli(['user', 'add', '--username', username, '--role', role, '--json'], {
     VITALGATE_DATA_DIR: dataDir,
@@ -28,5 +29,13 @@ export async function firstAdminLogin(
   const session = await api.json<{ token: string }>('POST', '/api/v1/auth/mfa', {
     body: { challengeId: enroll.challengeId, code: otplib.authenticator.generate(enroll.totp.secret) },
   });
+  if (options.stepUp) {
+    // Sensitive actions (erasing a patient, wiping a device) need a fresh second factor: the code
+    // of the next TOTP step, which the hub accepts one step ahead.
+    await api.json('POST', '/api/v1/auth/step-up', {
+      token: session.token,
+      body: { code: otplib.authenticator.clone({ epoch: Date.now() + 30_000 }).generate(enroll.totp.secret) },
+    });
+  }
   return session.token;
 }

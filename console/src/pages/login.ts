@@ -4,6 +4,7 @@
 import { ApiError, type ApiClient } from '../api.js';
 import { h, notice, replace } from '../dom.js';
 import type { Page, PageView, Session } from '../page.js';
+import { passkeysSupported, signInWithPasskey } from '../passkey-ceremony.js';
 import { qrImage } from '../qr.js';
 
 interface LoginStep {
@@ -76,7 +77,7 @@ function passwordStep(
     required: true,
   });
   const reason = view.query.get('signedOut');
-  return form(
+  const el = form(
     'Sign in to VitalGate',
     [
       message
@@ -98,6 +99,27 @@ function passwordStep(
       );
     },
   );
+  if (passkeysSupported()) el.append(passkeySignIn(view));
+  return el;
+}
+
+/** "Sign in with a passkey": no username or password, the authenticator offers its passkey. */
+function passkeySignIn(view: PageView): HTMLElement {
+  const status = h('div', { class: 'form-status' });
+  const button = h('button', { type: 'button', class: 'passkey-button' }, 'Use a passkey instead');
+  button.addEventListener('click', () => {
+    button.disabled = true;
+    status.replaceChildren();
+    signInWithPasskey(view.api)
+      .then(async () => view.signedIn(await view.api.get<Session>('/auth/session')))
+      .catch((err: unknown) => {
+        status.replaceChildren(notice('error', err instanceof Error ? err.message : 'Something went wrong.'));
+      })
+      .finally(() => {
+        button.disabled = false;
+      });
+  });
+  return h('div', { class: 'passkey-signin' }, h('p', { class: 'or' }, 'or'), button, status);
 }
 
 function newPasswordStep(

@@ -15,6 +15,7 @@ import {
   openConsole,
   showPageOnFailure,
   startConsoleHub,
+  totpNext,
   totpNow,
   webStorage,
   type ConsoleHub,
@@ -31,6 +32,8 @@ const names = new Map<string, string>();
 const CLINICIAN = 'dr.console';
 let oneTimePassword = '';
 let token = '';
+/** The clinician's TOTP secret, for the step-up break-glass asks for. */
+let totpSecret = '';
 
 /** The patient whose open alert has this rule (the fleet's scenarios raise them). */
 function patientWithAlert(rule: string): string | undefined {
@@ -116,6 +119,7 @@ describe('a clinician in the console', () => {
     const cookie = (await context.cookies()).find((c) => c.name === 'vg_session');
     expect(cookie).toMatchObject({ httpOnly: true, secure: true, sameSite: 'Strict' });
     token = cookie!.value;
+    totpSecret = secret!;
     // The secret is not on the page any more, and nothing was written to web storage.
     expect(await page.content()).not.toContain(secret);
     expect(await webStorage(page)).toEqual({ local: 0, session: 0, indexedDb: 0 });
@@ -188,7 +192,26 @@ describe('a clinician in the console', () => {
     await page
       .getByLabel('Why do you need this patient now?')
       .fill('covering the night shift, patient deteriorating');
+    // Break-glass needs a fresh second factor: the step-up dialog opens. Cancelled, nothing is granted.
     await page.getByRole('button', { name: 'Open with emergency access' }).click();
+    const stepUp = page.getByRole('dialog', { name: 'Confirm it is you' });
+    await stepUp.waitFor();
+    expect(await stepUp.innerText()).toContain('Emergency access to a patient who is not assigned to you');
+    await stepUp.getByRole('button', { name: 'Cancel' }).click();
+    await page.getByText('Confirm it is you before this', { exact: false }).waitFor();
+    expect(hub.pki.store.audit.list({ action: 'auth.step_up.required', limit: 1 })[0]).toMatchObject({
+      actor: `user:${CLINICIAN}`,
+      outcome: 'denied',
+      details: { reason: 'break_glass' },
+    });
+    expect(hub.pki.store.db.prepare('SELECT count(*) AS n FROM break_glass_grants').get()).toEqual({ n: 0 });
+    const refused = await fetchHub(hub, `/api/v1/me/patients/${patients.brady}`, { cookie: token });
+    expect(refused.status).toBe(403);
+    // With a fresh code from the authenticator app, the same request goes through.
+    await page.getByRole('button', { name: 'Open with emergency access' }).click();
+    await stepUp.waitFor();
+    await stepUp.getByLabel('6-digit code').fill(totpNext(totpSecret));
+    await stepUp.getByRole('button', { name: 'Confirm with code' }).click();
     await page.getByRole('heading', { name: names.get(patients.brady) }).waitFor();
     const banner = page.locator('.banner');
     await banner.waitFor();

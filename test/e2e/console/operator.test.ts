@@ -16,6 +16,7 @@ import {
   screenshot,
   showPageOnFailure,
   startConsoleHub,
+  stepUpSession,
   type ConsoleHub,
   type PageWatch,
 } from './harness.js';
@@ -45,7 +46,9 @@ afterAll(async () => {
 
 async function signedIn(username: string, role: 'engineer' | 'auditor' | 'admin'): Promise<Page> {
   const otp = await hub.addUser(username, role);
-  const { token } = await hub.signIn(username, otp);
+  const { token, totpSecret } = await hub.signIn(username, otp);
+  // Revoking devices and adding accounts need a fresh second factor (the step-up).
+  await stepUpSession(hub, token, totpSecret);
   const session = await openConsole(browser, hub, PHONE, token);
   open.push(session);
   current = session.page;

@@ -18,6 +18,7 @@ import {
   openConsole,
   screenshot,
   startConsoleHub,
+  stepUpSession,
   webStorage,
   type ConsoleHub,
   type PageWatch,
@@ -49,8 +50,11 @@ function navLabels(page: Page): Promise<string[]> {
 
 beforeAll(async () => {
   [hub, browser] = await Promise.all([startConsoleHub(), launchBrowser()]);
+  let clinicianSecret = '';
   for (const role of ['engineer', 'auditor', 'admin', 'clinician'] as const) {
-    tokens[role] = (await hub.signIn(`${role}.ov`, await hub.addUser(`${role}.ov`, role))).token;
+    const signed = await hub.signIn(`${role}.ov`, await hub.addUser(`${role}.ov`, role));
+    tokens[role] = signed.token;
+    if (role === 'clinician') clinicianSecret = signed.totpSecret;
   }
   const added = await fetchHub(hub, '/api/v1/patients', {
     method: 'POST',
@@ -59,6 +63,7 @@ beforeAll(async () => {
   });
   expect(added.status, added.text).toBe(201);
   patientId = (JSON.parse(added.text) as { id: string }).id;
+  await stepUpSession(hub, tokens.clinician!, clinicianSecret); // break-glass needs a step-up
   const grant = await fetchHub(hub, `/api/v1/patients/${patientId}/break-glass`, {
     method: 'POST',
     token: tokens.clinician!,

@@ -70,7 +70,7 @@ async function show(page: Page, path: string): Promise<void> {
   await page.goto(`/#${path}`);
   // The console marks <main> aria-busy while a page renders, false once it has drawn its data.
   await page.locator('main[aria-busy="false"]').waitFor();
-  await page.waitForFunction(() => [...document.images].every((img) => img.complete));
+  await page.waitForFunction(() => Array.from(document.images).every((img) => img.complete));
 }
 
 /** What a nurse on a phone would trip over on the page as it is now. */
@@ -90,7 +90,7 @@ function phoneProblems(page: Page): Promise<string[]> {
       }
       return false;
     };
-    for (const el of document.querySelectorAll<HTMLElement>('body *')) {
+    for (const el of Array.from(document.querySelectorAll<HTMLElement>('body *'))) {
       const style = getComputedStyle(el);
       if (style.display === 'none' || style.visibility === 'hidden' || hidden(el)) continue;
       const box = el.getBoundingClientRect();
@@ -105,7 +105,9 @@ function phoneProblems(page: Page): Promise<string[]> {
       if (box.right > width + 1 && !el.closest('.plot, .ecg'))
         problems.push(`${name(el)} ends ${Math.round(box.right - width)}px past the screen`);
       // Its own text running past the screen (a long word that does not wrap).
-      const ownText = [...el.childNodes].some((n) => n.nodeType === Node.TEXT_NODE && n.textContent!.trim());
+      const ownText = Array.from(el.childNodes).some(
+        (n) => n.nodeType === Node.TEXT_NODE && n.textContent!.trim(),
+      );
       if (ownText && style.overflowX === 'visible' && box.left + el.scrollWidth > width + 1)
         problems.push(
           `${name(el)}: its text runs ${Math.round(box.left + el.scrollWidth - width)}px past the screen`,

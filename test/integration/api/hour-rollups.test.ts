@@ -59,7 +59,7 @@ const bp = (systolic: number) => ({
   type: 'blood_pressure' as const,
   systolic,
   diastolic: systolic - 40,
-  unit: 'mm[Hg]',
+  unit: 'mm[Hg]' as const,
 });
 
 async function seedPatient(pid: string) {
@@ -94,7 +94,7 @@ async function expected(pid: string, types?: ReadingType[]) {
   return downsample(points, HOUR);
 }
 
-async function hourPoints(pid: string) {
+async function hourPoints(pid: string): Promise<(Record<string, unknown> & { d: string })[]> {
   const series = await influx.client.query(
     `SELECT * FROM ${HOUR_ROLLUP_MEASUREMENT} WHERE s = $s GROUP BY d`,
     { s: pseudonymFor(pki.keyring, pid) },
