@@ -189,9 +189,13 @@ export const patientPage: Page = {
 
     // Alerts.
     const alerts = h('div', { class: 'alerts' });
+    // Drawn from the summary the page opened with; asked for again only when an alert changes.
     const drawAlerts = async () => {
       const fresh = await view.api.get<PatientSummary>(`/me/patients/${encodeURIComponent(id)}`, view.signal);
       p.openAlerts = fresh.openAlerts;
+      showAlerts();
+    };
+    const showAlerts = () =>
       replace(
         alerts,
         p.openAlerts.length === 0
@@ -214,9 +218,7 @@ export const patientPage: Page = {
               ),
             ),
       );
-    };
-    replace(alerts, p.openAlerts.length === 0 ? h('p', { class: 'meta' }, 'No open alerts.') : '');
-    void drawAlerts().catch(() => {});
+    showAlerts();
 
     // Charts.
     const charts = h('div', { class: 'charts' });
