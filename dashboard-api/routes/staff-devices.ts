@@ -154,7 +154,17 @@ export function registerStaffDeviceRoutes(app: ApiApp, ctx: ApiContext): void {
     },
     async (request) => {
       const name = request.params.username;
-      if (!ctx.store.users.get(name)) throw new VitalGateError('USER_NOT_FOUND', 'no such user');
+      if (!ctx.store.users.get(name)) {
+        ctx.store.audit.append({
+          actor: `user:${request.principal!.username}`,
+          action: 'auth.sign_out_everywhere',
+          target: `user:${name}`,
+          outcome: 'denied',
+          source: request.ip,
+          details: { code: 'USER_NOT_FOUND' },
+        });
+        throw new VitalGateError('USER_NOT_FOUND', 'no such user');
+      }
       return ctx.staffDevices.signOutEverywhere(
         request.principal!,
         name,

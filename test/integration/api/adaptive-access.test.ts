@@ -171,8 +171,15 @@ describe('the site geofence', () => {
 
   it('refuses a malformed position with POSITION_INVALID', async () => {
     const bad = await read(fence, '127.0.0.1', { 'x-vitalgate-position': 'somewhere near the ward' });
+    const seq = lastSeq();
     expect(bad.status).toBe(400);
     expect(code(bad)).toBe('POSITION_INVALID');
+    expect(hub.pki.store.audit.list({ action: 'api.request.rejected', afterSeq: seq - 1 })[0]).toMatchObject({
+      actor: `user:${nurse.username}`,
+      outcome: 'denied',
+      details: { code: 'POSITION_INVALID' },
+    });
+    expect(servedFrom('127.0.0.1', seq - 1)).toEqual([]);
     expect(code(await read(fence, '127.0.0.1', { 'x-vitalgate-position': '95,4.89,10' }))).toBe(
       'POSITION_INVALID',
     );

@@ -151,6 +151,11 @@ describe('staff devices', () => {
       body: { name: '<script>' },
     });
     expect(bad.status).toBe(400);
+    expect(hub.pki.store.audit.list({ action: 'api.request.rejected', limit: 1 })[0]).toMatchObject({
+      target: 'route:PUT /api/v1/staff-devices/:id/name',
+      outcome: 'denied',
+    });
+    expect((await devicesOf(nurse.token)).find((d) => d.id === mine!.id)!.name).toBe('Ward 4 phone');
   });
 
   it('marks a lost device from another one: its sessions end at once, its next request clears the site data', async () => {
@@ -230,6 +235,12 @@ describe('staff devices', () => {
     expect(page.headers.location).toBe('/#/signed-out-remotely');
     expect(page.headers['clear-site-data']).toBe('"cache", "cookies", "storage"');
     expect(hub.pki.store.audit.list({ action: 'staff_device.wipe' })).toHaveLength(1);
+    expect(hub.pki.store.audit.list({ action: 'auth.session', limit: 1 })[0]).toMatchObject({
+      actor: 'user:nurse.devices',
+      target: `staff_device:${target.id}`,
+      outcome: 'denied',
+      details: { code: 'DEVICE_SIGNED_OUT_REMOTELY' },
+    });
     // Even a sign-in with the lost device's cookie is refused; without it (wiped) it is a new device.
     const relogin = await hub.client.request('POST', '/api/v1/auth/login', {
       headers: { cookie: `vg_device=${phone.deviceCookie}` },
@@ -271,6 +282,11 @@ describe('staff devices', () => {
       body: { reason: 'leaves the hospital', markDevicesLost: true },
     });
     expect(byNurse.status).toBe(403);
+    expect(hub.pki.store.audit.list({ action: 'api.access', limit: 1 })[0]).toMatchObject({
+      actor: 'user:nurse.devices',
+      target: 'route:POST /api/v1/users/:username/sign-out-everywhere',
+      outcome: 'denied',
+    });
     expect((await hub.client.request('GET', '/api/v1/auth/session', { token: device.token })).status).toBe(
       200,
     );
@@ -281,6 +297,13 @@ describe('staff devices', () => {
     });
     expect(unknown.status).toBe(404);
     expect((unknown.body as { error: { code: string } }).error.code).toBe('USER_NOT_FOUND');
+    expect(
+      hub.pki.store.audit.list({ action: 'auth.sign_out_everywhere', outcome: 'denied', limit: 1 })[0],
+    ).toMatchObject({
+      actor: 'user:adm.devices',
+      target: 'user:no.such.user',
+      details: { code: 'USER_NOT_FOUND' },
+    });
 
     const res = await hub.client.request('POST', '/api/v1/users/nurse.leaving/sign-out-everywhere', {
       token: admin.token,
