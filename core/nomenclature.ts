@@ -142,6 +142,21 @@ export const MDC_TERMS: readonly MdcTerm[] = [
   },
 ];
 
+/**
+ * IEEE 11073-20601 device specializations (partition 8, INFRA; term codes as the PHD IG's
+ * "Continua Personal Area Network codes" page lists them, e.g. 4100 MDC_DEV_SPEC_PROFILE_PULS_OXIM,
+ * whose 32-bit code 528388 the PHD IG's Device examples carry), per measuring kind.
+ */
+const INFRA = 8 * 65_536;
+export const DEVICE_SPECIALIZATIONS: Readonly<Record<string, { code: number; refid: string; text: string }>> =
+  {
+    pulse_oximeter: { code: INFRA + 4_100, refid: 'MDC_DEV_SPEC_PROFILE_PULS_OXIM', text: 'Pulse Oximeter' },
+    bp_monitor: { code: INFRA + 4_103, refid: 'MDC_DEV_SPEC_PROFILE_BP', text: 'Blood Pressure Cuff' },
+    thermometer: { code: INFRA + 4_104, refid: 'MDC_DEV_SPEC_PROFILE_TEMP', text: 'Thermometer' },
+    weight_scale: { code: INFRA + 4_111, refid: 'MDC_DEV_SPEC_PROFILE_SCALE', text: 'Weight Scale' },
+    glucometer: { code: INFRA + 4_113, refid: 'MDC_DEV_SPEC_PROFILE_GLUCOSE', text: 'Glucose Monitor' },
+  };
+
 const BY_CODE: ReadonlyMap<number, MdcTerm> = new Map(MDC_TERMS.map((t) => [t.code, t]));
 
 /** The term of an MDC code a reading may be headed by (a whole reading, not a component). */

@@ -7,6 +7,7 @@
 import { createHash } from 'node:crypto';
 import { READING_DEFINITIONS, type ReadingType } from '../core/domain.js';
 import { fhirDeviceId, fhirPatientId, observationId } from './ids.js';
+import { asPhdObservation, relayedSource } from './phd.js';
 
 /** One decrypted reading (the API's TelemetryPoint has this shape). */
 export interface ReadingPoint {
@@ -61,83 +62,142 @@ function quantity(value: number, unit: string): Json {
   return { value, unit, system: UCUM, code: unit };
 }
 
+/**
+ * What every Observation of a reading type shares, built once per type (an Observation search
+ * maps tens of thousands of readings per page; these parts are the same in each). Frozen, since
+ * every Observation of the type holds the same objects.
+ */
+interface TypeParts {
+  meta?: Json;
+  category: Json[];
+  code: Json;
+}
+
+const frozen = <T>(value: T): T => {
+  if (typeof value === 'object' && value !== null) {
+    Object.values(value).forEach(frozen);
+    Object.freeze(value);
+  }
+  return value;
+};
+
+const TYPE_PARTS = new Map<ReadingType, TypeParts>();
+for (const type of FHIR_TYPES) {
+  const category = CATEGORY[type]!;
+  const d = READING_DEFINITIONS[type];
+  const coding =
+    d.shape === 'ecg'
+      ? { system: d.mdc.system, code: d.mdc.code, display: d.display }
+      : { system: LOINC, code: (d as { loinc: string }).loinc, display: d.display };
+  const text = d.shape === 'blood_pressure' ? 'Blood pressure' : d.shape === 'ecg' ? 'ECG' : d.display;
+  TYPE_PARTS.set(
+    type,
+    frozen({
+      ...(category.code === 'vital-signs' ? { meta: { profile: [VITAL_SIGNS_PROFILE] } } : {}),
+      category: [{ coding: [{ system: CATEGORY_SYSTEM, code: category.code, display: category.display }] }],
+      code: { coding: [coding], text },
+    }),
+  );
+}
+
 /** One Observation, or undefined for readings that are not observations (location). */
 export function toObservation(
   patientId: string,
   p: ReadingPoint,
   style: ReferenceStyle = 'hub',
 ): Json | undefined {
-  const category = CATEGORY[p.type];
+  const parts = TYPE_PARTS.get(p.type);
+  if (!parts) return undefined;
   const definition = READING_DEFINITIONS[p.type];
-  if (!category) return undefined;
   const fhir = style === 'fhir';
-  const base: Json = {
-    resourceType: 'Observation',
-    id: observationId(patientId, p.deviceId, p.type, p.ts),
-    ...(category.code === 'vital-signs' ? { meta: { profile: [VITAL_SIGNS_PROFILE] } } : {}),
-    status: 'final',
-    category: [{ coding: [{ system: CATEGORY_SYSTEM, code: category.code, display: category.display }] }],
-    subject: { reference: `Patient/${fhir ? fhirPatientId(patientId) : patientId}` },
-    effectiveDateTime: new Date(p.ts).toISOString(),
-    device: { reference: `Device/${fhir ? fhirDeviceId(p.deviceId) : p.deviceId}` },
-  };
   const v = p.values;
+  // A reading relayed by a gateway is a PHD Observation (fhir/phd.ts).
+  const relayed = relayedSource(v);
+  // Written out in the order the JSON shows, without spreading a shared base per reading.
+  const o: Json = { resourceType: 'Observation', id: observationId(patientId, p.deviceId, p.type, p.ts) };
+  if (parts.meta) o.meta = parts.meta;
+  o.status = 'final';
+  o.category = parts.category;
+  o.subject = { reference: `Patient/${fhir ? fhirPatientId(patientId) : patientId}` };
+  o.effectiveDateTime = new Date(p.ts).toISOString();
+  o.device = { reference: `Device/${fhir ? fhirDeviceId(p.deviceId) : p.deviceId}` };
+  o.code = parts.code;
   switch (definition.shape) {
     case 'scalar':
-      return {
-        ...base,
-        code: {
-          coding: [{ system: LOINC, code: definition.loinc, display: definition.display }],
-          text: definition.display,
-        },
-        valueQuantity: quantity(Number(v.value), definition.unit),
-      };
+      o.valueQuantity = quantity(Number(v.value), definition.unit);
+      return relayed ? asPhdObservation(o, relayed, fhir) : o;
     case 'blood_pressure':
-      return {
-        ...base,
-        code: {
-          coding: [{ system: LOINC, code: definition.loinc, display: definition.display }],
-          text: 'Blood pressure',
+      o.component = [
+        {
+          code: {
+            coding: [{ system: LOINC, code: definition.systolic.loinc, display: 'Systolic blood pressure' }],
+          },
+          valueQuantity: quantity(Number(v.systolic), definition.unit),
         },
-        component: [
-          {
-            code: {
-              coding: [
-                { system: LOINC, code: definition.systolic.loinc, display: 'Systolic blood pressure' },
-              ],
-            },
-            valueQuantity: quantity(Number(v.systolic), definition.unit),
+        {
+          code: {
+            coding: [
+              { system: LOINC, code: definition.diastolic.loinc, display: 'Diastolic blood pressure' },
+            ],
           },
-          {
-            code: {
-              coding: [
-                { system: LOINC, code: definition.diastolic.loinc, display: 'Diastolic blood pressure' },
-              ],
-            },
-            valueQuantity: quantity(Number(v.diastolic), definition.unit),
-          },
-        ],
-      };
+          valueQuantity: quantity(Number(v.diastolic), definition.unit),
+        },
+      ];
+      return relayed ? asPhdObservation(o, relayed, fhir) : o;
     case 'ecg': {
       const samples = (v.samples as number[]) ?? [];
       const rate = Number(v.sampleRateHz);
-      return {
-        ...base,
-        code: {
-          coding: [{ system: definition.mdc.system, code: definition.mdc.code, display: definition.display }],
-          text: 'ECG',
-        },
-        valueSampledData: {
-          origin: quantity(0, definition.unit),
-          period: Math.round((1000 / rate) * 1e6) / 1e6,
-          dimensions: 1,
-          data: samples.join(' '),
-        },
+      o.valueSampledData = {
+        origin: quantity(0, definition.unit),
+        period: Math.round((1000 / rate) * 1e6) / 1e6,
+        dimensions: 1,
+        data: samples.join(' '),
       };
+      return o;
     }
     default:
       return undefined;
   }
+}
+
+/** What JSON.stringify writes for a type's shared parts, after the id and around the references. */
+const TYPE_JSON = new Map<ReadingType, { head: string; code: string }>();
+for (const [type, parts] of TYPE_PARTS) {
+  TYPE_JSON.set(type, {
+    head: `${parts.meta ? `,"meta":${JSON.stringify(parts.meta)}` : ''},"status":"final","category":${JSON.stringify(parts.category)}`,
+    code: `,"code":${JSON.stringify(parts.code)}`,
+  });
+}
+const str = (s: string) => JSON.stringify(s);
+
+/**
+ * A search entry for one reading as JSON text: exactly what JSON.stringify writes for
+ * `{fullUrl, resource: toObservation(…, 'fhir'), search: {mode: 'match'}}`, written without
+ * building the objects first (a day of 1 Hz readings is 86,400 of them). Undefined for readings
+ * that are not Observations.
+ */
+export function observationEntryJson(
+  baseUrl: string,
+  patientId: string,
+  p: ReadingPoint,
+): string | undefined {
+  const parts = TYPE_JSON.get(p.type);
+  if (!parts) return undefined;
+  const definition = READING_DEFINITIONS[p.type];
+  const id = observationId(patientId, p.deviceId, p.type, p.ts);
+  let resource: string;
+  if (definition.shape === 'scalar' && !relayedSource(p.values)) {
+    const unit = str(definition.unit);
+    resource =
+      `{"resourceType":"Observation","id":${str(id)}${parts.head}` +
+      `,"subject":{"reference":${str(`Patient/${fhirPatientId(patientId)}`)}}` +
+      `,"effectiveDateTime":"${new Date(p.ts).toISOString()}"` +
+      `,"device":{"reference":${str(`Device/${fhirDeviceId(p.deviceId)}`)}}${parts.code}` +
+      `,"valueQuantity":{"value":${JSON.stringify(Number(p.values.value))},"unit":${unit},"system":"${UCUM}","code":${unit}}}`;
+  } else {
+    resource = JSON.stringify(toObservation(patientId, p, 'fhir'));
+  }
+  return `{"fullUrl":${str(`${baseUrl}/Observation/${id}`)},"resource":${resource},"search":{"mode":"match"}}`;
 }
 
 /** One page of a search: where it starts among the matches, how many match, and the links. */

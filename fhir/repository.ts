@@ -4,6 +4,7 @@
 import type { ReadingType } from '../core/domain.js';
 import type { Demographics } from '../core/patient-registry.js';
 import type { Device } from '../core/store/devices.js';
+import type { GatewayBinding } from '../core/store/gateway-bindings.js';
 import { deviceHashMatches, fhirDeviceId, parseObservationId } from './ids.js';
 import { FHIR_TYPES, toObservation, type ReadingPoint } from './observations.js';
 import { toCommunication, type FiledExcerpt } from './communication.js';
@@ -30,8 +31,19 @@ export interface FhirRepository {
   searchDevices(patientId?: string): Owned[];
   readObservation(fhirId: string): Promise<Owned | undefined>;
   searchObservations(search: ObservationSearch): Promise<ObservationPage>;
+  /** The same search's readings, for callers that write the Observations as JSON themselves. */
+  searchReadings(search: ObservationSearch): Promise<ReadingPage>;
   /** Communications filed to the patient's record from care-team conversations, oldest first. */
   searchCommunications?(patientId: string): FhirResource[];
+}
+
+/** A page of an Observation search as readings (each maps to one Observation). */
+export interface ReadingPage {
+  points: ReadingPoint[];
+  /** Every match of the search's whole range. */
+  total: number;
+  /** Where the next oldest-first page starts, when more remain (keyset paging). */
+  next?: { ts: number; skip: number; total: number } | undefined;
 }
 
 export interface ObservationPage {
@@ -60,7 +72,9 @@ export interface StoreFhirRepositoryDeps {
     get(id: string): { erasedAt: number | null } | undefined;
   };
   demographics: { get(id: string): Demographics };
-  devices: { list(filter?: { patientId?: string }): Device[] };
+  devices: { list(filter?: { patientId?: string }): Device[]; get?(id: string): Device | undefined };
+  /** Gateway bindings: bound devices become PHD Devices, and a patient's gateways come with them. */
+  bindings?: { ofDevice(deviceId: string): GatewayBinding | undefined };
   readings: ReadingSource;
   /** What clinicians filed to each record (messaging/filing.ts); none without it. */
   filed?: { ofPatient(patientId: string): FiledExcerpt[] };
@@ -93,12 +107,28 @@ export class StoreFhirRepository implements FhirRepository {
 
   readDevice(fhirId: string): Owned | undefined {
     const device = this.deps.devices.list().find((d) => fhirDeviceId(d.id) === fhirId);
-    return device ? { resource: toDevice(device), patientId: device.patientId } : undefined;
+    return device
+      ? { resource: toDevice(device, this.deps.bindings?.ofDevice(device.id)), patientId: device.patientId }
+      : undefined;
   }
 
+  /** A patient's devices, and the gateways that relay them (their Observations reference those). */
   searchDevices(patientId?: string): Owned[] {
     const devices = this.deps.devices.list(patientId ? { patientId } : {});
-    return devices.map((d) => ({ resource: toDevice(d), patientId: d.patientId }));
+    const owned = devices.map((d) => ({
+      resource: toDevice(d, this.deps.bindings?.ofDevice(d.id)),
+      patientId: d.patientId,
+    }));
+    if (!patientId || !this.deps.bindings || !this.deps.devices.get) return owned;
+    const listed = new Set(devices.map((d) => d.id));
+    for (const d of devices) {
+      const gatewayId = this.deps.bindings.ofDevice(d.id)?.gatewayId;
+      const gateway = gatewayId && !listed.has(gatewayId) ? this.deps.devices.get(gatewayId) : undefined;
+      if (!gateway) continue;
+      listed.add(gateway.id);
+      owned.push({ resource: toDevice(gateway), patientId: gateway.patientId });
+    }
+    return owned;
   }
 
   async readObservation(fhirId: string): Promise<Owned | undefined> {
@@ -111,7 +141,13 @@ export class StoreFhirRepository implements FhirRepository {
   }
 
   async searchObservations(s: ObservationSearch): Promise<ObservationPage> {
-    if (s.types.length === 0 || !this.exists(s.patientId)) return { resources: [], total: 0 };
+    const { points, total, next } = await this.searchReadings(s);
+    const resources = points.map((p) => toObservation(s.patientId, p, 'fhir')!);
+    return { resources, total, next };
+  }
+
+  async searchReadings(s: ObservationSearch): Promise<ReadingPage> {
+    if (s.types.length === 0 || !this.exists(s.patientId)) return { points: [], total: 0 };
     let page: ReadingPoint[];
     let total: number;
     let next: ObservationPage['next'];
@@ -141,8 +177,7 @@ export class StoreFhirRepository implements FhirRepository {
         next = { ts: last.ts, skip: read.filter((p) => p.ts === last.ts).length, total };
       }
     }
-    const resources = page.map((p) => toObservation(s.patientId, p, 'fhir')!);
-    return { resources, total, next };
+    return { points: page, total, next };
   }
 
   /**

@@ -5,7 +5,9 @@
 import type { DeviceStatus } from '../core/domain.js';
 import type { Demographics } from '../core/patient-registry.js';
 import type { Device } from '../core/store/devices.js';
+import type { GatewayBinding } from '../core/store/gateway-bindings.js';
 import { fhirDeviceId, fhirPatientId } from './ids.js';
+import { phdDeviceParts } from './phd.js';
 
 type Json = Record<string, unknown>;
 
@@ -49,16 +51,24 @@ function deviceStatus(status: DeviceStatus): 'active' | 'inactive' {
   return status === 'active' ? 'active' : 'inactive';
 }
 
-export function toDevice(device: Device): Json {
+/** `binding`: the gateway binding of a Bluetooth device, which makes it a PHD Device (fhir/phd.ts). */
+export function toDevice(device: Device, binding?: GatewayBinding): Json {
+  const phd = phdDeviceParts(device.kind, binding);
   return {
     resourceType: 'Device',
     id: fhirDeviceId(device.id),
-    identifier: [{ system: IDENTIFIER_SYSTEMS.device, value: device.id }],
+    ...(phd.meta ? { meta: phd.meta } : {}),
+    identifier: [
+      { system: IDENTIFIER_SYSTEMS.device, value: device.id },
+      ...((phd.identifier as Json[] | undefined) ?? []),
+    ],
+    ...(phd.serialNumber ? { serialNumber: phd.serialNumber } : {}),
     status: deviceStatus(device.status),
     ...(device.model
       ? { deviceName: [{ name: device.model, type: 'model-name' }], modelNumber: device.model }
       : {}),
     type: { coding: [{ system: IDENTIFIER_SYSTEMS.deviceKind, code: device.kind }], text: device.kind },
+    ...(phd.specialization ? { specialization: phd.specialization } : {}),
     ...(device.firmware ? { version: [{ value: device.firmware }] } : {}),
     ...(device.patientId ? { patient: { reference: `Patient/${fhirPatientId(device.patientId)}` } } : {}),
   };

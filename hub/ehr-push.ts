@@ -202,6 +202,7 @@ export function startPushToEhr(hub: RunningHub): (() => Promise<void>) | undefin
     patients: hub.ctx.store.patients,
     demographics: new PatientRegistry(hub.ctx.store.patients, hub.ctx.keyring, hub.ctx.store.audit),
     devices: hub.ctx.store.devices,
+    bindings: hub.ctx.store.gatewayBindings,
     readings: new TelemetryService(reader, live, Date.now),
     ...filed,
   });

@@ -14,6 +14,7 @@
 // Manual entries carry times the person or the app gave, on the gateway's clock: not moved.
 // The corrected time is exact to the millisecond as far as both clocks were read at one instant,
 // and the gateway's own clock is held to the hub's by the same skew limit as a device's.
+import { mdcCodeFor } from '../core/nomenclature.js';
 import type { GatewayVia } from '../core/store/gateway-bindings.js';
 import { relayedEnvelopeShell, type ReadingSource, type TelemetryEnvelope } from './schemas.js';
 import {
@@ -69,6 +70,8 @@ export function validateRelayed(
   const readings = checked.readings.map((reading, i) => {
     const source: ReadingSource = { gateway: via.gatewayId, modality, receivedAt };
     if (deviceTimes[i] !== undefined) source.deviceTime = deviceTimes[i];
+    const mdc = mdcCodeFor(reading.type, ctx.kind)?.code;
+    if (mdc !== undefined) source.mdc = mdc;
     return Object.assign(reading, { source });
   });
   return {

@@ -203,6 +203,8 @@ export interface ReadingSource {
   modality: Modality;
   receivedAt: number;
   deviceTime?: number;
+  /** The IEEE 11073-10101 code of the measurement, for the device's kind (core/nomenclature.ts). */
+  mdc?: number;
 }
 
 /** The measuring device as the gateway saw it (IEEE 11073 system id or Bluetooth address, …). */
