@@ -57,6 +57,24 @@ const SENTENCES: Readonly<Record<string, string>> = {
     'Patient data opens only where this device shares its location inside a hospital site. Allow location, then try again.',
   GEOFENCE_OUTSIDE_SITES: 'Patient data cannot be opened outside the hospital sites.',
   POSITION_INVALID: 'The location this device reported could not be read. Try again.',
+  PASSKEY_INVALID: 'The passkey could not be checked. Try again.',
+  PASSKEY_COUNTER_REGRESSED:
+    'This passkey looks copied, so it was blocked. Sign in with your authenticator code and tell the security team.',
+  PASSKEY_BLOCKED:
+    'This passkey is blocked. Sign in with your authenticator code and register a new passkey.',
+  PASSKEY_REQUIRED:
+    'Your role signs in with a passkey. Register one on the Security keys & passkeys page first.',
+  PASSKEY_NOT_FOUND: 'There is no such passkey among yours.',
+  MFA_NOT_ENROLLED: 'This account has no authenticator app. Use a passkey.',
+  CONVERSATION_NOT_MEMBER: 'You are not a member of this conversation. Ask a member to add you.',
+  CONVERSATION_NOT_FOUND: 'This conversation no longer exists.',
+  CONVERSATION_CLOSED: 'This conversation has expired; its messages were destroyed.',
+  MESSAGE_INVALID: 'A message is 1 to 2,000 characters of text.',
+  MEMBER_INVALID: 'Only active clinicians who may see this patient can be added.',
+  MESSAGE_NOT_FOUND: 'This message no longer exists (recalled or expired).',
+  RECALL_NOT_SENDER: 'Only the sender can recall a message.',
+  CONFIRMATION_MISMATCH: 'What would be filed changed. Look at the preview again.',
+  KEY_DESTROYED: "These messages can no longer be read: the patient's record was erased.",
   STEP_UP_REQUIRED:
     'Confirm it is you before this: sign in again with your authenticator code or passkey on this device.',
 };

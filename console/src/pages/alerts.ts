@@ -3,6 +3,7 @@
 // patient at the moment it fired.
 import { ackForm } from '../alert-ack.js';
 import { alertActions } from '../alert-actions.js';
+import { discussButton } from '../messaging/discuss.js';
 import { formatAge, formatTime, h, notice, replace } from '../dom.js';
 import type { Page } from '../page.js';
 import { severityBadge } from '../summary.js';
@@ -72,6 +73,7 @@ export const alertsPage: Page = {
                   { class: 'meta' },
                   `Raised ${formatTime(a.raisedAt)} (${formatAge(a.raisedAt)}) by ${a.deviceId}`,
                 ),
+                discussButton(view.api, a.id, view.navigate),
                 ackForm(view.api, a.id, () => {
                   replace(
                     done,

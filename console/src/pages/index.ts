@@ -8,6 +8,8 @@ import { auditPage } from './audit.js';
 import { breakGlassReviewPage } from './break-glass-review.js';
 import { careTeamPage } from './care-team.js';
 import { checksPage } from './checks.js';
+import { conversationPage } from './conversation.js';
+import { conversationsPage } from './conversations.js';
 import { devicesPage } from './devices.js';
 import { loginPage } from './login.js';
 import { myPatientsPage } from './my-patients.js';
@@ -15,6 +17,7 @@ import { notificationLinkPage, notificationsPage } from './notifications.js';
 import { myDevicesPage } from './my-devices.js';
 import { signedOutRemotelyPage } from './signed-out-remotely.js';
 import { staffDevicesPage } from './staff-devices.js';
+import { passkeysPage } from './passkeys.js';
 import { patientPage } from './patient.js';
 import { rolesPage } from './roles.js';
 import { securityPage } from './security.js';
@@ -29,6 +32,8 @@ export const PAGES: readonly Page[] = [
   careTeamPage,
   notificationsPage,
   notificationLinkPage,
+  conversationsPage,
+  conversationPage,
   devicesPage,
   securityPage,
   checksPage,
@@ -39,5 +44,6 @@ export const PAGES: readonly Page[] = [
   adminPatientsPage,
   myDevicesPage,
   staffDevicesPage,
+  passkeysPage,
   signedOutRemotelyPage,
 ];
