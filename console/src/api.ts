@@ -88,8 +88,10 @@ export class ApiClient {
     if (!response.ok) {
       const e = (json as { error?: { code?: string; details?: Record<string, unknown> } } | undefined)?.error;
       const error = new ApiError(response.status, e?.code ?? 'UNKNOWN', e?.details);
-      // The role's PHI needs the site geofence's position: ask the browser for it from now on.
-      if (error.code === 'GEOFENCE_POSITION_REQUIRED') sharePosition();
+      // The role's PHI needs the site geofence's position: ask the browser for it
+      // from now on, and draw the page again once it is known.
+      if (error.code === 'GEOFENCE_POSITION_REQUIRED')
+        sharePosition(() => window.dispatchEvent(new HashChangeEvent('hashchange')));
       // A refused factor (code, passkey) is an answer to show, not a sign-out.
       const authStep =
         path.startsWith('/auth/login') ||

@@ -12,13 +12,18 @@ export function positionHeader(): string | undefined {
   return current;
 }
 
-/** Starts following the browser's position (the browser asks the user once). */
-export function sharePosition(): void {
+/**
+ * Starts following the browser's position (the browser asks the user once); `first` runs when
+ * the first position arrives (the console then draws the refused page again).
+ */
+export function sharePosition(first: () => void): void {
   if (watching || !('geolocation' in navigator)) return;
   watching = true;
   navigator.geolocation.watchPosition(
     (p) => {
+      const had = current !== undefined;
       current = `${p.coords.latitude.toFixed(6)},${p.coords.longitude.toFixed(6)},${Math.round(p.coords.accuracy)}`;
+      if (!had) first();
     },
     () => {
       current = undefined;

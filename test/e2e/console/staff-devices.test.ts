@@ -28,17 +28,25 @@ let current: Page | undefined;
 let patient = '';
 const NURSE = 'nurse.phone';
 const NEW_NETWORK = '10.20.30.40';
+/** The hospital site of the geofence, a point inside it, and one 5 km away. */
+const WARD = { latitude: 52.36, longitude: 4.89 };
+const INSIDE = { latitude: 52.3605, longitude: 4.8905, accuracy: 20 };
+const OUTSIDE = { latitude: 52.405, longitude: 4.89, accuracy: 20 };
 
 beforeAll(async () => {
   [hub, browser] = await Promise.all([
     startConsoleHub({
       VITALGATE_TRUSTED_PROXIES: '127.0.0.1/32,::1/128',
       VITALGATE_ADAPTIVE_ACCESS: 'clinician:step-up',
+      VITALGATE_GEOFENCE: 'clinician:deny',
+      VITALGATE_GEOFENCE_SITES: `ward@${WARD.latitude},${WARD.longitude},300`,
     }),
     launchBrowser(),
   ]);
   patient = addPatient(hub.pki, 'Mary Seacole');
   phone = await openConsole(browser, hub, PHONE);
+  await phone.context.grantPermissions(['geolocation'], { origin: hub.baseUrl });
+  await phone.context.setGeolocation(INSIDE);
   current = phone.page;
 }, 90_000);
 
@@ -65,7 +73,13 @@ describe('staff devices in the console', () => {
     await page.getByRole('button', { name: 'Save password' }).click();
     const secret = await page.locator('#totp-secret').getAttribute('data-secret');
     await page.getByLabel('6-digit code').fill(totpNow(secret!));
+    // The clinician's PHI needs the geofence's position: the first read is refused, the console
+    // asks the browser for its location and draws the page again with it.
+    const refused = page.waitForResponse((r) => r.url().includes('/api/v1/') && r.status() === 403);
+    const withPosition = page.waitForRequest((r) => r.headers()['x-vitalgate-position'] !== undefined);
     await page.getByRole('button', { name: 'Confirm and sign in' }).click();
+    expect((await (await refused).json()).error.code).toBe('GEOFENCE_POSITION_REQUIRED');
+    expect((await withPosition).headers()['x-vitalgate-position']).toBe('52.360500,4.890500,20');
     await page.getByRole('heading', { name: 'My patients' }).waitFor();
     const device = (await phone.context.cookies()).find((c) => c.name === 'vg_device');
     expect(device).toMatchObject({ httpOnly: true, secure: true, sameSite: 'Strict' });
@@ -78,6 +92,23 @@ describe('staff devices in the console', () => {
 
     await page.goto(`/#/patients/${patient}`);
     await page.getByRole('heading', { name: 'Mary Seacole' }).waitFor();
+  });
+
+  it('refuses patient data while the phone reports a position outside the hospital site', async () => {
+    const { page, context } = phone;
+    await page.goto('/#/my-devices');
+    await page.getByRole('heading', { name: 'My devices' }).waitFor();
+    await context.setGeolocation(OUTSIDE);
+    const refused = page.waitForResponse(
+      (r) => r.url().includes(`/api/v1/patients/${patient}`) && r.status() === 403,
+    );
+    await page.goto(`/#/patients/${patient}`);
+    const answer = await refused;
+    expect((await answer.json()).error.code).toBe('GEOFENCE_OUTSIDE_SITES');
+    expect(answer.request().headers()['x-vitalgate-position']).toBe('52.405000,4.890000,20');
+    await page.getByText('cannot be opened outside the hospital sites').first().waitFor();
+    expect(await page.getByRole('heading', { name: 'Mary Seacole' }).count()).toBe(0);
+    await context.setGeolocation(INSIDE);
   });
 
   it('asks for a step-up when a PHI read comes from a network the nurse never used, and serves nothing', async () => {
@@ -145,7 +176,7 @@ describe('staff devices in the console', () => {
 
     // The phone's next request (opening a page) meets Clear-Site-Data and the remote sign-out.
     const wiped = page.waitForResponse((r) => r.status() === 401 && r.url().includes('/api/v1/'));
-    await page.getByRole('link', { name: 'My patients' }).click();
+    await page.goto('/#/patients');
     const answer = await wiped;
     expect(await answer.headerValue('clear-site-data')).toBe('"cache", "cookies", "storage"');
     await page.getByRole('heading', { name: 'This device was signed out remotely' }).waitFor();
