@@ -268,6 +268,8 @@ export class PasskeyCeremonies {
     session: string | null,
   ) {
     const at = this.deps.now();
+    // Expired challenges go as new ones come: the table holds at most a few minutes of them.
+    this.deps.challenges.prune(at - CHALLENGE_TTL_MS);
     this.deps.challenges.add({
       challengeHash: sha256(challenge),
       purpose,

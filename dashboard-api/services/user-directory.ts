@@ -116,8 +116,10 @@ export class UserDirectory {
   resetMfa(username: string, actor: string, source?: string): UserView {
     this.require(username);
     this.store.users.update(username, { sealedTotpSecret: null, totpEnrolledAt: null });
+    // The authenticator may be gone with the phone that held the passkeys: they go too.
+    const passkeysRevoked = this.store.passkeys.revokeAllOf(username, 'mfa_reset');
     this.sessions.endAllOf(username, 'mfa_reset', actor);
-    this.audit(actor, 'user.mfa.reset', username, source);
+    this.audit(actor, 'user.mfa.reset', username, source, passkeysRevoked ? { passkeysRevoked } : undefined);
     return this.get(username);
   }
 

@@ -196,6 +196,30 @@ describe('stepping up', () => {
       body: { username: 'new.nurse', role: 'clinician' },
     });
     expect(created.status, created.text).toBe(201);
+
+    // An MFA reset (a lost phone) revokes the account's passkeys along with its TOTP.
+    hub.pki.store.passkeys.add({
+      id: 'pk_newnurse0001',
+      username: 'new.nurse',
+      credentialId: 'cred-new-nurse',
+      publicKey: Buffer.from('cose'),
+      signCount: 0,
+      transports: ['internal'],
+      deviceType: 'singleDevice',
+      backedUp: false,
+      aaguid: '00000000-0000-0000-0000-000000000000',
+      name: 'Lost phone',
+      staffDeviceId: null,
+      createdAt: hub.clock.now(),
+    });
+    const reset = await hub.client.request('POST', '/api/v1/users/new.nurse/reset-mfa', {
+      token: admin.token,
+    });
+    expect(reset.status, reset.text).toBe(200);
+    expect(hub.pki.store.passkeys.get('pk_newnurse0001')).toMatchObject({ revokeReason: 'mfa_reset' });
+    expect(hub.pki.store.audit.list({ action: 'user.mfa.reset', limit: 1 })[0]).toMatchObject({
+      details: { passkeysRevoked: 1 },
+    });
   });
 });
 
