@@ -5,6 +5,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { MessagingEvent } from '../../messaging/feed.js';
 import type { ApiContext } from '../context.js';
+import { startEventStream } from './event-stream.js';
 
 /** The PHI-free line a notification shows. */
 export function noticeText(event: MessagingEvent): string | undefined {
@@ -19,18 +20,7 @@ export function noticeText(event: MessagingEvent): string | undefined {
 
 export function openConversationStream(ctx: ApiContext, request: FastifyRequest, reply: FastifyReply): void {
   const principal = request.principal!;
-  const headers: Record<string, string> = {};
-  for (const [k, v] of Object.entries(reply.getHeaders())) if (typeof v === 'string') headers[k] = v;
-  reply.hijack();
-  const res = reply.raw;
-  res.writeHead(200, {
-    ...headers,
-    'content-type': 'text/event-stream; charset=utf-8',
-    'cache-control': 'no-store',
-    connection: 'keep-alive',
-    'x-accel-buffering': 'no',
-  });
-  res.write(`retry: 5000\n: stream open\n\n`);
+  const res = startEventStream(reply);
   let closed = false;
   const unsubscribe = ctx.messaging.feed.subscribe(principal.username, (event) => {
     const notice = noticeText(event);

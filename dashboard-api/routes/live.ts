@@ -5,6 +5,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ApiContext } from '../context.js';
 import type { LiveEvent } from '../ports.js';
+import { startEventStream } from './event-stream.js';
 
 export function openLiveStream(
   ctx: ApiContext,
@@ -13,18 +14,7 @@ export function openLiveStream(
   patientId: string,
 ): void {
   const principal = request.principal!;
-  const headers: Record<string, string> = {};
-  for (const [k, v] of Object.entries(reply.getHeaders())) if (typeof v === 'string') headers[k] = v;
-  reply.hijack();
-  const res = reply.raw;
-  res.writeHead(200, {
-    ...headers,
-    'content-type': 'text/event-stream; charset=utf-8',
-    'cache-control': 'no-store',
-    connection: 'keep-alive',
-    'x-accel-buffering': 'no',
-  });
-  res.write(`retry: 5000\n: stream open\n\n`);
+  const res = startEventStream(reply);
   ctx.metrics.liveStreams.inc();
   const opened = ctx.now();
   let sent = 0;
