@@ -153,6 +153,10 @@ export const configSchema = z
     maxReadingsPerMessage: positiveInt.max(10_000).default(500),
     clockSkewSeconds: nonNegativeInt.max(24 * 3600).default(300),
     maxReadingAgeDays: positiveInt.default(30),
+    /** Check VG-GW-003: the share of a relayed device's readings (7 days) that may be typed in by hand. */
+    gatewayManualShareMax: z.coerce.number().min(0).max(1).default(0.2),
+    /** Check VG-GW-004: how far a Bluetooth device's clock may drift from its gateway's before it is flagged. */
+    gatewayClockDriftLimitSeconds: positiveInt.max(7 * 86_400).default(300),
     /** How far past the last accepted seq of its replay window (or past 0) a message's seq may jump. */
     seqMaxJump: positiveInt.max(Number.MAX_SAFE_INTEGER).default(1_000_000),
     retentionDays: positiveInt.max(36500).default(90),

@@ -13,6 +13,7 @@ import { dataDirLocked } from './data-dir.js';
 import { influxRestarts } from './influx-restarts.js';
 import { DEVICE_CHECKS } from './devices.js';
 import { FLEET_CHECKS } from './fleet.js';
+import { GATEWAY_CHECKS } from './gateways.js';
 import { handshakesBounded } from './handshakes.js';
 import { accountsUnderAttack } from './login-attacks.js';
 import { STAFF_FACTOR_CHECKS } from './staff-factors.js';
@@ -52,6 +53,7 @@ export const ALL_CHECKS: readonly DeploymentCheck[] = [
   ...FHIR_PUSH_CHECKS,
   ...DEVICE_CHECKS,
   ...FLEET_CHECKS,
+  ...GATEWAY_CHECKS,
   renewalPrompted,
   ...CARE_CHECKS,
   ...MESSAGING_CHECKS,
