@@ -229,6 +229,7 @@ export function createApiContext(deps: ApiDeps): ApiContext {
       store,
       keyring,
       timeZone: config.rpmTimeZone,
+      telemetry: deps.telemetry,
       days: deps.rpmDays ?? {
         presences: () =>
           Promise.reject(new VitalGateError('RPM_UNAVAILABLE', 'days of data cannot be read here')),

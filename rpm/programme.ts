@@ -7,6 +7,7 @@ import { RpmEnrolments } from './enrolment.js';
 import { RpmLedger } from './month-close.js';
 import type { SensedDaySource } from './sensed-days-source.js';
 import { SiteCalendar } from './site-calendar.js';
+import { ReportService, type MinuteStatsSource } from './report-service.js';
 import { TimeLog } from './time-log.js';
 
 export interface RpmProgramme {
@@ -15,6 +16,7 @@ export interface RpmProgramme {
   timeLog: TimeLog;
   ledger: RpmLedger;
   adherence: AdherenceService;
+  reports: ReportService;
   days: SensedDaySource;
 }
 
@@ -23,6 +25,8 @@ export function createRpmProgramme(deps: {
   keyring: Keyring;
   timeZone: string;
   days: SensedDaySource;
+  /** Minute statistics for clinical reports (the telemetry reader). */
+  telemetry: MinuteStatsSource;
   now: () => number;
 }): RpmProgramme {
   const { store, now } = deps;
@@ -62,6 +66,7 @@ export function createRpmProgramme(deps: {
       calendar,
       now,
     }),
+    reports: new ReportService({ telemetry: deps.telemetry, db: store.db, calendar, now }),
     days: deps.days,
   };
 }

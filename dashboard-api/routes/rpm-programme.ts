@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import type { ApiContext } from '../context.js';
 import type { ApiApp } from '../server.js';
+import type { ReportPeriod } from '../../rpm/clinical-report.js';
 import { patientParams } from '../schemas.js';
 
 const dayCount = z
@@ -74,6 +75,35 @@ export function registerRpmProgrammeRoutes(app: ApiApp, ctx: ApiContext): void {
       const one = await ctx.rpm.adherence.patient(id);
       ctx.guard.recordRead(p, id, 'rpm_adherence', request.ip, { via: basis });
       return one;
+    },
+  );
+
+  app.get(
+    '/patients/:id/rpm/report',
+    {
+      config: { access: 'phi.read', phi: 'rpm_report' },
+      schema: {
+        tags,
+        summary:
+          'The patient’s clinical report for the last 7, 14, 30 or 90 days (site calendar): glucose time in ranges and AGP percentiles by hour, blood pressure morning/evening and share above 135/85, weight trend, SpO2 and heart rate time below/above thresholds, alerts and time to acknowledge. From the sealed minute rollups. PHI, audited.',
+        params: patientParams,
+        querystring: z
+          .object({
+            days: z
+              .enum(['7', '14', '30', '90'], { message: 'expected 7, 14, 30 or 90' })
+              .default('30')
+              .transform((d) => Number(d) as ReportPeriod),
+          })
+          .strict(),
+      },
+    },
+    async (request) => {
+      const p = request.principal!;
+      const id = request.params.id;
+      const basis = ctx.guard.authorize(p, id, 'rpm_report', request.ip);
+      const report = await ctx.rpm.reports.report(id, request.query.days);
+      ctx.guard.recordRead(p, id, 'rpm_report', request.ip, { via: basis, days: request.query.days });
+      return report;
     },
   );
 }

@@ -9,7 +9,7 @@ import { buildApiServer } from '../../dashboard-api/server.js';
 import { InfluxTelemetryReader } from '../../dashboard-api/telemetry/influx-reader.js';
 import { liveFeedFromBus } from '../../dashboard-api/telemetry/live-feed.js';
 import { IngestPipeline } from '../../ingest/pipeline.js';
-import { rollupsSince } from '../../ingest/rollup-sealing.js';
+import { ROLLUPS_SINCE_KEY, rollupsSince } from '../../ingest/rollup-sealing.js';
 import { DeviceLifecycle } from '../../pki/lifecycle.js';
 import { InfluxSensedDays } from '../../rpm/sensed-days-source.js';
 import { ApiClient, TestClock, type TestHub } from '../integration/api/harness.js';
@@ -54,6 +54,9 @@ export async function startRpmHub(timeZone: string): Promise<RpmTestHub> {
     },
   });
   const sim = { now: Date.now() };
+  // Every reading of these tests goes through this pipeline, so rollups cover them all, however
+  // far back the simulated devices measured.
+  pki.store.meta.set(ROLLUPS_SINCE_KEY, String(sim.now - 100 * 86_400_000));
   const pipeline = new IngestPipeline({
     config,
     store: pki.store,

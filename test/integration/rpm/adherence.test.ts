@@ -26,13 +26,14 @@ const ids: Record<string, string> = {};
 const now = Date.now();
 const today = localDate(now);
 const start = localDate(now - 14 * DAY);
+const sentGlucose: { at: number; v: number }[] = [];
 
 beforeAll(async () => {
   hub = await startRpmHub('Asia/Kolkata');
   nurse = (await enrolledUser(hub.asTestHub, 'rn.adh', 'clinician')).token;
   other = (await enrolledUser(hub.asTestHub, 'rn.other', 'clinician')).token;
   auditor = (await enrolledUser(hub.asTestHub, 'aud.adh', 'auditor')).token;
-  for (const name of ['daily', 'relayed', 'silent', 'unenrolled', 'elsewhere']) {
+  for (const name of ['daily', 'relayed', 'silent', 'unenrolled', 'elsewhere', 'glucose']) {
     ids[name] = addPatient(hub.pki, name);
     if (name !== 'elsewhere') hub.pki.store.patients.assign(ids[name]!, 'rn.adh');
   }
@@ -40,6 +41,19 @@ beforeAll(async () => {
   hub.pki.store.devices.add({ id: 'adh-cuff', kind: 'bp_monitor', patientId: ids.daily! });
   hub.pki.store.devices.add({ id: 'adh-gw-cuff', kind: 'bp_monitor', patientId: ids.relayed! });
   hub.pki.store.devices.add({ id: 'adh-quiet', kind: 'glucometer', patientId: ids.silent! });
+  // A glucometer four times a day for 10 days, values spread so each hour's percentiles differ.
+  hub.pki.store.devices.add({ id: 'adh-gluc', kind: 'glucometer', patientId: ids.glucose! });
+  const gluc: SimDevice = { deviceId: 'adh-gluc', kind: 'glucometer', patientId: ids.glucose! };
+  const glucoseSent: { at: number; v: number }[] = [];
+  for (let i = 10; i >= 1; i--)
+    for (const h of [1, 7, 13, 19]) {
+      const at = now - i * DAY - h * HOUR - 7 * 60_000;
+      glucoseSent.push({ at, v: 60 + ((i * 37 + h * 11) % 200) });
+    }
+  glucoseSent.sort((a, b) => a.at - b.at);
+  for (const g of glucoseSent)
+    await hub.send(gluc, g.at, [{ type: 'blood_glucose', value: g.v, unit: 'mg/dL', ts: g.at }]);
+  sentGlucose.push(...glucoseSent);
   // The cuff every day for 20 days, an hour before now each day (today included).
   for (let i = 19; i >= 0; i--) {
     const at = now - i * DAY - HOUR;
@@ -162,5 +176,58 @@ describe('adherence', () => {
     expect((list.body as { patients: unknown[] }).patients).toEqual([]);
     const byAuditor = await hub.client.request('GET', '/api/v1/rpm/programme', { token: auditor });
     expect(byAuditor.status).toBe(403);
+  });
+});
+
+describe('clinical report', () => {
+  it('the glucose AGP equals percentiles computed here from the same readings', async () => {
+    const res = await hub.client.request('GET', `/api/v1/patients/${ids.glucose}/rpm/report?days=14`, {
+      token: nurse,
+    });
+    expect(res.status, res.text).toBe(200);
+    const report = res.body as {
+      glucose: { readings: number; agp: { hour: number; n: number; p5: number; p50: number; p95: number }[] };
+      period: { days: number };
+    };
+    expect(report.period.days).toBe(14);
+    expect(report.glucose.readings).toBe(sentGlucose.length);
+    // Independently: group by the local hour (UTC+05:30), sort, and interpolate at rank (n-1)q.
+    const byHour = new Map<number, number[]>();
+    for (const { at, v } of sentGlucose) {
+      const hour = new Date(at + 330 * 60_000).getUTCHours();
+      byHour.set(hour, [...(byHour.get(hour) ?? []), v]);
+    }
+    const rank = (values: number[], q: number) => {
+      const sorted = [...values].sort((a, b) => a - b);
+      const pos = (sorted.length - 1) * q;
+      const below = sorted[Math.floor(pos)]!;
+      const above = sorted[Math.ceil(pos)]!;
+      return Math.round((below + (above - below) * (pos - Math.floor(pos))) * 10) / 10;
+    };
+    const want = [...byHour.entries()]
+      .sort((a, b) => a[0] - b[0])
+      .map(([hour, values]) => ({
+        hour,
+        n: values.length,
+        p5: rank(values, 0.05),
+        p50: rank(values, 0.5),
+        p95: rank(values, 0.95),
+      }));
+    // Both round to 0.1; a value on the half (x.x5) may round either way in floating point.
+    expect(report.glucose.agp.map(({ hour, n }) => ({ hour, n }))).toEqual(
+      want.map(({ hour, n }) => ({ hour, n })),
+    );
+    report.glucose.agp.forEach((got, i) => {
+      for (const q of ['p5', 'p50', 'p95'] as const)
+        expect(Math.abs(got[q] - want[i]![q])).toBeLessThanOrEqual(0.1 + 1e-9);
+    });
+    const bad = await hub.client.request('GET', `/api/v1/patients/${ids.glucose}/rpm/report?days=10`, {
+      token: nurse,
+    });
+    expect(bad.status).toBe(400);
+    const refused = await hub.client.request('GET', `/api/v1/patients/${ids.glucose}/rpm/report`, {
+      token: other,
+    });
+    expect(refused.status).toBe(403);
   });
 });
