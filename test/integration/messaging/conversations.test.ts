@@ -169,6 +169,49 @@ describe('a patient conversation', () => {
     );
   });
 
+  it('a member adds a clinician who may read the patient, and nobody else', async () => {
+    const path = `/conversations/${conversationId}/members`;
+    const refused = await call('POST', path, tokens['dr.a']!, { username: 'dr.other' });
+    expect([refused.status, (refused.body as { error: { code: string } }).error.code]).toEqual([
+      400,
+      'MEMBER_INVALID',
+    ]);
+    expect((await call('POST', path, tokens['dr.a']!, { username: 'auditor.msg' })).status).toBe(400);
+    expect((await call('POST', path, tokens['dr.glass']!, { username: 'dr.glass' })).status).toBe(403);
+    const added = await call('POST', path, tokens['dr.a']!, { username: 'dr.glass' });
+    expect(added.status, added.text).toBe(200);
+    expect((added.body as { members: string[] }).members).toContain('dr.glass');
+    expect((await call('GET', `/conversations/${conversationId}/messages`, tokens['dr.glass']!)).status).toBe(
+      200,
+    );
+    const read = hub.pki.store.audit
+      .list({ action: 'phi.read' })
+      .find(
+        (e) => e.actor === 'user:dr.glass' && e.outcome === 'success' && e.details?.what === 'conversation',
+      );
+    expect(read?.target).toBe(`patient:${patientId}`);
+  });
+
+  it('every messaging route is in the OpenAPI document', async () => {
+    const docs = (await hub.client.request('GET', '/docs/json')).body as { paths: Record<string, object> };
+    const paths = Object.keys(docs.paths).filter((p) => p.startsWith('/api/v1/conversations'));
+    expect(paths).toEqual(
+      expect.arrayContaining([
+        '/api/v1/conversations',
+        '/api/v1/conversations/discuss',
+        '/api/v1/conversations/stream',
+        '/api/v1/conversations/{conversationId}',
+        '/api/v1/conversations/{conversationId}/messages',
+        '/api/v1/conversations/{conversationId}/messages/{messageId}',
+        '/api/v1/conversations/{conversationId}/read',
+        '/api/v1/conversations/{conversationId}/members',
+        '/api/v1/conversations/{conversationId}/lifespan',
+        '/api/v1/conversations/{conversationId}/filings/preview',
+        '/api/v1/conversations/{conversationId}/filings',
+      ]),
+    );
+  });
+
   it('bad input gets a coded error and stores nothing', async () => {
     const before = messaging().conversations.messages.count(conversationId);
     const cases: [unknown, string][] = [
