@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { VitalGateError } from '../../core/errors.js';
 import { patientKeySubject } from '../../core/patient-registry.js';
 import { AlertNoteRepository } from '../../core/store/alert-notes.js';
+import { EscalationRepository } from '../../core/store/escalations.js';
 import type { AlertRecord } from '../../core/store/ingest-state.js';
 import type { ApiContext } from '../context.js';
 import type { ApiApp } from '../server.js';
@@ -28,6 +29,15 @@ const noteAad = (alertId: number, patientId: string) => `alert-note|${alertId}|$
 
 export function registerAlertRoutes(app: ApiApp, ctx: ApiContext): void {
   const tags = ['alerts'];
+  const steps = new EscalationRepository(ctx.store.db);
+  /** The furthest ladder step that fired beyond the assigned clinicians (null: not escalated). */
+  const escalationOf = (alertId: number) => {
+    const fired = steps.forAlert(alertId).filter((s) => s.state === 'fired' && s.step > 0);
+    const last = fired[fired.length - 1];
+    return last
+      ? { step: last.step, target: last.target, at: new Date(last.doneAt ?? 0).toISOString() }
+      : null;
+  };
   const notes = new AlertNoteRepository(ctx.store.db);
   /** The acknowledgement note of an alert, opened under its patient's key (clinical text: PHI). */
   const noteOf = (a: AlertRecord): string | null => {
@@ -76,7 +86,7 @@ export function registerAlertRoutes(app: ApiApp, ctx: ApiContext): void {
       return out
         .sort((a, b) => b.raisedAt - a.raisedAt)
         .slice(0, q.limit)
-        .map((a) => ({ ...alertView(a), note: noteOf(a) }));
+        .map((a) => ({ ...alertView(a), note: noteOf(a), escalation: escalationOf(a.id) }));
     },
   );
 

@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { type CommandSpec } from '../cli-kit.js';
 import { init } from './init.js';
 import { readConfig } from '../context.js';
+import { setUpDemoCareTeam } from './demo-care-team.js';
 import { setUpDemoClinician } from './demo-clinician.js';
 import { serve } from './start.js';
 
@@ -23,7 +24,8 @@ export const demo: CommandSpec = {
     'The same as "vitalgate init", "vitalgate start" and, once it is ready, "vitalgate simulate --devices 20 --scenario mix"',
     '(every patient plays a clinical scenario, so alerts are raised in the first minute). It prints the web',
     "console's address and sets up a clinician (demo.nurse) assigned to three demo patients, with its one-time",
-    'password printed once.',
+    'password printed once. It is on call for a demo care team whose critical alerts escalate after 1 and',
+    '3 minutes, so the desaturation nobody acknowledges shows escalated in the console within minutes.',
   ],
   async run(args, io) {
     const code = await init.run(args, io);
@@ -43,11 +45,16 @@ export const demo: CommandSpec = {
         { env: io.env, stdio: ['ignore', 'inherit', 'inherit'] },
       );
       const setup = new AbortController();
-      void setUpDemoClinician(config, io, setup.signal, Boolean(args.values.json)).catch((err: unknown) =>
-        io.err(
-          `demo: the demo clinician was not set up: ${err instanceof Error ? err.message : String(err)}`,
-        ),
-      );
+      void setUpDemoClinician(config, io, setup.signal, Boolean(args.values.json))
+        .then(() => {
+          // The team, its rota and a short critical ladder: the unanswered desaturation escalates in minutes.
+          if (!setup.signal.aborted) setUpDemoCareTeam(config, io, Boolean(args.values.json));
+        })
+        .catch((err: unknown) =>
+          io.err(
+            `demo: the demo clinician was not set up: ${err instanceof Error ? err.message : String(err)}`,
+          ),
+        );
       return () =>
         new Promise<void>((resolve) => {
           setup.abort();

@@ -17,7 +17,10 @@ interface AlertView {
   severity: string;
   status: string;
   raisedAt: string;
+  escalation?: { step: number; target: string; at: string } | null;
 }
+
+const ESCALATED_TO: Record<string, string> = { 'role:on_call': 'on call', 'role:team_lead': 'the team lead' };
 
 const REFRESH_MS = 15_000;
 const SEVERITY_RANK: Record<string, number> = { critical: 0, high: 1 };
@@ -62,6 +65,13 @@ export const alertsPage: Page = {
                   { class: 'row' },
                   severityBadge(a.severity),
                   h('strong', null, ruleLabel(a.rule)),
+                  a.escalation
+                    ? h(
+                        'span',
+                        { class: 'badge badge-high' },
+                        `Escalated to ${ESCALATED_TO[a.escalation.target] ?? a.escalation.target}`,
+                      )
+                    : null,
                   h(
                     'a',
                     { href: `#/patients/${encodeURIComponent(a.patientId)}?at=${Date.parse(a.raisedAt)}` },

@@ -1,9 +1,10 @@
 // The care pages of the console in a real Chromium against a real hub (`vitalgate start` as a
 // child process): a patient's alert thresholds (the clinical default shown, a bound-violating
 // value refused with nothing stored, a valid one saved and audited), snooze and resolve with a
-// reason on the alert queue, the rota with who is on call and the hand-off, and notifications
-// (the service worker at /sw.js, a browser's subscription, the link a notification carries).
-// axe-core at phone and desktop size on each page, no CSP violation.
+// reason on the alert queue (and an escalated alert shown as such), the rota with who is on call
+// and the hand-off, and notifications (the service worker at /sw.js, a browser's subscription,
+// the link a notification carries). axe-core at phone and desktop size on each page, no CSP
+// violation.
 //
 // What is not real: alerts are raised in the hub's store by the test (the broker path is the
 // API tests'), and the browser's push service cannot be reached from a test, so
@@ -15,6 +16,7 @@ import { chromium, type Browser, type BrowserContext, type Page } from 'playwrig
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AlertParameterRepository } from '../../../core/store/alert-settings.js';
 import { CareTeamRepository } from '../../../core/store/care-teams.js';
+import { EscalationRepository } from '../../../core/store/escalations.js';
 import { PushRepository } from '../../../core/store/push.js';
 import { CHROMIUM_ARGS } from '../../support/chromium.js';
 import { addPatient } from '../../support/ingest.js';
@@ -110,8 +112,13 @@ describe('care pages', () => {
 
   it('snooze and resolve on the alert queue, each with a reason', async () => {
     const first = raise();
+    // Its ladder has reached the on-call clinician (as the hub's escalation records it).
+    const steps = new EscalationRepository(hub.pki.store.db);
+    steps.schedule(first.id, [{ step: 1, target: 'role:on_call', dueAt: Date.now() }]);
+    steps.fire(steps.forAlert(first.id)[0]!.id, Date.now(), [CLINICIAN]);
     await page.goto('/#/alerts');
     const item = page.locator(`li[data-alert="${first.id}"]`);
+    await item.getByText('Escalated to on call').waitFor();
     await item.getByText('Snooze or resolve').click();
     await item.getByRole('button', { name: 'Snooze' }).click();
     await item.getByText('Please give a reason').waitFor();
