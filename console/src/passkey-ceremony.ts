@@ -24,38 +24,32 @@ function ceremonyError(err: unknown): Error {
   return err instanceof Error && err.message ? err : new Error('The passkey did not work. Try again.');
 }
 
-/** Signs in with a passkey; the API sets the session cookie. */
-export async function signInWithPasskey(api: ApiClient): Promise<void> {
-  const optionsJSON = await api.post<PublicKeyCredentialRequestOptionsJSON>('/auth/passkey/options');
-  let response;
+/** Runs the authenticator's part; its refusals become sentences. */
+async function withAuthenticator<T>(run: () => Promise<T>): Promise<T> {
   try {
-    response = await startAuthentication({ optionsJSON });
+    return await run();
   } catch (err) {
     throw ceremonyError(err);
   }
+}
+
+/** Signs in with a passkey; the API sets the session cookie. */
+export async function signInWithPasskey(api: ApiClient): Promise<void> {
+  const optionsJSON = await api.post<PublicKeyCredentialRequestOptionsJSON>('/auth/passkey/options');
+  const response = await withAuthenticator(() => startAuthentication({ optionsJSON }));
   await api.post('/auth/passkey', { response });
 }
 
 /** Steps the session up with one of the user's passkeys. */
 export async function stepUpWithPasskey(api: ApiClient): Promise<void> {
   const optionsJSON = await api.post<PublicKeyCredentialRequestOptionsJSON>('/auth/step-up/options');
-  let passkey;
-  try {
-    passkey = await startAuthentication({ optionsJSON });
-  } catch (err) {
-    throw ceremonyError(err);
-  }
+  const passkey = await withAuthenticator(() => startAuthentication({ optionsJSON }));
   await api.post('/auth/step-up', { passkey });
 }
 
 /** Registers a new passkey under a name the user chose. */
 export async function registerPasskey(api: ApiClient, name: string): Promise<void> {
   const optionsJSON = await api.post<PublicKeyCredentialCreationOptionsJSON>('/auth/passkeys/options');
-  let response;
-  try {
-    response = await startRegistration({ optionsJSON });
-  } catch (err) {
-    throw ceremonyError(err);
-  }
+  const response = await withAuthenticator(() => startRegistration({ optionsJSON }));
   await api.post('/auth/passkeys', { response, name });
 }

@@ -348,7 +348,6 @@ export class LoginService {
     });
   }
 
-  /** An audit entry of a user acting on their own account. */
   private auditSelf(
     username: string,
     action: string,
@@ -356,15 +355,20 @@ export class LoginService {
     source: string | undefined,
     details: Record<string, unknown>,
   ): void {
-    this.deps.audit.append({
-      actor: `user:${username}`,
-      action,
-      target: `user:${username}`,
-      outcome,
-      source,
-      details,
-    });
+    auditOwnAccount(this.deps.audit, username, action, outcome, source, details);
   }
+}
+
+/** An audit entry of a user acting on their own account (sign-in steps, passkeys). */
+export function auditOwnAccount(
+  audit: AuditLog,
+  username: string,
+  action: string,
+  outcome: 'success' | 'denied',
+  source: string | undefined,
+  details: Record<string, unknown>,
+): void {
+  audit.append({ actor: `user:${username}`, action, target: `user:${username}`, outcome, source, details });
 }
 
 function invalidCredentials(): VitalGateError {

@@ -23,6 +23,7 @@ import type { PasskeyRecord, PasskeyRepository } from '../../core/store/passkeys
 import type { SecurityEventRepository } from '../../core/store/security-events.js';
 import type { UserRepository } from '../../core/store/users.js';
 import type { WebAuthnChallengeRepository, WebAuthnPurpose } from '../../core/store/webauthn-challenges.js';
+import { auditOwnAccount } from './login.js';
 import type { IssuedSession, Principal, SessionService } from './sessions.js';
 
 /** How long a ceremony's challenge can be answered. */
@@ -378,13 +379,6 @@ export class PasskeyCeremonies {
     source: string | undefined,
     details: Record<string, unknown>,
   ): void {
-    this.deps.audit.append({
-      actor: `user:${username}`,
-      action,
-      target: `user:${username}`,
-      outcome,
-      source,
-      details,
-    });
+    auditOwnAccount(this.deps.audit, username, action, outcome, source, details);
   }
 }

@@ -19,13 +19,18 @@ const extensionResults = z.record(z.string().max(64), z.unknown()).default({});
 const transports = z.array(z.string().max(20)).max(10).optional();
 const attachment = z.enum(['platform', 'cross-platform']).optional();
 
-/** What `navigator.credentials.create()` answers, as JSON (`PublicKeyCredential.toJSON()`). */
-const registrationResponse = z.object({
+/** The fields both ceremonies' answers share (`PublicKeyCredential.toJSON()`). */
+const credentialFields = {
   id: b64url,
   rawId: b64url,
   type: z.literal('public-key'),
   authenticatorAttachment: attachment,
   clientExtensionResults: extensionResults,
+};
+
+/** What `navigator.credentials.create()` answers, as JSON. */
+const registrationResponse = z.object({
+  ...credentialFields,
   response: z.object({
     clientDataJSON: b64url,
     attestationObject: b64url,
@@ -38,11 +43,7 @@ const registrationResponse = z.object({
 
 /** What `navigator.credentials.get()` answers, as JSON. */
 const authenticationResponse = z.object({
-  id: b64url,
-  rawId: b64url,
-  type: z.literal('public-key'),
-  authenticatorAttachment: attachment,
-  clientExtensionResults: extensionResults,
+  ...credentialFields,
   response: z.object({
     clientDataJSON: b64url,
     authenticatorData: b64url,

@@ -6,10 +6,11 @@
 // role that must use passkeys reaches only its own account until it has one. The passkey
 // ceremonies with a real authenticator are in test/e2e/console/passkeys.test.ts (Chromium's
 // virtual authenticator); here no authenticator exists, so only refusals are tested.
+import otplib from 'otplib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BreakGlassGrantRepository } from '../../../core/store/break-glass-grants.js';
 import { addPatient } from '../../support/ingest.js';
-import { enrolledUser, startTestHub, stepUp, totpCode, type HttpResult, type TestHub } from './harness.js';
+import { enrolledUser, startTestHub, stepUp, type HttpResult, type TestHub } from './harness.js';
 
 let hub: TestHub;
 let assigned: string;
@@ -133,10 +134,12 @@ describe('stepping up', () => {
     });
     expect(wrong.status, wrong.text).toBe(401);
     expect((wrong.body as { error: { code: string } }).error.code).toBe('MFA_CODE_INVALID');
-    // The code of the sign-in's own step was spent by the sign-in.
+    // The code of the sign-in's own step was spent by the sign-in (that step, not the clock's:
+    // the wall clock may have moved into the next one since).
+    const spentStep = hub.pki.store.users.get('dr.step')!.lastTotpStep!;
     const reused = await hub.client.request('POST', '/api/v1/auth/step-up', {
       token: dr.token,
-      body: { code: totpCode(hub, dr.secret) },
+      body: { code: otplib.authenticator.clone({ epoch: spentStep * 30_000 + 1_000 }).generate(dr.secret) },
     });
     expect((reused.body as { error: { code: string } }).error.code).toBe('MFA_CODE_REUSED');
     expect(hub.pki.store.audit.list({ action: 'auth.step_up', actor: 'user:dr.step', limit: 2 })).toEqual([
