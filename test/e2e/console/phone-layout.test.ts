@@ -140,7 +140,8 @@ describe('every console page on a phone and a laptop', () => {
       if (role === 'clinician') paths.push(`/patients/${patientId}`);
       expect(paths.length).toBeGreaterThan(0);
       for (const path of paths) await check(page, watch, role, path);
-    });
+      // Up to eight pages, each drawn, measured, checked by axe at two sizes and photographed.
+    }, 120_000);
 });
 
 async function check(page: Page, watch: PageWatch, who: string, path: string) {
