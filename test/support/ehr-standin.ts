@@ -76,6 +76,8 @@ export class EhrStandIn {
   readonly stored: StoredResource[] = [];
   /** What failed the official schema (must stay empty). */
   readonly invalid: string[] = [];
+  /** Observations and Communications sent again that a conditional create found stored already. */
+  againAlreadyStored = 0;
   /** Transactions received (including ones answered with an error). */
   transactions = 0;
   /** Token requests answered, and refused. */
@@ -84,6 +86,9 @@ export class EhrStandIn {
   outageRequests = 0;
   /** Identifier values refused with 422 and an OperationOutcome. */
   readonly refuse = new Set<string>();
+  /** While set, transactions wait unanswered (a slow EHR) until `release()`. */
+  private held: Promise<void> | undefined;
+  private releaseHeld: (() => void) | undefined;
   /** Called after a transaction is stored and before it is answered (say, to kill the hub). */
   afterStore?: (storedSoFar: number) => void;
   baseUrl = '';
@@ -123,6 +128,16 @@ export class EhrStandIn {
   async stop(): Promise<void> {
     this.server?.closeAllConnections();
     await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+  }
+
+  /** Transactions from now on wait unanswered until `release()`. */
+  hold(): void {
+    this.held ??= new Promise((resolve) => (this.releaseHeld = resolve));
+  }
+
+  release(): void {
+    this.releaseHeld?.();
+    this.held = undefined;
   }
 
   /** Resolves when `until` holds (checked after every request). */
@@ -165,6 +180,7 @@ export class EhrStandIn {
         };
       if (method === 'POST' && url === '/token') return await this.token(text);
       if (method === 'POST' && url === '/fhir') {
+        if (this.held) await this.held;
         this.transactions++;
         if (!this.authorized(headers.authorization)) return outcome(401, 'security', 'no valid token');
         if (this.outageRequests > 0) {
@@ -245,6 +261,8 @@ export class EhrStandIn {
       const id = existing?.id ?? randomBytes(8).toString('hex');
       ids.set(e.fullUrl, `${e.request.url}/${id}`);
       if (!existing) fresh.push({ id, resourceType: e.request.url, identifier, resource: e.resource });
+      else if (e.request.url === 'Observation' || e.request.url === 'Communication')
+        this.againAlreadyStored++;
       return { status: existing ? '200 OK' : '201 Created', location: `${e.request.url}/${id}/_history/1` };
     });
     for (const f of fresh) {
