@@ -63,6 +63,8 @@ export class MessageRetention {
         if (c) this.deps.feed.publish(service.members(c), { kind: 'expired', conversationId, messageIds });
       }
     }
+    // A truncation of the WAL that a reader held up last time is done now.
+    service.messages.truncateWal();
     let keysDestroyed = 0;
     for (const c of service.conversations.list()) {
       if (c.kind !== 'direct' || c.closedAt !== null) continue;

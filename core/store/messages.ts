@@ -52,6 +52,9 @@ export interface Receipt {
   readAt: number | null;
 }
 
+/** Databases whose WAL still holds frames of destroyed messages (a checkpoint was busy). */
+const walOwed = new WeakSet<Db>();
+
 export class MessageRepository {
   constructor(private readonly db: Db) {}
 
@@ -181,8 +184,30 @@ export class MessageRepository {
     } finally {
       this.db.pragma(`secure_delete = ${previous ? 'ON' : 'OFF'}`);
     }
-    this.db.pragma('wal_checkpoint(TRUNCATE)');
+    walOwed.add(this.db);
+    this.truncateWal();
     return deleted;
+  }
+
+  /**
+   * Moves the WAL into the database file and truncates it, without waiting: a reader in another
+   * process (a CLI command) would otherwise hold the hub for the busy timeout. When it cannot
+   * finish now, it is owed, and the retention sweep tries again on its next tick. True when no
+   * truncation is owed any more.
+   */
+  truncateWal(): boolean {
+    if (!walOwed.has(this.db)) return true;
+    const timeout = this.db.pragma('busy_timeout', { simple: true }) as number;
+    this.db.pragma('busy_timeout = 0');
+    try {
+      const [result] = this.db.pragma('wal_checkpoint(TRUNCATE)') as { busy: number }[];
+      if (result && result.busy === 0) walOwed.delete(this.db);
+    } catch {
+      // SQLITE_BUSY: owed, tried again later.
+    } finally {
+      this.db.pragma(`busy_timeout = ${timeout}`);
+    }
+    return !walOwed.has(this.db);
   }
 
   /** Records delivery to `username`; returns the ids delivered now (not before). */
