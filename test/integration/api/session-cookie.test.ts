@@ -32,7 +32,7 @@ async function browserLogin(): Promise<{ setCookie: string; token: string }> {
   });
   expect(mfa.status, mfa.text).toBe(200);
   // The session cookie, and the staff device cookie of this browser (test/integration/api/staff-devices.test.ts).
-  const setCookie = mfa.headers['set-cookie'] ?? [];
+  const setCookie = (mfa.headers['set-cookie'] ?? []) as string[];
   expect(setCookie.map((c) => c.split('=')[0])).toEqual(['vg_session', 'vg_device']);
   return { setCookie: setCookie[0]!, token: (mfa.body as { token: string }).token };
 }
