@@ -59,6 +59,7 @@ import { registerPkiRoutes } from './routes/pki.js';
 import { registerPushRoutes } from './routes/push.js';
 import { registerRpmLedgerRoutes } from './routes/rpm-ledger.js';
 import { registerRpmProgrammeRoutes } from './routes/rpm-programme.js';
+import { registerRpmReportRoutes } from './routes/rpm-reports.js';
 import { registerTelemetryRoutes } from './routes/telemetry.js';
 import { registerUserRoutes } from './routes/users.js';
 
@@ -228,6 +229,7 @@ export async function buildApiServer(deps: ApiDeps): Promise<ApiApp & { apiConte
       registerConversationRoutes(scoped, ctx);
       registerRpmLedgerRoutes(scoped, ctx);
       registerRpmProgrammeRoutes(scoped, ctx);
+      registerRpmReportRoutes(scoped, ctx);
     },
     { prefix: API_PREFIX },
   );

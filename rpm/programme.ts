@@ -7,7 +7,9 @@ import { RpmEnrolments } from './enrolment.js';
 import { RpmLedger } from './month-close.js';
 import type { SensedDaySource } from './sensed-days-source.js';
 import { SiteCalendar } from './site-calendar.js';
+import { ReportFiling } from './report-filing.js';
 import { ReportService, type MinuteStatsSource } from './report-service.js';
+import { RpmFiledReportRepository } from '../core/store/rpm-filed-reports.js';
 import { TimeLog } from './time-log.js';
 
 export interface RpmProgramme {
@@ -17,6 +19,7 @@ export interface RpmProgramme {
   ledger: RpmLedger;
   adherence: AdherenceService;
   reports: ReportService;
+  filing: ReportFiling;
   days: SensedDaySource;
 }
 
@@ -67,6 +70,12 @@ export function createRpmProgramme(deps: {
       now,
     }),
     reports: new ReportService({ telemetry: deps.telemetry, db: store.db, calendar, now }),
+    filing: new ReportFiling({
+      reports: new RpmFiledReportRepository(store.db),
+      keyring: deps.keyring,
+      audit: store.audit,
+      now,
+    }),
     days: deps.days,
   };
 }

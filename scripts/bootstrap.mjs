@@ -40,6 +40,7 @@ function ensureDebianPackages() {
       ['mosquitto', 'mosquitto'],
       ['openssl', 'openssl'],
       ['chromium', 'chromium'],
+      ['pdftotext', 'poppler-utils'],
     );
   }
   if (runtimeOnly && process.env.VITALGATE_INFLUX_URL) wanted.length = 0;

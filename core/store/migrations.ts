@@ -818,4 +818,23 @@ export const MIGRATIONS: Migration[] = [
       );
     `,
   },
+  {
+    version: 681,
+    name: 'RPM programme: clinical reports filed to the chart (PDF sealed under the patient key)',
+    sql: `
+      CREATE TABLE rpm_filed_reports (
+        id TEXT PRIMARY KEY,
+        patient_id TEXT NOT NULL,
+        days INTEGER NOT NULL,
+        period_from INTEGER NOT NULL,
+        period_to INTEGER NOT NULL,
+        filed_by TEXT NOT NULL,
+        filed_at INTEGER NOT NULL,
+        sha256 TEXT NOT NULL,
+        key_version INTEGER NOT NULL,
+        sealed_pdf BLOB NOT NULL
+      );
+      CREATE INDEX rpm_filed_reports_patient ON rpm_filed_reports (patient_id, filed_at);
+    `,
+  },
 ];

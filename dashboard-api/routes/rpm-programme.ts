@@ -5,8 +5,8 @@
 import { z } from 'zod';
 import type { ApiContext } from '../context.js';
 import type { ApiApp } from '../server.js';
-import type { ReportPeriod } from '../../rpm/clinical-report.js';
 import { patientParams } from '../schemas.js';
+import { reportDays } from './rpm-reports.js';
 
 const dayCount = z
   .string()
@@ -89,10 +89,7 @@ export function registerRpmProgrammeRoutes(app: ApiApp, ctx: ApiContext): void {
         params: patientParams,
         querystring: z
           .object({
-            days: z
-              .enum(['7', '14', '30', '90'], { message: 'expected 7, 14, 30 or 90' })
-              .default('30')
-              .transform((d) => Number(d) as ReportPeriod),
+            days: reportDays,
           })
           .strict(),
       },

@@ -7,6 +7,11 @@
 // here as the gateway ingest stores them (docs/GATEWAYS.md, ingest/sealing.ts): reading points
 // tagged `modality`, beside rollup points without it. Only times and tags are read, so the
 // sealed values are stand-ins.
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pseudonymFor } from '../../../ingest/sealing.js';
 import { addPatient } from '../../support/ingest.js';
@@ -229,5 +234,59 @@ describe('clinical report', () => {
       token: other,
     });
     expect(refused.status).toBe(403);
+  });
+});
+
+describe('the report as a PDF and filed to the chart', () => {
+  it('the PDF opens: pdftotext finds the pseudonymous patient id and the period', async () => {
+    const res = await hub.client.request('GET', `/api/v1/patients/${ids.glucose}/rpm/report/pdf?days=14`, {
+      token: nurse,
+    });
+    expect(res.status, res.text.slice(0, 200)).toBe(200);
+    expect(res.headers['content-type']).toBe('application/pdf');
+    const dir = mkdtempSync(join(tmpdir(), 'vg-rpm-pdf-'));
+    try {
+      writeFileSync(join(dir, 'report.pdf'), res.raw);
+      const text = execFileSync('pdftotext', ['-layout', join(dir, 'report.pdf'), '-'], { encoding: 'utf8' });
+      expect(text).toContain(`Patient: ${ids.glucose}`);
+      expect(text).toMatch(
+        new RegExp(`Period: \\d{4}-\\d{2}-\\d{2} to ${new Date(now).toISOString().slice(0, 7)}`),
+      );
+      expect(text).toContain('14 days, Asia/Kolkata');
+      expect(text).toContain(`${sentGlucose.length} readings`);
+      expect(text).not.toContain('glucose patient'); // no demographics, only the id
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('filing gives a DocumentReference carrying the same PDF, sealed and audited', async () => {
+    const res = await hub.client.request('POST', `/api/v1/patients/${ids.glucose}/rpm/report/file`, {
+      token: nurse,
+      body: { days: 30 },
+    });
+    expect(res.status, res.text.slice(0, 300)).toBe(201);
+    const doc = res.body as {
+      resourceType: string;
+      subject: { reference: string };
+      content: { attachment: { contentType: string; data: string; hash: string } }[];
+    };
+    expect(doc.resourceType).toBe('DocumentReference');
+    const pdf = Buffer.from(doc.content[0]!.attachment.data, 'base64');
+    expect(pdf.subarray(0, 5).toString()).toBe('%PDF-');
+    expect(doc.content[0]!.attachment.hash).toBe(createHash('sha1').update(pdf).digest('base64'));
+    const filed = hub.pki.store.audit.list({ action: 'rpm.report.file', target: `patient:${ids.glucose}` });
+    expect(filed).toHaveLength(1);
+    // Kept sealed: the stored bytes are not the PDF.
+    const row = hub.pki.store.db.prepare('SELECT sealed_pdf FROM rpm_filed_reports').get() as {
+      sealed_pdf: Buffer;
+    };
+    expect(row.sealed_pdf.includes(Buffer.from('%PDF-'))).toBe(false);
+    const refused = await hub.client.request('POST', `/api/v1/patients/${ids.glucose}/rpm/report/file`, {
+      token: other,
+      body: { days: 30 },
+    });
+    expect(refused.status).toBe(403);
+    expect(hub.pki.store.db.prepare('SELECT count(*) AS n FROM rpm_filed_reports').get()).toEqual({ n: 1 });
   });
 });
