@@ -89,15 +89,16 @@ export class Conversations {
     return c;
   }
 
-  /** The patient's conversation, opened on first use. The caller passed the PHI gate for the patient. */
+  /**
+   * The patient's conversation, opened on first use (its opener becomes a member). The caller
+   * passed the PHI gate for the patient; an existing conversation is joined only by being assigned
+   * or added by a member, so the caller checks membership (break-glass alone does not make one).
+   */
   openForPatient(patientId: string, actor: string): { conversation: ConversationRecord; created: boolean } {
     const patient = this.deps.store.patients.require(patientId);
     if (patient.erasedAt !== null) throw new VitalGateError('PATIENT_ERASED', 'this patient was erased');
     const existing = this.conversations.ofPatient(patientId);
-    if (existing) {
-      if (!this.isMember(existing, actor)) this.addMemberUnchecked(existing, actor, actor);
-      return { conversation: existing, created: false };
-    }
+    if (existing) return { conversation: existing, created: false };
     const conversation = this.create('patient', patientId, actor);
     if (!this.deps.store.patients.isAssigned(patientId, actor))
       this.addMemberUnchecked(conversation, actor, actor);

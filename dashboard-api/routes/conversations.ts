@@ -75,6 +75,14 @@ export function registerConversationRoutes(app: ApiApp, ctx: ApiContext): void {
     const c = service.require(id);
     const p = request.principal!;
     if (c.kind === 'patient' && c.patientId) ctx.guard.authorize(p, c.patientId, what, request.ip);
+    return requireMember(request, c, what);
+  };
+  const requireMember = (
+    request: FastifyRequest,
+    c: ConversationRecord,
+    what: string,
+  ): ConversationRecord => {
+    const p = request.principal!;
     if (!service.isMember(c, p.username)) {
       ctx.store.audit.append({
         actor: `user:${p.username}`,
@@ -167,6 +175,7 @@ export function registerConversationRoutes(app: ApiApp, ctx: ApiContext): void {
       if ('patientId' in body) {
         ctx.guard.authorize(p, body.patientId, 'conversation_open', request.ip);
         const { conversation, created } = service.openForPatient(body.patientId, p.username);
+        requireMember(request, conversation, 'conversation_open');
         return reply.status(created ? 201 : 200).send(summaryView(conversation, p.username));
       }
       const conversation = service.openDirect(p.username, body.members);
@@ -191,6 +200,7 @@ export function registerConversationRoutes(app: ApiApp, ctx: ApiContext): void {
       if (!alert || alert.patientId === null) throw new VitalGateError('ALERT_NOT_FOUND', 'no such alert');
       ctx.guard.authorize(p, alert.patientId, 'conversation_open', request.ip);
       const { conversation } = service.openForPatient(alert.patientId, p.username);
+      requireMember(request, conversation, 'conversation_open');
       return {
         conversation: summaryView(conversation, p.username),
         attach: { kind: 'alert', alertId: alert.id },

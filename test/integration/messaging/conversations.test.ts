@@ -135,13 +135,19 @@ describe('a patient conversation', () => {
     expect((nonMember.body as { error: { code: string } }).error.code).toBe('CONVERSATION_NOT_MEMBER');
     const nonMemberSend = await call('POST', path, tokens['dr.glass']!, { body: 'let me in' });
     expect(nonMemberSend.status).toBe(403);
+    // Nor does opening the patient's conversation let a break-glass holder join it.
+    const selfJoin = await call('POST', '/conversations', tokens['dr.glass']!, { patientId });
+    expect([selfJoin.status, (selfJoin.body as { error: { code: string } }).error.code]).toEqual([
+      403,
+      'CONVERSATION_NOT_MEMBER',
+    ]);
 
     const outside = await hub.extraServer({ phiNetworks: { clinician: ['10.0.0.0/8'] } });
     const network = await outside.client.request('GET', `/api/v1${path}`, { token: tokens['dr.b']! });
     expect(network.status).toBe(403);
     expect((network.body as { error: { code: string } }).error.code).toBe('PHI_NETWORK_REFUSED');
 
-    for (const r of [other, auditor, nonMember, nonMemberSend, network]) {
+    for (const r of [other, auditor, nonMember, nonMemberSend, selfJoin, network]) {
       expect(Object.keys(r.body as object)).toEqual(['error']);
       expect(r.text).not.toContain(SECRET_TEXT);
       expect(r.text).not.toMatch(/"(count|unread|messages)"/);
