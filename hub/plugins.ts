@@ -88,6 +88,11 @@ export const HUB_PLUGINS: HubPlugins = {
           .list()
           .filter((p) => p.erasedAt === null)
           .map((p) => p.id),
+      onFailures: (patients) =>
+        hub.logger.warn(
+          { patients },
+          'hourly rollups not written for some patients; their long charts read the minutes',
+        ),
     });
     compaction.start();
     const api = await buildApiServer({

@@ -20,6 +20,8 @@ export interface HourlyCompactionOptions {
   patients: () => readonly string[];
   now?: () => number;
   intervalMs?: number;
+  /** Told after a pass in which some patients failed (how many; no patient is named). */
+  onFailures?: (patients: number) => void;
 }
 
 export class HourlyCompaction {
@@ -68,11 +70,14 @@ export class HourlyCompaction {
     const ended = Math.floor(this.now() / HOUR_MS) * HOUR_MS;
     const from = Math.max(Math.ceil(since / HOUR_MS) * HOUR_MS, ended - spanMs);
     if (from >= ended) return;
+    let failed = 0;
     for (const patientId of this.options.patients()) {
-      if (this.stopped) return;
+      if (this.stopped) break;
       await reader.readHourStats({ patientId, from, to: ended - 1 }).catch(() => {
-        this.failed += 1;
+        failed += 1;
       });
     }
+    this.failed += failed;
+    if (failed > 0) this.options.onFailures?.(failed);
   }
 }

@@ -221,6 +221,16 @@ describe('hourly rollups', () => {
     expect(await hourPoints(other)).toEqual([]);
     await new HourlyCompaction({ reader, patients: () => [other], now: () => NOW }).pass(24 * HOUR);
     expect((await hourPoints(other)).length).toBe(4);
+    // A pass in which patients fail says how many, naming none.
+    const told: number[] = [];
+    const failing = new HourlyCompaction({
+      reader: { rollupsSince: () => H0, readHourStats: () => Promise.reject(new Error('InfluxDB away')) },
+      patients: () => [patientId, other],
+      now: () => NOW,
+      onFailures: (n) => told.push(n),
+    });
+    await failing.pass(24 * HOUR);
+    expect([told, failing.failures]).toEqual([[2], 2]);
     expect(await data.telemetryEncrypted.run(checkContext(pki, { influx: influx.client }))).toMatchObject({
       status: 'pass',
     });
