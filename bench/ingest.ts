@@ -3,6 +3,11 @@
 // readings/s end to end (published → visible in InfluxDB), PUBACK p50/p99 at half that load,
 // hub CPU µs per reading, and the pipeline as a fraction of InfluxDB's own ceiling.
 //   npx tsx bench/ingest.ts [--devices 50] [--seconds 10] [--half-seconds 10] [--warmup-seconds 1]
+//   npx tsx bench/ingest.ts --gateways 50 --devices-per-gateway 10   # the same through gateways
+//
+// With --gateways, N gateways connect instead of devices, each relaying K bound devices
+// (docs/GATEWAYS.md): the same readings, in the relayed envelope, on
+// gateways/{gw}/devices/{dev}/telemetry, the in-flight lanes of a connection sharing its devices.
 //
 // Half load: every device publishes on a fixed schedule (random phase) at half the end-to-end
 // rate. The first `--warmup-seconds` of it are not recorded (the hub is settling from the
@@ -22,6 +27,7 @@ import { connectDevice } from '../test/support/broker.js';
 import { createTestPki, type DeviceCredentials } from '../test/support/hub-pki.js';
 import { startHubProcess } from '../test/support/hub-process.js';
 import { addPatient } from '../test/support/ingest.js';
+import { GatewayRegistry } from '../dashboard-api/services/gateway-registry.js';
 
 const { values } = parseArgs({
   options: {
@@ -29,9 +35,14 @@ const { values } = parseArgs({
     seconds: { type: 'string', default: '10' },
     'half-seconds': { type: 'string', default: '10' },
     'warmup-seconds': { type: 'string', default: '1' },
+    gateways: { type: 'string' },
+    'devices-per-gateway': { type: 'string', default: '10' },
   },
 });
-const deviceCount = Number(values.devices);
+const gatewayCount = values.gateways === undefined ? 0 : Number(values.gateways);
+const perGateway = Number(values['devices-per-gateway']);
+/** Connections: devices, or gateways. */
+const deviceCount = gatewayCount || Number(values.devices);
 const seconds = Number(values.seconds);
 const halfSeconds = Number(values['half-seconds']);
 const warmupSeconds = Number(values['warmup-seconds']);
@@ -68,8 +79,27 @@ const percentile = (sorted: number[], p: number) =>
 const pki = await createTestPki();
 const patientId = addPatient(pki);
 const creds: DeviceCredentials[] = [];
-for (let i = 0; i < deviceCount; i++)
-  creds.push(await pki.issueDevice(`bench-${i}`, 'wearable', { patientId }));
+/** Per connection, what it publishes for: itself, or the devices bound to it (a gateway). */
+const targets: { deviceId: string; topic: string; systemId?: string }[][] = [];
+const gatewayRegistry = new GatewayRegistry(pki.store, undefined);
+for (let i = 0; i < deviceCount; i++) {
+  if (!gatewayCount) {
+    creds.push(await pki.issueDevice(`bench-${i}`, 'wearable', { patientId }));
+    targets.push([{ deviceId: `bench-${i}`, topic: `devices/bench-${i}/telemetry` }]);
+    continue;
+  }
+  const gw = `bench-gw-${i}`;
+  creds.push(await pki.issueDevice(gw, 'gateway'));
+  const bound = [];
+  for (let k = 0; k < perGateway; k++) {
+    const dev = `bench-${i}-${k}`;
+    pki.store.devices.add({ id: dev, kind: 'wearable', patientId });
+    const systemId = (i * 1000 + k).toString(16).toUpperCase().padStart(16, '0');
+    gatewayRegistry.bind(gw, dev, { systemId }, 'bench');
+    bound.push({ deviceId: dev, topic: `gateways/${gw}/devices/${dev}/telemetry`, systemId });
+  }
+  targets.push(bound);
+}
 const hub = await startHubProcess({
   VITALGATE_DATA_DIR: pki.dataDir,
   VITALGATE_DEVICE_MESSAGES_PER_SECOND: '100000',
@@ -86,14 +116,19 @@ for (const c of creds) clients.push(await connectDevice(hub.ready.mqttPort, c, c
 const seqs = new Map<string, number>();
 const t0 = Date.now() - 3_600_000;
 
-function publish(client: MqttClient, deviceId: string): Promise<number> {
+function publish(client: MqttClient, target: (typeof targets)[number][number]): Promise<number> {
+  const { deviceId } = target;
   const seq = (seqs.get(deviceId) ?? 0) + 1;
   seqs.set(deviceId, seq);
   const ts = t0 + seq * 10;
+  const relayed = target.systemId
+    ? { device: { systemId: target.systemId }, modality: 'sensed', receivedAt: ts }
+    : {};
   const payload = JSON.stringify({
     v: 1,
     seq,
     ts,
+    ...relayed,
     readings: [
       { type: 'heart_rate', value: 72, unit: '/min' },
       { type: 'spo2', value: 97, unit: '%' },
@@ -104,7 +139,7 @@ function publish(client: MqttClient, deviceId: string): Promise<number> {
   });
   const start = performance.now();
   return new Promise((resolve, reject) =>
-    client.publish(`devices/${deviceId}/telemetry`, payload, { qos: 1 }, (err) =>
+    client.publish(target.topic, payload, { qos: 1 }, (err) =>
       err ? reject(err) : resolve(performance.now() - start),
     ),
   );
@@ -121,10 +156,13 @@ const start = performance.now();
 let acked = 0;
 await Promise.all(
   clients.map(async (client, i) => {
-    const id = creds[i]!.deviceId;
-    const lanes = Array.from({ length: 8 }, async () => {
-      while (performance.now() - start < seconds * 1000) {
-        await publish(client, id);
+    const own = targets[i]!;
+    // 8 lanes per connection; each device belongs to one lane, so its seqs go out in order.
+    const lanes = Array.from({ length: 8 }, async (_, lane) => {
+      const list = own.length === 1 ? own : own.filter((_t, k) => k % 8 === lane);
+      if (list.length === 0) return;
+      for (let n = 0; performance.now() - start < seconds * 1000; n++) {
+        await publish(client, list[n % list.length]!);
         acked += 1;
       }
     });
@@ -157,7 +195,8 @@ setTimeout(() => {
 }, warmupSeconds * 1000);
 await Promise.all(
   clients.map(async (client, i) => {
-    const id = creds[i]!.deviceId;
+    const own = targets[i]!;
+    let n = 0;
     let next = performance.now() + Math.random() * perDeviceIntervalMs;
     const pending: Promise<void>[] = [];
     while (next < phase2End) {
@@ -166,7 +205,7 @@ await Promise.all(
       const at = next;
       next += perDeviceIntervalMs;
       pending.push(
-        publish(client, id).then((ms) => {
+        publish(client, own[n++ % own.length]!).then((ms) => {
           if (at >= warmupEnd) latencies.push(ms);
           if (at < phase2 + LEGACY_WINDOW_MS) legacy.push(ms);
         }),
@@ -186,6 +225,7 @@ console.log(
   JSON.stringify({
     bench: 'ingest',
     devices: deviceCount,
+    ...(gatewayCount ? { gateways: gatewayCount, devicesPerGateway: perGateway } : {}),
     seconds,
     messagesAcked: acked,
     readingsPerSec: Math.round(readingsPerSec),

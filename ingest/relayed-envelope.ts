@@ -16,6 +16,7 @@
 // and the gateway's own clock is held to the hub's by the same skew limit as a device's.
 import { mdcCodeFor } from '../core/nomenclature.js';
 import type { GatewayVia } from '../core/store/gateway-bindings.js';
+import { z } from 'zod';
 import { relayedEnvelopeShell, type ReadingSource, type TelemetryEnvelope } from './schemas.js';
 import {
   parseEnvelopeJson,
@@ -24,6 +25,9 @@ import {
   type Refusal,
   type ValidationContext,
 } from './validation.js';
+
+// Compiled once, as the direct envelope's shell is (validation.ts): several times the interpreted parse.
+const SHELL = z.compile(relayedEnvelopeShell);
 
 export type RelayedRefusal = Refusal | { ok: false; reason: 'DEVICE_IDENTITY_MISMATCH'; detail: string };
 
@@ -43,7 +47,7 @@ export function validateRelayed(
 ): RelayedReading | RelayedRefusal {
   const parsed = parseEnvelopeJson(payload, ctx);
   if (!parsed.ok) return parsed;
-  const shell = relayedEnvelopeShell.safeParse(parsed.json);
+  const shell = SHELL.safeParse(parsed.json);
   if (!shell.success) return schemaRefusal(shell.error.issues);
   const { seq, ts, device, modality, receivedAt, clock, readings: raw } = shell.data;
 
@@ -56,15 +60,18 @@ export function validateRelayed(
 
   const offset = clock && modality === 'sensed' ? clock.gateway - clock.device : 0;
   const deviceTimes: (number | undefined)[] = new Array<number | undefined>(raw.length);
-  const corrected = raw.map((reading, i) => {
-    if (typeof reading !== 'object' || reading === null || Array.isArray(reading)) return reading;
-    const own = (reading as { ts?: unknown }).ts;
-    if (own === undefined) return { ...reading, ts: receivedAt };
-    if (typeof own !== 'number') return reading; // the reading's schema refuses it
-    deviceTimes[i] = own;
-    return { ...reading, ts: own + offset };
-  });
-  const checked = validateReadings(ts, corrected, ctx);
+  // The readings are this parse's own objects: their times are corrected in place.
+  for (let i = 0; i < raw.length; i++) {
+    const reading = raw[i] as { ts?: unknown } | null;
+    if (typeof reading !== 'object' || reading === null || Array.isArray(reading)) continue;
+    const own = reading.ts;
+    if (own === undefined) reading.ts = receivedAt;
+    else if (typeof own === 'number') {
+      deviceTimes[i] = own;
+      reading.ts = own + offset;
+    } // anything else: the reading's schema refuses it
+  }
+  const checked = validateReadings(ts, raw, ctx);
   if (!checked.ok) return checked;
 
   const readings = checked.readings.map((reading, i) => {
