@@ -6,6 +6,7 @@ import {
   enrolledUser,
   login,
   startTestHub,
+  stepUp,
   STRONG_PASSWORD,
   totpCode,
   type HttpResult,
@@ -54,6 +55,7 @@ describe('PHI access', () => {
       body: { reason: 'urgent' },
     });
     expectError(short, 400, 'VALIDATION_FAILED');
+    await stepUp(hub, dr); // break-glass needs a fresh second factor (test/integration/api/step-up.test.ts)
     const glass = await hub.client.request('POST', `/api/v1/patients/${theirs}/break-glass`, {
       token: dr.token,
       body: { reason: 'patient collapsed in the ward, covering clinician unreachable' },
