@@ -16,6 +16,12 @@ const WHY: Readonly<Record<string, string>> = {
   role_change: 'Changing a role',
   patient_erase: 'Erasing a patient',
   passkey_change: 'Changing your passkeys',
+  // Adaptive access (dashboard-api/access/adaptive-access.ts): why this patient data read is unusual.
+  'adaptive:new_network': 'Opening patient data from a network you have not used before',
+  'adaptive:unusual_hours': 'Opening patient data at an hour you do not usually work',
+  'adaptive:new_network.unusual_hours': 'Opening patient data from a new network at an unusual hour',
+  'adaptive:no_position': 'Opening patient data without this device’s location',
+  'adaptive:outside_sites': 'Opening patient data outside the hospital sites',
 };
 
 let open: Promise<boolean> | null = null;

@@ -125,7 +125,11 @@ describe('staff devices in the console', () => {
     expect(answer).toMatchObject({
       error: { code: 'STEP_UP_REQUIRED', details: { reason: 'adaptive:new_network' } },
     });
-    await page.getByText('Confirm it is you').first().waitFor();
+    // The step-up dialog says why; cancelled, nothing opens.
+    const dialog = page.getByRole('dialog', { name: 'Confirm it is you' });
+    await dialog.getByText('from a network you have not used before').waitFor();
+    await dialog.getByRole('button', { name: 'Cancel' }).click();
+    await dialog.waitFor({ state: 'detached' });
     expect(await page.getByRole('heading', { name: 'Mary Seacole' }).count()).toBe(0);
     const since = hub.pki.store.audit.list({ afterSeq: before });
     expect(since.find((e) => e.action === 'access.adaptive')).toMatchObject({
