@@ -5,10 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { request, Agent } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Registry } from 'prom-client';
 import { InfluxClient } from '../core/influx.js';
-import { silentLogger } from '../core/logger.js';
-import { buildApiServer } from '../dashboard-api/server.js';
 import type { TelemetryReader } from '../dashboard-api/ports.js';
 import { InfluxTelemetryReader } from '../dashboard-api/telemetry/influx-reader.js';
 import { startInfluxd } from '../hub/influxd.js';
@@ -16,9 +13,9 @@ import { MinuteRollups } from '../ingest/minute-rollups.js';
 import { markRollupsSince, rollupsSince } from '../ingest/rollup-sealing.js';
 import type { TelemetryEnvelope } from '../ingest/schemas.js';
 import { sealEnvelope } from '../ingest/sealing.js';
-import { DeviceLifecycle } from '../pki/lifecycle.js';
 import { createTestPki, type TestPki } from '../test/support/hub-pki.js';
 import { addPatient } from '../test/support/ingest.js';
+import { apiOverTestPki } from '../test/support/pki-api.js';
 
 export const DAY = 86_400_000;
 export const N = 86_400;
@@ -93,19 +90,7 @@ export async function clinicianApi(
   patientIds: string | readonly string[],
   options: { primeSummaries?: boolean } = {},
 ) {
-  const api = await buildApiServer({
-    ...options,
-    config: pki.config,
-    store: pki.store,
-    keyring: pki.keyring,
-    authority: pki.authority,
-    lifecycle: new DeviceLifecycle(pki.store, pki.authority),
-    registry: new Registry(),
-    telemetry: reader,
-    live: { subscribe: () => () => {} },
-    logger: silentLogger(),
-    rateLimits: { perMinute: 1_000_000 },
-  });
+  const api = await apiOverTestPki(pki, reader, { ...options, rateLimits: { perMinute: 1_000_000 } });
   await api.listen({ host: '127.0.0.1', port: 0 });
   const port = (api.server.address() as { port: number }).port;
   await api.apiContext.users.create('dr.bench', 'clinician', 'bench');

@@ -2,14 +2,11 @@
 // it), so the first "My patients" after a start reads nothing from storage; without it the
 // first summary reads. The telemetry reader is a stand-in that counts reads (no InfluxDB needed
 // for what is counted here); the API, control plane and PKI are real.
-import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { silentLogger } from '../../../core/logger.js';
 import type { TelemetryReader } from '../../../dashboard-api/ports.js';
-import { buildApiServer } from '../../../dashboard-api/server.js';
-import { DeviceLifecycle } from '../../../pki/lifecycle.js';
 import { createTestPki, type TestPki } from '../../support/hub-pki.js';
 import { addPatient } from '../../support/ingest.js';
+import { apiOverTestPki } from '../../support/pki-api.js';
 
 let pki: TestPki;
 const patients: string[] = [];
@@ -22,18 +19,7 @@ const reader: TelemetryReader = {
 };
 
 async function api(primeSummaries: boolean) {
-  const app = await buildApiServer({
-    config: pki.config,
-    store: pki.store,
-    keyring: pki.keyring,
-    authority: pki.authority,
-    lifecycle: new DeviceLifecycle(pki.store, pki.authority),
-    registry: new Registry(),
-    telemetry: reader,
-    live: { subscribe: () => () => {} },
-    logger: silentLogger(),
-    primeSummaries,
-  });
+  const app = await apiOverTestPki(pki, reader, { primeSummaries });
   await app.ready();
   return app;
 }
