@@ -9,6 +9,7 @@
 import otplib from 'otplib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BreakGlassGrantRepository } from '../../../core/store/break-glass-grants.js';
+import { fhirPatientId } from '../../../fhir/ids.js';
 import { addPatient } from '../../support/ingest.js';
 import { enrolledUser, startTestHub, stepUp, type HttpResult, type TestHub } from './harness.js';
 
@@ -87,6 +88,18 @@ describe('sensitive actions without a step-up', () => {
     );
     expectStepUpRefusal(fhir, 'phi_export', 'GET /api/v1/patients/:id/observations', 'dr.step');
     expect(hub.pki.store.audit.list({ action: 'phi.read', actor: 'user:dr.step' })).toEqual([]);
+    // The FHIR server's Observation search spans 31 days unless `date` bounds it.
+    const search = await hub.client.request(
+      'GET',
+      `/fhir/R4/Observation?patient=Patient/${fhirPatientId(assigned)}`,
+      { token: dr.token },
+    );
+    expect(search.status, search.text).toBe(401);
+    expect(search.text).toContain('STEP_UP_REQUIRED');
+    expect(hub.pki.store.audit.list({ action: 'auth.step_up.required', limit: 1 })[0]).toMatchObject({
+      target: 'route:GET /fhir/R4/Observation',
+      details: { reason: 'phi_export' },
+    });
 
     const day = await hub.client.request(
       'GET',
