@@ -20,6 +20,8 @@ import { staffDevicesPage } from './staff-devices.js';
 import { passkeysPage } from './passkeys.js';
 import { patientPage } from './patient.js';
 import { rolesPage } from './roles.js';
+import { rpmPatientPage } from './rpm-patient.js';
+import { rpmProgrammePage } from './rpm-programme.js';
 import { securityPage } from './security.js';
 import { usersPage } from './users.js';
 
@@ -27,6 +29,8 @@ export const PAGES: readonly Page[] = [
   loginPage,
   myPatientsPage,
   patientPage,
+  rpmProgrammePage,
+  rpmPatientPage,
   alertsPage,
   alertSettingsPage,
   careTeamPage,

@@ -350,6 +350,7 @@ export const patientPage: Page = {
           { class: 'row' },
           h('h2', { id: 'alerts-title' }, 'Open alerts'),
           h('a', { href: `#/patients/${encodeURIComponent(p.id)}/alert-settings` }, 'Alert thresholds'),
+          h('a', { href: `#/patients/${encodeURIComponent(p.id)}/rpm` }, 'Remote monitoring'),
         ),
         alerts,
       ),
