@@ -21,6 +21,11 @@ export function searchsetBundle(
     ...matches.map((resource) => entryOf(baseUrl, resource, 'match')),
     ...included.map((resource) => entryOf(baseUrl, resource, 'include')),
   ];
+  return { ...bundleHead(page), entry };
+}
+
+/** A searchset Bundle's fields before its entries, in the order they are written. */
+function bundleHead(page: BundlePage): Json {
   const link = [{ relation: 'self', url: page.selfUrl }];
   if (page.nextUrl) link.push({ relation: 'next', url: page.nextUrl });
   return {
@@ -30,8 +35,13 @@ export function searchsetBundle(
     type: 'searchset',
     total: page.total,
     link,
-    entry,
   };
+}
+
+/** The same searchset Bundle as JSON text, from entries already written as JSON text. */
+export function searchsetBundleJson(entries: readonly string[], page: BundlePage): string {
+  const head = JSON.stringify(bundleHead(page));
+  return `${head.slice(0, -1)},"entry":[${entries.join(',')}]}`;
 }
 
 function entryOf(baseUrl: string, resource: Json, mode: 'match' | 'include'): Json {

@@ -39,13 +39,26 @@ export interface ObservationKey {
   deviceHash: string;
 }
 
+/** Device ids' 8-digit hashes, kept: a search names the same few devices in every Observation. */
+const deviceHashes = new Map<string, string>();
+const DEVICE_HASHES_KEPT = 10_000;
+
+function deviceHash(deviceId: string): string {
+  let hash = deviceHashes.get(deviceId);
+  if (hash === undefined) {
+    if (deviceHashes.size >= DEVICE_HASHES_KEPT) deviceHashes.clear();
+    deviceHashes.set(deviceId, (hash = shortHash(deviceId, 8)));
+  }
+  return hash;
+}
+
 export function observationId(patientId: string, deviceId: string, type: ReadingType, ts: number): string {
   const t = READING_TYPES.indexOf(type);
-  return `${fhirPatientId(patientId)}.${t}.${ts}.${shortHash(deviceId, 8)}`;
+  return `${fhirPatientId(patientId)}.${t}.${ts}.${deviceHash(deviceId)}`;
 }
 
 export function deviceHashMatches(deviceId: string, hash: string): boolean {
-  return shortHash(deviceId, 8) === hash;
+  return deviceHash(deviceId) === hash;
 }
 
 /** The reading an Observation id names, or undefined when the id is not one of ours. */

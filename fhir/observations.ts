@@ -5,7 +5,7 @@
 // Vital signs claim the FHIR R4 vital-signs profile. Used by the FHIR facade (`/fhir/R4`) and the
 // API's `/patients/{id}/observations` bundle alike; no HTTP here.
 import { createHash } from 'node:crypto';
-import { READING_DEFINITIONS, type ReadingType } from '../core/domain.js';
+import { READING_DEFINITIONS, READING_TYPES, type ReadingType } from '../core/domain.js';
 import { fhirDeviceId, fhirPatientId, observationId } from './ids.js';
 import { asPhdObservation, relayedSource } from './phd.js';
 
@@ -161,9 +161,11 @@ export function toObservation(
 }
 
 /** What JSON.stringify writes for a type's shared parts, after the id and around the references. */
-const TYPE_JSON = new Map<ReadingType, { head: string; code: string }>();
+const TYPE_JSON = new Map<ReadingType, { head: string; code: string; unit: string }>();
+const TYPE_INDEX = new Map<ReadingType, number>(READING_TYPES.map((t, i) => [t, i]));
 for (const [type, parts] of TYPE_PARTS) {
   TYPE_JSON.set(type, {
+    unit: JSON.stringify((READING_DEFINITIONS[type] as { unit?: string }).unit ?? ''),
     head: `${parts.meta ? `,"meta":${JSON.stringify(parts.meta)}` : ''},"status":"final","category":${JSON.stringify(parts.category)}`,
     code: `,"code":${JSON.stringify(parts.code)}`,
   });
@@ -171,33 +173,50 @@ for (const [type, parts] of TYPE_PARTS) {
 const str = (s: string) => JSON.stringify(s);
 
 /**
- * A search entry for one reading as JSON text: exactly what JSON.stringify writes for
- * `{fullUrl, resource: toObservation(…, 'fhir'), search: {mode: 'match'}}`, written without
- * building the objects first (a day of 1 Hz readings is 86,400 of them). Undefined for readings
- * that are not Observations.
+ * Writes search entries for one patient's readings as JSON text: exactly what JSON.stringify
+ * writes for `{fullUrl, resource: toObservation(…, 'fhir'), search: {mode: 'match'}}`, without
+ * building the objects first (a day of 1 Hz readings is 86,400 of them). What every entry of the
+ * page shares (the patient, each device, the base URL) is written once. The writer gives
+ * undefined for readings that are not Observations.
  */
+export function observationEntryWriter(
+  baseUrl: string,
+  patientId: string,
+): (p: ReadingPoint) => string | undefined {
+  const patient = fhirPatientId(patientId); // [A-Za-z0-9.-]: nothing to escape, as in every id
+  const subject = `,"subject":{"reference":"Patient/${patient}"}`;
+  const fullUrl = `{"fullUrl":${str(`${baseUrl}/Observation/`).slice(0, -1)}`;
+  const devices = new Map<string, { hash: string; ref: string }>();
+  return (p) => {
+    const parts = TYPE_JSON.get(p.type);
+    if (!parts) return undefined;
+    const definition = READING_DEFINITIONS[p.type];
+    if (definition.shape !== 'scalar' || relayedSource(p.values)) {
+      const resource = toObservation(patientId, p, 'fhir')!;
+      return `${fullUrl}${String(resource.id)}","resource":${JSON.stringify(resource)},"search":{"mode":"match"}}`;
+    }
+    let device = devices.get(p.deviceId);
+    if (!device) {
+      const hash = observationId(patientId, p.deviceId, p.type, 0).split('.').at(-1)!;
+      device = { hash, ref: `,"device":{"reference":${str(`Device/${fhirDeviceId(p.deviceId)}`)}}` };
+      devices.set(p.deviceId, device);
+    }
+    const id = `${patient}.${TYPE_INDEX.get(p.type)!}.${p.ts}.${device.hash}`;
+    return (
+      `${fullUrl}${id}","resource":{"resourceType":"Observation","id":"${id}"${parts.head}${subject}` +
+      `,"effectiveDateTime":"${new Date(p.ts).toISOString()}"${device.ref}${parts.code}` +
+      `,"valueQuantity":{"value":${JSON.stringify(Number(p.values.value))},"unit":${parts.unit},"system":"${UCUM}","code":${parts.unit}}},"search":{"mode":"match"}}`
+    );
+  };
+}
+
+/** One search entry as JSON text (see `observationEntryWriter`, for many of one patient). */
 export function observationEntryJson(
   baseUrl: string,
   patientId: string,
   p: ReadingPoint,
 ): string | undefined {
-  const parts = TYPE_JSON.get(p.type);
-  if (!parts) return undefined;
-  const definition = READING_DEFINITIONS[p.type];
-  const id = observationId(patientId, p.deviceId, p.type, p.ts);
-  let resource: string;
-  if (definition.shape === 'scalar' && !relayedSource(p.values)) {
-    const unit = str(definition.unit);
-    resource =
-      `{"resourceType":"Observation","id":${str(id)}${parts.head}` +
-      `,"subject":{"reference":${str(`Patient/${fhirPatientId(patientId)}`)}}` +
-      `,"effectiveDateTime":"${new Date(p.ts).toISOString()}"` +
-      `,"device":{"reference":${str(`Device/${fhirDeviceId(p.deviceId)}`)}}${parts.code}` +
-      `,"valueQuantity":{"value":${JSON.stringify(Number(p.values.value))},"unit":${unit},"system":"${UCUM}","code":${unit}}}`;
-  } else {
-    resource = JSON.stringify(toObservation(patientId, p, 'fhir'));
-  }
-  return `{"fullUrl":${str(`${baseUrl}/Observation/${id}`)},"resource":${resource},"search":{"mode":"match"}}`;
+  return observationEntryWriter(baseUrl, patientId)(p);
 }
 
 /** One page of a search: where it starts among the matches, how many match, and the links. */

@@ -4,7 +4,8 @@
 // SMART system clients by their scopes. Every answer is FHIR JSON; every error an OperationOutcome.
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { VitalGateError } from '../../core/errors.js';
-import { operationOutcome, searchsetBundle } from '../../fhir/bundle.js';
+import { operationOutcome, searchsetBundle, searchsetBundleJson } from '../../fhir/bundle.js';
+import { observationEntryWriter } from '../../fhir/observations.js';
 import { capabilityStatement } from '../../fhir/capability.js';
 import { patientEverything } from '../../fhir/everything.js';
 import { patientIdFromFhir } from '../../fhir/ids.js';
@@ -96,6 +97,7 @@ export async function registerFhirRoutes(app: ApiApp, ctx: ApiContext): Promise<
     patients: ctx.store.patients,
     demographics: ctx.patients,
     devices: ctx.store.devices,
+    bindings: ctx.store.gatewayBindings,
     readings: ctx.telemetry,
     filed: ctx.messaging.filing,
   });
@@ -276,28 +278,35 @@ function registerReads(app: ApiApp, ctx: ApiContext, repository: FhirRepository)
       const s = observationSearch(query(request), ctx.now());
       c.admit(s.patientId, 'Observation');
       if (request.principal) requireStepUpForExport(request.principal, ctx.now(), s.from, s.to);
-      const { resources, total, next } = await repository.searchObservations(s);
+      const { points, total, next } = await repository.searchReadings(s);
       c.record(s.patientId, 'Observation', {
         from: s.from,
         to: s.to,
-        observations: resources.length,
+        observations: points.length,
         total,
       });
+      // The hot path of a FHIR client's walk: entries are written as JSON text directly.
+      const base = baseUrl(request);
+      const entryOf = observationEntryWriter(base, s.patientId);
+      const entries = points.map((p) => entryOf(p)!);
       const pinned = { date: [`ge${iso(s.from)}`, `le${iso(s.to)}`], _count: [String(s.count)] };
+      let nextLink: string | undefined;
       if (s.descending) {
-        const more = s.offset + resources.length < total && resources.length === s.count;
-        const nextOffset = more ? s.offset + s.count : undefined;
-        return sendSearch(request, reply, { resources, total, nextOffset }, pinned);
+        const more = s.offset + points.length < total && points.length === s.count;
+        if (more) nextLink = nextUrl(request, { ...pinned, _offset: [String(s.offset + s.count)] });
+      } else if (next) {
+        nextLink = nextUrl(request, {
+          ...pinned,
+          _cursor: [`${next.ts}.${next.skip}.${next.total}`],
+          _offset: [],
+        });
       }
-      const cursor: Record<string, string[]> = next
-        ? { _cursor: [`${next.ts}.${next.skip}.${next.total}`], _offset: [] }
-        : {};
-      return sendSearch(
-        request,
-        reply,
-        { resources, total, more: next !== undefined },
-        { ...pinned, ...cursor },
-      );
+      const bundle = searchsetBundleJson(entries, {
+        total,
+        selfUrl: new URL(request.url, base).href,
+        nextUrl: nextLink,
+      });
+      return reply.status(200).type(FHIR_JSON).send(bundle);
     },
   );
 

@@ -86,11 +86,7 @@ beforeAll(async () => {
   refused = [...queued.values()][1]![400]!.split('|')[1]!;
   env = {
     VITALGATE_DATA_DIR: pki.dataDir,
-    VITALGATE_EHR_PUSH_URL: ehr.baseUrl,
-    VITALGATE_EHR_PUSH_TOKEN_URL: ehr.tokenUrl,
-    VITALGATE_EHR_PUSH_CLIENT_ID: CLIENT,
-    VITALGATE_EHR_PUSH_KEY_FILE: files.key!,
-    VITALGATE_EHR_PUSH_CA_FILE: tls.caFile,
+    ...ehr.smartPushEnv(files.key!, tls.caFile),
     VITALGATE_EHR_PUSH_RETRY_BASE_MS: '20',
     VITALGATE_CHECKS_INTERVAL_MINUTES: '0',
   };

@@ -130,6 +130,17 @@ export class EhrStandIn {
     await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
   }
 
+  /** The hub's settings for pushing here as the stand-in's SMART client, trusting its CA. */
+  smartPushEnv(keyFile: string, caFile: string): Record<string, string> {
+    return {
+      VITALGATE_EHR_PUSH_URL: this.baseUrl,
+      VITALGATE_EHR_PUSH_TOKEN_URL: this.tokenUrl,
+      VITALGATE_EHR_PUSH_CLIENT_ID: this.auth.smartClientId ?? '',
+      VITALGATE_EHR_PUSH_KEY_FILE: keyFile,
+      VITALGATE_EHR_PUSH_CA_FILE: caFile,
+    };
+  }
+
   /** Transactions from now on wait unanswered until `release()`. */
   hold(): void {
     this.held ??= new Promise((resolve) => (this.releaseHeld = resolve));

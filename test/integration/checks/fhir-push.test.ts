@@ -52,11 +52,7 @@ function config(env: Record<string, string> = {}): HubConfig {
   return loadConfig({
     env: {
       VITALGATE_DATA_DIR: pki.dataDir,
-      VITALGATE_EHR_PUSH_URL: ehr.baseUrl,
-      VITALGATE_EHR_PUSH_TOKEN_URL: ehr.tokenUrl,
-      VITALGATE_EHR_PUSH_CLIENT_ID: CLIENT,
-      VITALGATE_EHR_PUSH_KEY_FILE: files.key!,
-      VITALGATE_EHR_PUSH_CA_FILE: tls.caFile,
+      ...ehr.smartPushEnv(files.key!, tls.caFile),
       ...env,
     },
   });
