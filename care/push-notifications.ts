@@ -37,7 +37,26 @@ export interface PushPayload {
   tag: string;
 }
 
+/**
+ * Severities of the notices of an urgent care-team message left unread (messaging/escalation.ts):
+ * no alert (id 0); the link opens the clinician's conversations after sign-in.
+ */
+export const URGENT_MESSAGE_SEVERITY = {
+  patient: 'urgent_message_patient',
+  direct: 'urgent_message',
+} as const;
+
 export function payloadFor(severity: string, token: string): PushPayload {
+  if (severity === URGENT_MESSAGE_SEVERITY.patient || severity === URGENT_MESSAGE_SEVERITY.direct)
+    return {
+      title: 'VitalGate',
+      body:
+        severity === URGENT_MESSAGE_SEVERITY.patient
+          ? 'Urgent message about a patient, unread'
+          : 'Urgent message from a colleague, unread',
+      url: '/#/conversations',
+      tag: token,
+    };
   const word = severity.charAt(0).toUpperCase() + severity.slice(1);
   return {
     title: 'VitalGate',
@@ -134,6 +153,12 @@ export class PushNotifier {
     return ids;
   }
 
+  /** An urgent care-team message left unread (no alert, no patient, no text): to each browser of each recipient. */
+  notifyUrgentMessage(recipients: readonly string[], aboutPatient: boolean): number[] {
+    const severity = aboutPatient ? URGENT_MESSAGE_SEVERITY.patient : URGENT_MESSAGE_SEVERITY.direct;
+    return this.notify({ id: 0, severity } as AlertRecord, recipients, 'message_escalation');
+  }
+
   /** A test notification to each of the user's browsers (from the console). Answers the delivery ids. */
   test(username: string): number[] {
     return this.notify({ id: 0, severity: TEST_SEVERITY } as AlertRecord, [username], 'test');
@@ -174,7 +199,10 @@ export class PushNotifier {
               privateKey: key.privateKey,
             },
             TTL: TTL_S,
-            urgency: d.severity === 'critical' || d.severity === 'high' ? 'high' : 'normal',
+            urgency:
+              d.severity === 'critical' || d.severity === 'high' || d.reason === 'message_escalation'
+                ? 'high'
+                : 'normal',
             contentEncoding: 'aes128gcm',
             timeout: 10_000,
             ...(this.deps.agent ? { agent: this.deps.agent } : {}),

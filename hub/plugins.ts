@@ -14,6 +14,7 @@ import { liveFeedFromBus } from '../dashboard-api/telemetry/live-feed.js';
 import { IngestPipeline } from '../ingest/pipeline.js';
 import { rollupsSince } from '../ingest/rollup-sealing.js';
 import type { HubPlugins } from './main.js';
+import { pushMessageEscalations } from './message-push.js';
 
 const SNOOZE_TICK_MS = 5_000;
 /** Message retention and urgent-message escalation run this often (both are minutes apart). */
@@ -133,6 +134,9 @@ export const HUB_PLUGINS: HubPlugins = {
         },
       ],
     });
+    const stopMessagePush = pushNotifier
+      ? pushMessageEscalations(api.apiContext.messaging.feed, pushNotifier, hub.logger)
+      : undefined;
     const messagingTimer = setInterval(() => {
       try {
         api.apiContext.messaging.tick();
@@ -147,6 +151,7 @@ export const HUB_PLUGINS: HubPlugins = {
       stop: async () => {
         clearInterval(snoozeTimer);
         clearInterval(messagingTimer);
+        stopMessagePush?.();
         await pushNotifier?.close();
         escalation?.close();
         deviceWatch?.close();

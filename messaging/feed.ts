@@ -43,6 +43,12 @@ export class MessagingFeed {
     this.emitter.emit('event', { recipients, event } satisfies AddressedEvent);
   }
 
+  /** Every event with its recipients (the hub's Web Push of escalations), until the returned function is called. */
+  watch(listener: (e: AddressedEvent) => void): () => void {
+    this.emitter.on('event', listener);
+    return () => this.emitter.off('event', listener);
+  }
+
   /** Events addressed to `username`, until the returned function is called. */
   subscribe(username: string, listener: (event: MessagingEvent) => void): () => void {
     const filter = (e: AddressedEvent) => {
