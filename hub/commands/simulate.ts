@@ -30,6 +30,14 @@ import { renderProgress, renderSummary } from '../../simulators/fleet-summary.js
 import { HubApi } from '../../simulators/hub-api.js';
 import { CombinedReadback, MetricsReadback } from '../../simulators/hub-readback.js';
 import { LocalHubProvisioner } from '../../simulators/local-hub.js';
+import { GatewayRegistry } from '../../dashboard-api/services/gateway-registry.js';
+import { PatientRegistry } from '../../core/patient-registry.js';
+import {
+  GATEWAY_FAULTS,
+  runGatewayFleet,
+  type GatewayFault,
+  type GatewayProvisioner,
+} from '../../simulators/gateway-fleet.js';
 import { SCENARIO_NAMES, isScenarioName, type ScenarioName } from '../../simulators/scenarios.js';
 import { cliActor, optionalString, usageError, type CommandSpec, type ParsedArgs } from '../cli-kit.js';
 import { openContext, readConfig } from '../context.js';
@@ -113,7 +121,30 @@ function readCa(path: string): string {
 
 interface Setup {
   options: Omit<FleetOptions, 'devices' | 'kinds' | 'rateHz' | 'stateDir'> & { caBundle: string };
+  /** Registers, binds and reads back for gateway fleets (local mode only). */
+  gateways?: GatewayProvisioner;
   close(): void;
+}
+
+/** Gateway households on the local hub's control plane, with the CLI's authority. */
+function gatewayProvisioner(parts: Pick<LocalParts, 'config' | 'store' | 'keyring'>): GatewayProvisioner {
+  const { store, keyring, config } = parts;
+  const tokens = new EnrollmentTokenService(store.enrollmentTokens, store.devices, store.audit);
+  const devices = new DeviceRegistry(store, tokens, config, undefined);
+  const gateways = new GatewayRegistry(store, undefined);
+  const patients = new PatientRegistry(store.patients, keyring, store.audit);
+  const actor = cliActor();
+  return {
+    addPatient: (name) => patients.add({ name, birthDate: '1950-01-01' }, actor).id,
+    register: (id, kind, patientId) => void devices.register({ id, kind, patientId }, actor),
+    token: (id) => tokens.issue(id, 3_600_000, actor).token,
+    bind: (gatewayId, deviceId, systemId) => void gateways.bind(gatewayId, deviceId, { systemId }, actor),
+    refusals: (gatewayId) =>
+      store.audit
+        .list({ action: 'broker.acl', target: `device:${gatewayId}`, outcome: 'denied' })
+        .map((e) => e.details as { code: string; relayedDevice?: string }),
+    deadLetters: (deviceId) => store.deadLetters.list({ deviceId, limit: 1000 }).map((d) => d.reason),
+  };
 }
 
 async function localSetup(args: ParsedArgs, env: NodeJS.ProcessEnv): Promise<Setup> {
@@ -168,6 +199,7 @@ async function localSetup(args: ParsedArgs, env: NodeJS.ProcessEnv): Promise<Set
       ),
       behaviourWindowS: config.behaviourWindowSeconds,
     },
+    gateways: gatewayProvisioner({ config, store: ctx.store, keyring: ctx.keyring }),
     close: () => ctx.close(),
   };
 }
@@ -236,6 +268,8 @@ export const simulate: CommandSpec = {
     ca: { type: 'string' },
     state: { type: 'string' },
     'measure-every': { type: 'string' },
+    gateways: { type: 'string' },
+    'devices-per-gateway': { type: 'string' },
   },
   details: [
     `Defaults: 10 devices of every kind, 1 message/s each, until Ctrl-C. Scenarios: ${SCENARIO_NAMES.join(', ')};`,
@@ -246,9 +280,13 @@ export const simulate: CommandSpec = {
     '  tokens (--tokens FILE of {deviceId, token, kind} JSON lines; --api URL --ca FILE).',
     `Other options: --seed S (signals), --prefix P (device ids), --state DIR (device keys; default ${DEFAULT_STATE_DIR}),`,
     '  --measure-every S (BP, glucose, scale, thermometer measure every S seconds; 0 = daily schedule; default 10).',
+    'Gateways: --gateways N [--devices-per-gateway K] (local mode) runs N phone or home-hub gateways, each relaying',
+    '  K Bluetooth devices of one household (a cuff, a scale, a glucometer with a drifting clock, manual entries);',
+    `  gateway faults: ${GATEWAY_FAULTS.join(', ')} (docs/GATEWAYS.md).`,
     'Exit 1 when a fault was not met the way the spec says. See docs/SIMULATORS.md.',
   ],
   async run(args, io) {
+    if (optionalString(args, 'gateways') !== undefined) return runGateways(args, io);
     const kinds = kindsOf(args);
     const faults = faultsOf(args);
     const scenario = scenarioOf(args);
@@ -302,3 +340,66 @@ export const simulate: CommandSpec = {
     }
   },
 };
+
+function gatewayFaultsOf(args: ParsedArgs): GatewayFault[] {
+  const text = optionalString(args, 'fault');
+  if (text === undefined) return [];
+  if (text === 'all') return [...GATEWAY_FAULTS];
+  const faults = text.split(',').map((f) => f.trim());
+  const bad = faults.find((f) => !(GATEWAY_FAULTS as readonly string[]).includes(f));
+  if (bad !== undefined)
+    throw usageError(`unknown gateway fault "${bad}" (one of ${GATEWAY_FAULTS.join(', ')}, or all)`);
+  return faults as GatewayFault[];
+}
+
+/** `simulate --gateways N`: gateway households against the hub running on this data dir. */
+async function runGateways(args: ParsedArgs, io: Parameters<CommandSpec['run']>[1]): Promise<number> {
+  const gateways = number(args, 'gateways', 1)!;
+  const perGateway = number(args, 'devices-per-gateway', 4)!;
+  if (!Number.isInteger(gateways) || gateways < 1 || gateways > 1000)
+    throw usageError('--gateways must be a whole number from 1 to 1000');
+  if (!Number.isInteger(perGateway) || perGateway < 1 || perGateway > 50)
+    throw usageError('--devices-per-gateway must be a whole number from 1 to 50');
+  const faults = gatewayFaultsOf(args);
+  if (faults.includes('gateway-replay') && gateways < 2)
+    throw usageError('the gateway-replay fault needs --gateways 2 or more');
+  if (modeOf(args, io.env) !== 'local')
+    throw usageError('--gateways runs in local mode only (--enroll local)');
+  const abort = new AbortController();
+  const onSignal = () => abort.abort();
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  const setup = await localSetup(args, io.env);
+  try {
+    const summary = await runGatewayFleet(
+      {
+        gateways,
+        devicesPerGateway: perGateway,
+        durationS: number(args, 'duration', 10)!,
+        measureEveryS: number(args, 'measure-every', 5)!,
+        faults,
+        prefix: optionalString(args, 'prefix') ?? 'sim',
+        broker: setup.options.broker!,
+        caBundle: setup.options.caBundle,
+        enrollment: setup.options.enrollment('127.0.0.1'),
+        provisioner: setup.gateways!,
+      },
+      abort.signal,
+    );
+    if (args.values.json) io.json(summary);
+    else {
+      io.out(
+        `${summary.gateways} gateway(s), ${summary.devices} device(s): ${summary.published} readings relayed (${summary.manual} manual)`,
+      );
+      for (const f of summary.faults)
+        io.out(
+          `fault ${f.fault}: expected ${f.expected}, observed ${f.observed}${f.asExpected ? '' : '  <- NOT AS EXPECTED'}`,
+        );
+    }
+    return summary.faults.some((f) => !f.asExpected) ? 1 : 0;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    setup.close();
+  }
+}

@@ -13,6 +13,7 @@ import { HttpsEnrollment } from '../../simulators/enrollment-transport.js';
 import { Fleet, fleetStateDir } from '../../simulators/fleet.js';
 import { ApiProvisioner } from '../../simulators/fleet-provisioning.js';
 import type { FleetSummary } from '../../simulators/fleet-summary.js';
+import type { GatewayFleetSummary } from '../../simulators/gateway-fleet.js';
 import { HubApi } from '../../simulators/hub-api.js';
 import { CombinedReadback, MetricsReadback, growthBy } from '../../simulators/hub-readback.js';
 import { LocalHubProvisioner } from '../../simulators/local-hub.js';
@@ -101,6 +102,37 @@ describe('vitalgate simulate', () => {
       stored = [...(await storedByDevice('cli')).values()].reduce((a, b) => a + b, 0);
     }
     expect(stored).toBe(summary.readings.acked);
+  }, 60_000);
+
+  it('runs gateways with Bluetooth devices behind them; each gateway fault is refused as the spec says', async () => {
+    const result = await runCli(
+      [
+        ...['simulate', '--gateways', '2', '--devices-per-gateway', '4', '--duration', '2'],
+        ...['--measure-every', '1', '--fault', 'all', '--prefix', 'gwsim', '--json'],
+      ],
+      { VITALGATE_DATA_DIR: pki.dataDir },
+    );
+    expect(result.code, result.stderr).toBe(0);
+    const summary = JSON.parse(result.stdout) as GatewayFleetSummary;
+    expect(summary).toMatchObject({ gateways: 2, devices: 8 });
+    expect(summary.manual).toBeGreaterThan(0);
+    expect(summary.faults.map((f) => [f.fault, f.observed])).toEqual([
+      ['gateway-unbound-device', 'DEVICE_NOT_BOUND'],
+      ['gateway-spoofed-identity', 'DEVICE_IDENTITY_MISMATCH'],
+      ['gateway-replay', 'DEVICE_BOUND_ELSEWHERE'],
+    ]);
+    const influx = new InfluxClient({ url: hub.ready.influxUrl, database: 'vitalgate' });
+    let byModality = new Map<string, number>();
+    for (let i = 0; i < 50; i++) {
+      const series = await influx
+        .query(`SELECT count(c) FROM telemetry WHERE d =~ /^gwsim-/ GROUP BY modality`)
+        .catch(() => []);
+      byModality = new Map(series.map((s) => [s.tags.modality ?? '', Number(s.rows[0]?.count ?? 0)]));
+      if ((byModality.get('sensed') ?? 0) + (byModality.get('manual') ?? 0) >= summary.published) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(byModality.get('manual')).toBe(summary.manual);
+    expect(byModality.get('sensed')).toBe(summary.published - summary.manual);
   }, 60_000);
 
   it('answers a wrong option with one line and exit 2', async () => {
