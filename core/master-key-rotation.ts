@@ -85,6 +85,8 @@ export const DATA_KEY_SEALED_COLUMNS: readonly string[] = [
   'patient_home_points.sealed_point',
   'alert_notes.sealed',
   'alert_events.sealed_reason',
+  'rpm_time_entries.sealed_note',
+  'rpm_filed_reports.sealed_pdf',
 ];
 
 export interface RotationRecord {
