@@ -38,6 +38,13 @@ export interface StaffDeviceDeps {
 export interface StaffDeviceActor {
   username: string;
   role: Role;
+  /** How the audit log names the actor; default `user:<username>` (the CLI: `cli:<os user>`). */
+  auditActor?: string;
+}
+
+/** The audit log's name for an actor. */
+function actorName(actor: StaffDeviceActor): string {
+  return actor.auditActor ?? `user:${actor.username}`;
 }
 
 export interface StaffDeviceView {
@@ -124,7 +131,7 @@ export class StaffDeviceService {
         path: '/',
         maxAge: DEVICE_COOKIE_MAX_AGE_S,
       });
-      this.record(username, 'staff_device.add', `staff_device:${id}`, request.ip, { name });
+      this.record(`user:${username}`, 'staff_device.add', `staff_device:${id}`, request.ip, { name });
       device = this.deps.devices.get(id)!;
     } else {
       this.deps.devices.touch(device.id, at, request.ip, 0);
@@ -173,7 +180,7 @@ export class StaffDeviceService {
   rename(actor: StaffDeviceActor, id: string, name: string, source: string | undefined): StaffDeviceView {
     const device = this.owned(actor, id, 'staff_device.rename', source, { ownerOnly: true });
     this.deps.devices.rename(id, name);
-    this.record(actor.username, 'staff_device.rename', `staff_device:${id}`, source);
+    this.record(actorName(actor), 'staff_device.rename', `staff_device:${id}`, source);
     return this.view({ ...device, name });
   }
 
@@ -185,10 +192,10 @@ export class StaffDeviceService {
     const device = this.owned(actor, id, 'staff_device.lost', source, { ownerOnly: false });
     const at = this.deps.now();
     const changed = this.deps.devices.markLost(id, at, actor.username, reason);
-    const ended = this.endSessions(id, 'device_lost', `user:${actor.username}`, source);
+    const ended = this.endSessions(id, 'device_lost', actorName(actor), source);
     const passkeysRevoked = this.deps.passkeys?.revokeForStaffDevice(id).length ?? 0;
     if (changed) {
-      this.record(actor.username, 'staff_device.lost', `staff_device:${id}`, source, {
+      this.record(actorName(actor), 'staff_device.lost', `staff_device:${id}`, source, {
         owner: device.username,
         reason,
         sessionsEnded: ended,
@@ -216,19 +223,16 @@ export class StaffDeviceService {
     source: string | undefined,
   ): { sessionsEnded: number; devicesMarkedLost: number } {
     let devicesMarkedLost = 0;
+    let sessionsEnded = 0;
     if (options.markDevicesLost) {
       for (const d of this.deps.devices.list(username)) {
         if (d.lostAt !== null) continue;
-        this.markLost(actor, d.id, options.reason, source);
+        sessionsEnded += this.markLost(actor, d.id, options.reason, source).sessionsEnded;
         devicesMarkedLost += 1;
       }
     }
-    const sessionsEnded = this.deps.sessions.endAllOf(
-      username,
-      'sign_out_everywhere',
-      `user:${actor.username}`,
-    );
-    this.record(actor.username, 'auth.sign_out_everywhere', `user:${username}`, source, {
+    sessionsEnded += this.deps.sessions.endAllOf(username, 'sign_out_everywhere', actorName(actor));
+    this.record(actorName(actor), 'auth.sign_out_everywhere', `user:${username}`, source, {
       sessionsEnded,
       devicesMarkedLost,
       reason: options.reason,
@@ -250,14 +254,14 @@ export class StaffDeviceService {
   }
 
   private record(
-    username: string,
+    actor: string,
     action: string,
     target: string,
     source: string | undefined,
     details?: Record<string, unknown>,
   ): void {
     this.deps.audit.append({
-      actor: `user:${username}`,
+      actor,
       action,
       target,
       outcome: 'success',
@@ -286,7 +290,7 @@ export class StaffDeviceService {
       (device.username === actor.username || (!options.ownerOnly && actor.role === 'admin'));
     if (!allowed) {
       this.deps.audit.append({
-        actor: `user:${actor.username}`,
+        actor: actorName(actor),
         action,
         target: /^sdv_[A-Za-z0-9_-]{16}$/.test(id) ? `staff_device:${id}` : undefined,
         outcome: 'denied',

@@ -20,6 +20,7 @@ import { gatewayBind, gatewayList, gatewayUnbind } from './gateway.js';
 import { patientAdd, patientAssign, patientErase } from './patient.js';
 import { alertDefaults, patientAlertSettings } from './alert-settings.js';
 import { pushKeys } from './push.js';
+import { userDevices, userSignOutEverywhere } from './staff-devices.js';
 import {
   userAdd,
   userDisable,
@@ -60,6 +61,8 @@ export const COMMANDS: readonly CommandSpec[] = [
   userUnlock,
   userResetPassword,
   userResetMfa,
+  userDevices,
+  userSignOutEverywhere,
   fhirClientAdd,
   fhirClientList,
   fhirPushStatus,

@@ -15,6 +15,7 @@ import {
   trustedProxiesNarrow,
 } from '../../../hub/checks/staff-devices.js';
 import { checkContext } from '../../support/checks.js';
+import { runCli } from '../../support/cli.js';
 import { createTestPki, type TestPki } from '../../support/hub-pki.js';
 
 let pki: TestPki;
@@ -136,5 +137,45 @@ describe('staff device checks', () => {
       (await run(geofenceSitesPlausible, { geofence: { clinician: 'observe' }, geofenceSites: [campus] }))
         .status,
     ).toBe('warn');
+  });
+});
+
+describe('vitalgate user sign-out-everywhere and user devices', () => {
+  it('signs a user who leaves out everywhere from the host, marks their devices lost, audited as cli', async () => {
+    deviceWithSession('sdv_leaverLeaverLeave', 0);
+    const env = { VITALGATE_DATA_DIR: pki.dataDir };
+    const unknown = await runCli(['user', 'sign-out-everywhere', 'no.such.user', '--reason', 'left'], env);
+    expect(unknown.code).not.toBe(0);
+    expect(unknown.stderr.trim().split('\n')).toHaveLength(1);
+    expect(unknown.stderr).toContain('no user no.such.user');
+
+    const run = await runCli(
+      [
+        'user',
+        'sign-out-everywhere',
+        'nurse.a',
+        '--reason',
+        'left the hospital',
+        '--mark-devices-lost',
+        '--json',
+      ],
+      env,
+    );
+    expect(run.stderr).toBe('');
+    expect(JSON.parse(run.stdout)).toMatchObject({
+      username: 'nurse.a',
+      sessionsEnded: 1,
+      // the leaver's phone, and the device VG-STAFF-004's test signed out but did not mark lost
+      devicesMarkedLost: 2,
+    });
+    expect(sessions.listLive(0, 'nurse.a')).toEqual([]);
+    expect(devices.get('sdv_leaverLeaverLeave')).toMatchObject({ lostReason: 'left the hospital' });
+    expect(pki.store.audit.list({ action: 'auth.sign_out_everywhere', limit: 1 })[0]!.actor).toMatch(/^cli:/);
+
+    const listed = await runCli(['user', 'devices', 'nurse.a', '--json'], env);
+    const views = JSON.parse(listed.stdout) as { id: string; lost: { by: string } | null }[];
+    // Every device is lost now: the two this run marked, by the operator; the one VG-STAFF-005's test marked.
+    expect(views.every((d) => d.lost !== null)).toBe(true);
+    expect(views.filter((d) => d.lost!.by.startsWith('cli:'))).toHaveLength(2);
   });
 });
