@@ -186,11 +186,22 @@ export async function runGatewayFleet(
   }
 }
 
+/** What the hub recorded for one fault: the expected code among the codes it recorded, or not. */
+function outcome(fault: GatewayFault, expected: string, recorded: readonly string[]) {
+  const asExpected = recorded.includes(expected);
+  return { fault, expected, observed: asExpected ? expected : recorded.join(',') || 'nothing', asExpected };
+}
+
 async function runFaults(options: GatewayFleetOptions, households: Household[], run: string) {
   const hub = options.provisioner;
   const results: GatewayFleetSummary['faults'] = [];
   const first = households[0];
   if (!first || first.devices.length === 0) return results;
+  const refusedFor = (gatewayId: string, deviceId: string) =>
+    hub
+      .refusals(gatewayId)
+      .filter((r) => r.relayedDevice === deviceId)
+      .map((r) => r.code);
   for (const fault of options.faults) {
     if (fault === 'gateway-unbound-device') {
       const stray = `${options.prefix}-${run}-stray`;
@@ -204,55 +215,22 @@ async function runFaults(options: GatewayFleetOptions, households: Household[], 
         seq: 0,
       };
       await publish(first.client, topicOf(first.gatewayId, stray), envelope(device, Date.now()));
-      const codes = hub
-        .refusals(first.gatewayId)
-        .filter((r) => r.relayedDevice === stray)
-        .map((r) => r.code);
-      results.push({
-        fault,
-        expected: 'DEVICE_NOT_BOUND',
-        observed: codes.join(',') || 'nothing',
-        asExpected: codes.includes('DEVICE_NOT_BOUND'),
-      });
+      results.push(outcome(fault, 'DEVICE_NOT_BOUND', refusedFor(first.gatewayId, stray)));
     } else if (fault === 'gateway-spoofed-identity') {
       const device = first.devices[0]!;
-      await publish(
-        first.client,
-        topicOf(first.gatewayId, device.deviceId),
-        envelope(device, Date.now(), 'DEADBEEF00000000'),
-      );
-      const letters = hub.deadLetters(device.deviceId);
-      results.push({
-        fault,
-        expected: 'DEVICE_IDENTITY_MISMATCH',
-        observed: letters.includes('DEVICE_IDENTITY_MISMATCH')
-          ? 'DEVICE_IDENTITY_MISMATCH'
-          : letters.join(',') || 'nothing',
-        asExpected: letters.includes('DEVICE_IDENTITY_MISMATCH'),
-      });
+      const spoofed = envelope(device, Date.now(), 'DEADBEEF00000000');
+      await publish(first.client, topicOf(first.gatewayId, device.deviceId), spoofed);
+      results.push(outcome(fault, 'DEVICE_IDENTITY_MISMATCH', hub.deadLetters(device.deviceId)));
     } else {
+      // A second gateway replays the first one's last message for its device.
       const second = households[1];
       const last = first.last;
       if (!second || !last) {
-        results.push({
-          fault,
-          expected: 'DEVICE_BOUND_ELSEWHERE',
-          observed: 'needs 2 gateways and a reading',
-          asExpected: false,
-        });
+        results.push(outcome(fault, 'DEVICE_BOUND_ELSEWHERE', ['needs 2 gateways and a reading']));
         continue;
       }
       await publish(second.client, topicOf(second.gatewayId, last.deviceId), last.payload);
-      const codes = hub
-        .refusals(second.gatewayId)
-        .filter((r) => r.relayedDevice === last.deviceId)
-        .map((r) => r.code);
-      results.push({
-        fault,
-        expected: 'DEVICE_BOUND_ELSEWHERE',
-        observed: codes.join(',') || 'nothing',
-        asExpected: codes.includes('DEVICE_BOUND_ELSEWHERE'),
-      });
+      results.push(outcome(fault, 'DEVICE_BOUND_ELSEWHERE', refusedFor(second.gatewayId, last.deviceId)));
     }
   }
   return results;
