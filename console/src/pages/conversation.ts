@@ -184,6 +184,13 @@ export const conversationPage: Page = {
           { class: 'meta' },
           `Members: ${summary.members.join(', ')} · messages kept ${summary.lifespanHours} h`,
         ),
+        summary.patientId
+          ? h(
+              'a',
+              { href: `#/patients/${encodeURIComponent(summary.patientId)}/rpm?from=messaging` },
+              'Log treatment time',
+            )
+          : null,
       ),
       list,
       status,

@@ -1,6 +1,7 @@
-// A patient's remote monitoring (clinician): adherence, treatment time (a timer started here
-// proposes an entry, counted only once you confirm it), and the clinical report for 7/14/30/90
-// days, printable (the print stylesheet keeps only the report) and as a PDF.
+// A patient's remote monitoring (clinician): adherence, treatment time (a timer started here, or
+// from a patient conversation's "Log treatment time", proposes an entry, counted only once you
+// confirm it), and the clinical report for 7/14/30/90 days, printable (the print stylesheet keeps
+// only the report) and as a PDF.
 import { formatAge, formatTime, h, notice, replace } from '../dom.js';
 import type { Page, PageView } from '../page.js';
 import { labelled, select, table } from '../ui.js';
@@ -139,7 +140,12 @@ function reportView(r: Report): HTMLElement {
   );
 }
 
-function timeSection(view: PageView, id: string, month: string): HTMLElement {
+function timeSection(
+  view: PageView,
+  id: string,
+  month: string,
+  origin: 'patient_view' | 'messaging',
+): HTMLElement {
   const box = h('section', { class: 'card no-print', 'aria-labelledby': 'rpm-time' });
   const status = h('p', { class: 'meta', role: 'status' });
   const minutes = h('input', {
@@ -246,7 +252,7 @@ function timeSection(view: PageView, id: string, month: string): HTMLElement {
         minutes: value,
         activity: activity.value,
         interactive: interactive.checked,
-        origin: 'patient_view',
+        origin,
         ...(note.value.trim() ? { note: note.value.trim() } : {}),
       })
       .then((entry) => {
@@ -307,7 +313,12 @@ export const rpmPatientPage: Page = {
           adherence.devices,
         ),
       ),
-      timeSection(view, id, adherence.window.last.slice(0, 7)),
+      timeSection(
+        view,
+        id,
+        adherence.window.last.slice(0, 7),
+        view.query.get('from') === 'messaging' ? 'messaging' : 'patient_view',
+      ),
     );
     const period = select(
       'days',
