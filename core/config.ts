@@ -275,6 +275,8 @@ export const configSchema = z
     ehrPushCaFile: z.string().min(1).optional(),
     /** Whether Observations are pushed (`all`) or only what else the export holds (`none`). */
     ehrPushObservations: z.enum(['all', 'none']).default('all'),
+    /** Whether alerts are pushed as FHIR Flags (active while they last, inactive once cleared). */
+    ehrPushAlerts: z.enum(['flags', 'none']).default('flags'),
     /** Device kinds whose Observations are pushed; empty: every kind. */
     ehrPushDeviceKinds: commaList(z.enum(DEVICE_KINDS)).default([]),
     /** Patients (hub ids) whose export is pushed; empty: every patient. */

@@ -21,6 +21,8 @@ export interface PushScope {
   deviceKinds: readonly string[];
   /** Hub patient ids pushed; empty: every patient. */
   patients: readonly string[];
+  /** The patient's alerts raised or ended in (from, to], as Flags (fhir/alert-flags.ts); none without it. */
+  alerts?: ((patientId: string, from: number, to: number) => QueuedResource[]) | undefined;
 }
 
 export interface PushCollectorOptions {
@@ -81,6 +83,7 @@ export class PushCollector {
       }
       if (!page.more) break;
     }
+    resources.push(...(this.o.scope.alerts?.(patientId, from - 1, to) ?? []));
     return this.o.outbox.collect(this.o.destination, patientId, resources, to);
   }
 

@@ -15,6 +15,8 @@ export interface QueuedResource {
   patientId: string;
   /** A FHIR resource as the facade serves it (see `hubIdentifier`). */
   resource: Json;
+  /** The outbox key when one resource is sent in several states (an alert's Flag); else its identifier. */
+  key?: string | undefined;
 }
 
 export interface OutboxItem {
@@ -91,8 +93,8 @@ export class PushOutbox {
     const at = this.now();
     let added = 0;
     const sealers = new Map<string, ReturnType<Keyring['sealer']>>();
-    for (const { patientId, resource } of resources) {
-      const identifier = hubIdentifier(resource);
+    for (const { patientId, resource, key } of resources) {
+      const identifier = key ?? hubIdentifier(resource);
       let sealer = sealers.get(patientId);
       if (!sealer) sealers.set(patientId, (sealer = this.keyring.sealer(patientId)));
       const sealed = sealer.seal(Buffer.from(JSON.stringify(resource)), aad(destination, identifier, 'item'));

@@ -1,5 +1,6 @@
 // FHIR transactions for the EHR: every resource is a conditional create on the identifier the
-// hub owns (`ifNoneExist`), so a transaction sent again after a lost answer stores nothing twice.
+// hub owns (`ifNoneExist`), so a transaction sent again after a lost answer stores nothing twice;
+// an alert's Flag, whose status changes, is a conditional update (`PUT Flag?identifier=…`).
 // The patient's Patient and the Devices the resources name come first, as conditional creates
 // too, and references to them become the transaction's `urn:uuid` full URLs (the EHR resolves
 // them to its own ids). References to other hub resources that are not in the transaction
@@ -38,8 +39,14 @@ export function withHubIdentifier(resource: Json): Json {
   return { ...rest, ...(profile || security ? { meta: kept } : {}), identifier };
 }
 
+/** Resource types sent as conditional updates: one resource whose state changes (an alert's Flag). */
+const UPDATED = new Set(['Flag']);
+
 function conditionalCreate(fullUrl: string, resource: Json): Json {
   const identifier = firstIdentifier(resource)!;
+  const type = String(resource.resourceType);
+  const search = `identifier=${encodeURIComponent(identifier.system)}|${encodeURIComponent(identifier.value)}`;
+  if (UPDATED.has(type)) return { fullUrl, resource, request: { method: 'PUT', url: `${type}?${search}` } };
   return {
     fullUrl,
     resource,
@@ -73,6 +80,9 @@ export function pushTransaction(patient: Json, devices: readonly Json[], resourc
     return { url, resource };
   });
   local.forEach((ref, i) => urls.set(ref, entries[i]!.url));
+  // A Flag raised and ended before it was sent is one resource: only its last state goes.
+  const last = new Map(entries.map((e, i) => [e.url, i]));
+  const sent = entries.filter((e, i) => last.get(e.url) === i);
   return {
     resourceType: 'Bundle',
     type: 'transaction',
@@ -81,7 +91,7 @@ export function pushTransaction(patient: Json, devices: readonly Json[], resourc
       ...deviceEntries.map(({ url, device }) =>
         conditionalCreate(url, rewrite(withHubIdentifier(device), urls) as Json),
       ),
-      ...entries.map(({ url, resource }) => conditionalCreate(url, rewrite(resource, urls) as Json)),
+      ...sent.map(({ url, resource }) => conditionalCreate(url, rewrite(resource, urls) as Json)),
     ],
   };
 }

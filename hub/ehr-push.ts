@@ -9,6 +9,7 @@ import { describeError } from '../core/errors.js';
 import type { Keyring } from '../core/keyring.js';
 import type { Logger } from '../core/logger.js';
 import type { ControlPlane } from '../core/store/control-plane.js';
+import { alertFlagsBetween } from '../fhir/alert-flags.js';
 import { EhrClient, type EhrDestination } from '../fhir/ehr-client.js';
 import { PushCollector } from '../fhir/push-collector.js';
 import { PushOutbox } from '../fhir/push-outbox.js';
@@ -100,6 +101,11 @@ export function createEhrPush(deps: EhrPushDeps): EhrPush | undefined {
       observations: config.ehrPushObservations === 'all',
       deviceKinds: config.ehrPushDeviceKinds,
       patients: config.ehrPushPatients,
+      alerts:
+        config.ehrPushAlerts === 'flags'
+          ? (patientId, from, to) =>
+              alertFlagsBetween(store.db, patientId, from, to).map((f) => ({ patientId, ...f }))
+          : undefined,
     },
     settleMs: config.ehrPushSettleSeconds * 1000,
     backfillMs: config.ehrPushBackfillHours * 3_600_000,

@@ -254,37 +254,43 @@ export class EhrStandIn {
     for (const e of entries) {
       if (!this.validate(e.resource, e.resource.resourceType ?? 'resource'))
         return outcome(400, 'structure', 'invalid resource');
-      if (e.request.method !== 'POST' || !e.request.ifNoneExist)
-        return outcome(400, 'business-rule', 'only conditional creates');
+      const update =
+        e.request.method === 'PUT' && e.request.url.startsWith(`${e.resource.resourceType}?identifier=`);
+      if (!update && (e.request.method !== 'POST' || !e.request.ifNoneExist))
+        return outcome(400, 'business-rule', 'only conditional creates and updates');
       const value = identifierOf(e.resource).split('|')[1]!;
       if (this.refuse.has(value)) return outcome(422, 'processing', 'the resource breaks a business rule');
     }
-    // All or nothing: resolve every entry's id first, then store the new ones.
+    // All or nothing: resolve every entry's id first, then store the new ones and the updates.
     const ids = new Map<string, string>();
     const fresh: StoredResource[] = [];
+    const updates: { target: StoredResource; resource: Json }[] = [];
     const answers = entries.map((e) => {
-      const identifier = decodeURIComponent(e.request.ifNoneExist!.replace(/^identifier=/, ''));
+      const type = String(e.resource.resourceType);
+      const search =
+        e.request.method === 'PUT' ? e.request.url.slice(type.length + 1) : e.request.ifNoneExist!;
+      const identifier = decodeURIComponent(search.replace(/^identifier=/, ''));
       if (identifier !== identifierOf(e.resource))
-        throw new Error('ifNoneExist does not name the identifier');
+        throw new Error('the condition does not name the identifier');
       const existing =
-        this.byIdentifier.get(`${e.request.url}|${identifier}`) ??
-        fresh.find((f) => `${f.resourceType}|${f.identifier}` === `${e.request.url}|${identifier}`);
+        this.byIdentifier.get(`${type}|${identifier}`) ??
+        fresh.find((f) => `${f.resourceType}|${f.identifier}` === `${type}|${identifier}`);
       const id = existing?.id ?? randomBytes(8).toString('hex');
-      ids.set(e.fullUrl, `${e.request.url}/${id}`);
-      if (!existing) fresh.push({ id, resourceType: e.request.url, identifier, resource: e.resource });
-      else if (e.request.url === 'Observation' || e.request.url === 'Communication')
-        this.againAlreadyStored++;
-      return { status: existing ? '200 OK' : '201 Created', location: `${e.request.url}/${id}/_history/1` };
+      ids.set(e.fullUrl, `${type}/${id}`);
+      if (!existing) fresh.push({ id, resourceType: type, identifier, resource: e.resource });
+      else if (e.request.method === 'PUT') updates.push({ target: existing, resource: e.resource });
+      else if (type === 'Observation' || type === 'Communication') this.againAlreadyStored++;
+      return { status: existing ? '200 OK' : '201 Created', location: `${type}/${id}/_history/1` };
     });
-    for (const f of fresh) {
-      f.resource = resolveReferences(f.resource, ids) as Json;
-      const dangling = danglingUrn(f.resource);
-      if (dangling) return outcome(400, 'invalid', 'a urn:uuid reference names no entry');
+    for (const item of [...fresh, ...updates]) {
+      item.resource = resolveReferences(item.resource, ids) as Json;
+      if (danglingUrn(item.resource)) return outcome(400, 'invalid', 'a urn:uuid reference names no entry');
     }
     for (const f of fresh) {
       this.stored.push(f);
       this.byIdentifier.set(`${f.resourceType}|${f.identifier}`, f);
     }
+    for (const u of updates) u.target.resource = u.resource;
     this.afterStore?.(this.stored.length);
     return {
       status: 200,

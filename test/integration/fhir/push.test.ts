@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../../core/config.js';
 import { createLogger } from '../../../core/logger.js';
 import { PatientErasure } from '../../../core/patient-erasure.js';
+import { AlertRepository } from '../../../core/store/ingest-state.js';
 import { toObservation } from '../../../fhir/observations.js';
 import { StoreFhirRepository } from '../../../fhir/repository.js';
 import { createEhrPush, type EhrPush } from '../../../hub/ehr-push.js';
@@ -168,6 +169,39 @@ describe('push to the EHR', () => {
     expect(audited.map((a) => a.target).sort()).toEqual(
       [`patient:${patientA}`, `patient:${patientB}`].sort(),
     );
+  });
+
+  it('pushes an alert as a Flag: active once raised, the same Flag inactive once it clears', async () => {
+    const alerts = new AlertRepository(hub.pki.store.db, () => clock);
+    clock += 60_000;
+    const alert = alerts.raise({
+      patientId: patientA,
+      deviceId: 'push_wear-a',
+      rule: 'spo2_low',
+      severity: 'critical',
+    });
+    const raisedAt = new Date(clock).toISOString();
+    clock += 60_000;
+    await push.collector.collect();
+    await push.sender.drain();
+    let flags = ehr.ofType('Flag');
+    expect(flags).toHaveLength(1);
+    expect(flags[0]!.identifier).toBe(`urn:vitalgate:alert|${alert.id}`);
+    expect(flags[0]!.resource).toMatchObject({ status: 'active', period: { start: raisedAt } });
+    expect((flags[0]!.resource.author as { reference: string }).reference).toMatch(/^Device\/[0-9a-f]{16}$/);
+    clock += 60_000;
+    alerts.clear(alert.id);
+    const clearedAt = new Date(clock).toISOString();
+    clock += 60_000;
+    await push.collector.collect();
+    await push.sender.drain();
+    flags = ehr.ofType('Flag');
+    expect(flags).toHaveLength(1); // the same Flag, updated (a conditional update by identifier)
+    expect(flags[0]!.resource).toMatchObject({
+      status: 'inactive',
+      period: { start: raisedAt, end: clearedAt },
+    });
+    expect(ehr.invalid).toEqual([]);
   });
 
   it('sets aside what the EHR refuses (422) with its OperationOutcome, raises an event, and the rest go on', async () => {
