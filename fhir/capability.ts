@@ -1,6 +1,6 @@
 // The CapabilityStatement: what this server implements and nothing more. Read and search of
-// Patient, Device and Observation with the parameters fhir/search.ts accepts, Patient
-// $everything, JSON only, and (when SMART Backend Services are on) the token endpoint.
+// Patient, Device, Observation and Communication with the parameters fhir/search.ts accepts,
+// Patient $everything, JSON only, and (when SMART Backend Services are on) the token endpoint.
 type Json = Record<string, unknown>;
 
 const VITAL_SIGNS_PROFILE = 'http://hl7.org/fhir/StructureDefinition/vitalsigns';
@@ -70,7 +70,7 @@ export function capabilityStatement(o: CapabilityOptions): Json {
                 name: 'everything',
                 definition: 'http://hl7.org/fhir/OperationDefinition/Patient-everything',
                 documentation:
-                  'One patient: the Patient, their Devices and Observations between `start` and `end` (at most 31 days), paged by `_count`.',
+                  'One patient: the Patient, their Devices, the Communications filed to their record, and Observations between `start` and `end` (at most 31 days), paged by `_count`.',
               },
             ],
           },
@@ -92,6 +92,18 @@ export function capabilityStatement(o: CapabilityOptions): Json {
                 'effectiveDateTime with ge, gt, le, lt; at most 31 days (the last 31 days by default).',
               ),
               param('_sort', 'string', '`date` (oldest first, the default) or `-date`.'),
+              COUNT,
+            ],
+          },
+          {
+            type: 'Communication',
+            interaction: readSearch,
+            searchParam: [
+              param(
+                'patient',
+                'reference',
+                'Required: the patient whose record the care-team messages were filed to (oldest first).',
+              ),
               COUNT,
             ],
           },

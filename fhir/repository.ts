@@ -35,6 +35,8 @@ export interface FhirRepository {
   searchReadings(search: ObservationSearch): Promise<ReadingPage>;
   /** Communications filed to the patient's record from care-team conversations, oldest first. */
   searchCommunications?(patientId: string): FhirResource[];
+  /** One filed Communication by its id (none once its patient is erased). */
+  readCommunication?(fhirId: string): Owned | undefined;
 }
 
 /** A page of an Observation search as readings (each maps to one Observation). */
@@ -77,7 +79,7 @@ export interface StoreFhirRepositoryDeps {
   bindings?: { ofDevice(deviceId: string): GatewayBinding | undefined };
   readings: ReadingSource;
   /** What clinicians filed to each record (messaging/filing.ts); none without it. */
-  filed?: { ofPatient(patientId: string): FiledExcerpt[] };
+  filed?: { ofPatient(patientId: string): FiledExcerpt[]; get?(id: string): FiledExcerpt | undefined };
 }
 
 export class StoreFhirRepository implements FhirRepository {
@@ -103,6 +105,12 @@ export class StoreFhirRepository implements FhirRepository {
   searchCommunications(patientId: string): FhirResource[] {
     if (!this.exists(patientId) || !this.deps.filed) return [];
     return this.deps.filed.ofPatient(patientId).map(toCommunication);
+  }
+
+  readCommunication(fhirId: string): Owned | undefined {
+    const filed = this.deps.filed?.get?.(fhirId);
+    if (!filed || !this.exists(filed.patientId)) return undefined;
+    return { resource: toCommunication(filed), patientId: filed.patientId };
   }
 
   readDevice(fhirId: string): Owned | undefined {

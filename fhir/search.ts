@@ -194,6 +194,14 @@ export function deviceSearch(query: QueryValues): Paging & { patientId?: string 
   return { ...paging(query), ...(patient ? { patientId: patientReference(patient) } : {}) };
 }
 
+/** Communications filed to one patient's record: `patient` (required) and paging. */
+export function communicationSearch(query: QueryValues): Paging & { patientId: string } {
+  only(query, ['patient', '_count', '_offset']);
+  const patient = single(query, 'patient');
+  if (!patient) bad('a Communication search names its `patient`');
+  return { ...paging(query), patientId: patientReference(patient) };
+}
+
 /** `$everything`'s parameters: `start` and `end` (dates) and paging of its Observations. */
 export function everythingParams(query: QueryValues, now: number): { from: number; to: number } & Paging {
   only(query, ['start', 'end', '_count', '_offset']);

@@ -10,7 +10,10 @@ import type { Keyring } from '../core/keyring.js';
 import { patientKeySubject } from '../core/patient-registry.js';
 import type { ControlPlane } from '../core/store/control-plane.js';
 import type { ConversationRecord } from '../core/store/conversations.js';
-import { FiledCommunicationRepository } from '../core/store/filed-communications.js';
+import {
+  FiledCommunicationRepository,
+  type FiledCommunicationRecord,
+} from '../core/store/filed-communications.js';
 import type { MessagePriority } from '../core/store/messages.js';
 import type { Conversations } from './conversations.js';
 import type { MessageRef } from './sealing.js';
@@ -138,22 +141,31 @@ export class ChartFiling {
 
   /** Everything filed to the patient's record, oldest first (KEY_DESTROYED once erased). */
   ofPatient(patientId: string): FiledCommunication[] {
-    return this.filed.ofPatient(patientId).map((r) => {
-      const plain = this.deps.keyring.open(
-        patientKeySubject(patientId),
-        r.keyVersion,
-        r.sealedContent,
-        filedAad(r.id, patientId),
-      );
-      const { messages } = JSON.parse(plain.toString('utf8')) as { messages: FiledMessage[] };
-      return {
-        id: r.id,
-        patientId,
-        conversationId: r.conversationId,
-        filedBy: r.filedBy,
-        filedAt: r.filedAt,
-        messages,
-      };
-    });
+    return this.filed.ofPatient(patientId).map((r) => this.opened(r));
+  }
+
+  /** One filed item by its id; none once its patient is erased (their key is destroyed). */
+  get(id: string): FiledCommunication | undefined {
+    const r = this.filed.get(id);
+    const patient = r && this.deps.store.patients.get(r.patientId);
+    return r && patient && patient.erasedAt === null ? this.opened(r) : undefined;
+  }
+
+  private opened(r: FiledCommunicationRecord): FiledCommunication {
+    const plain = this.deps.keyring.open(
+      patientKeySubject(r.patientId),
+      r.keyVersion,
+      r.sealedContent,
+      filedAad(r.id, r.patientId),
+    );
+    const { messages } = JSON.parse(plain.toString('utf8')) as { messages: FiledMessage[] };
+    return {
+      id: r.id,
+      patientId: r.patientId,
+      conversationId: r.conversationId,
+      filedBy: r.filedBy,
+      filedAt: r.filedAt,
+      messages,
+    };
   }
 }

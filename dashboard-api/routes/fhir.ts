@@ -11,6 +11,7 @@ import { patientEverything } from '../../fhir/everything.js';
 import { patientIdFromFhir } from '../../fhir/ids.js';
 import { StoreFhirRepository, type FhirRepository, type Owned } from '../../fhir/repository.js';
 import {
+  communicationSearch,
   deviceSearch,
   everythingParams,
   observationSearch,
@@ -307,6 +308,48 @@ function registerReads(app: ApiApp, ctx: ApiContext, repository: FhirRepository)
         nextUrl: nextLink,
       });
       return reply.status(200).type(FHIR_JSON).send(bundle);
+    },
+  );
+
+  app.get(
+    '/Communication/:id',
+    {
+      config: access,
+      schema: {
+        tags,
+        summary: 'One Communication a clinician filed to a patient’s record from a conversation.',
+      },
+    },
+    async (request, reply) => {
+      caller(request).mayRead('Communication', 'r');
+      const owned = admitOwned(request, repository.readCommunication?.(idOf(request)), 'Communication');
+      return send(reply, 200, owned.resource);
+    },
+  );
+
+  app.get(
+    '/Communication',
+    {
+      config: access,
+      schema: {
+        tags,
+        summary: 'What clinicians filed to one patient’s record, oldest first: `patient`, `_count`.',
+      },
+    },
+    async (request, reply) => {
+      const c = caller(request);
+      c.mayRead('Communication', 's');
+      const s = communicationSearch(query(request));
+      c.admit(s.patientId, 'Communication');
+      const all = repository.searchCommunications?.(s.patientId) ?? [];
+      const page = all.slice(s.offset, s.offset + s.count);
+      c.record(s.patientId, 'Communication', { communications: page.length, total: all.length });
+      const more = s.offset + page.length < all.length;
+      return sendSearch(request, reply, {
+        resources: page,
+        total: all.length,
+        nextOffset: more ? s.offset + s.count : undefined,
+      });
     },
   );
 

@@ -99,7 +99,7 @@ describe('the FHIR R4 facade, read with fhir-kit-client', () => {
     expectValid(cs);
     expect(cs.fhirVersion).toBe('4.0.1');
     const resources = cs.rest[0]!.resource;
-    expect(resources.map((r) => r.type)).toEqual(['Patient', 'Device', 'Observation']);
+    expect(resources.map((r) => r.type)).toEqual(['Patient', 'Device', 'Observation', 'Communication']);
     for (const r of resources) expect(r.interaction.map((i) => i.code)).toEqual(['read', 'search-type']);
     expect(resources[0]!.operation?.map((o) => o.name)).toEqual(['everything']);
   });
