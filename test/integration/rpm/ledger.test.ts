@@ -308,8 +308,11 @@ describe('a simulated month', () => {
       entry: { resource: { resourceType: string; code: { coding: { code: string }[] } } }[];
     };
     expect(bundle.type).toBe('collection');
-    const validBundle = fhirValidator('Bundle');
-    expect(validBundle(bundle), JSON.stringify(validBundle.errors)).toBe(true);
+    // Each ChargeItem against the official R4 schema (the Bundle's own schema pulls in every
+    // resource type and takes seconds to compile; its envelope is checked by hand).
+    expect(Object.keys(bundle).sort()).toEqual(['entry', 'identifier', 'resourceType', 'timestamp', 'type']);
+    for (const e of bundle.entry)
+      expect((e as unknown as { fullUrl: string }).fullUrl).toMatch(/^urn:uuid:[0-9a-f-]{36}$/);
     const validItem = fhirValidator('ChargeItem');
     for (const e of bundle.entry) expect(validItem(e.resource), JSON.stringify(validItem.errors)).toBe(true);
     const codes = bundle.entry.map((e) => e.resource.code.coding[0]!.code).sort();
