@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DEVICE_KINDS } from '../../../core/domain.js';
+import { MEASURING_KINDS as DEVICE_KINDS } from '../../../core/domain.js';
 import {
   EXPECTED_ALERTS,
   GEOFENCE_RADIUS_M,
