@@ -229,6 +229,8 @@ export const configSchema = z
     messageRetentionDays: positiveInt.max(3650).default(30),
     /** Minutes an urgent message may stay unread before it escalates; 0 turns escalation off. */
     messageEscalationMinutes: nonNegativeInt.max(24 * 60).default(10),
+    /** Seconds between the hub's runs of message retention and escalation. */
+    messageSweepSeconds: positiveInt.max(300).default(15),
 
     // Web Push to staff browsers (docs/ALERTS.md)
     /** VAPID contact the push services see (mailto: or https:); unset: https://<publicHost>. */

@@ -12,6 +12,7 @@ import { createLogger, type Logger } from '../core/logger.js';
 import { CommandPublisher } from '../broker/commands.js';
 import { DeviceBroker, type TelemetryIntake } from '../broker/device-broker.js';
 import type { IngestPipeline } from '../ingest/pipeline.js';
+import type { Messaging } from '../messaging/messaging.js';
 import { RETENTION_POLICY } from '../ingest/writer.js';
 import { CertificateAuthority } from '../pki/authority.js';
 import { DeviceLifecycle } from '../pki/lifecycle.js';
@@ -59,6 +60,10 @@ export interface RunningHub {
   behaviour?: DeviceBehaviourMonitor;
   /** The bound MQTT port, once the broker listens. */
   mqttPort: number;
+  /** The clock the API and messaging read (Date.now unless a test injects one). */
+  now: () => number;
+  /** Set by the API plugin: care-team messaging, whose retention and escalation the hub runs on a timer. */
+  messaging?: Messaging;
 }
 
 export class Hub {
@@ -71,6 +76,7 @@ export class Hub {
     private readonly config: HubConfig,
     private readonly plugins: HubPlugins = {},
     private readonly logger: Logger = createLogger({ level: config.logLevel }),
+    private readonly now: () => number = Date.now,
   ) {}
 
   get hub(): RunningHub | undefined {
@@ -163,6 +169,7 @@ export class Hub {
         commands,
         lifecycle,
         mqttPort: 0,
+        now: this.now,
         checks: new DeploymentChecks(() => ({
           config,
           store: ctx.store,

@@ -17,8 +17,6 @@ import type { HubPlugins } from './main.js';
 import { pushMessageEscalations } from './message-push.js';
 
 const SNOOZE_TICK_MS = 5_000;
-/** Message retention and urgent-message escalation run this often (both are minutes apart). */
-const MESSAGING_TICK_MS = 15_000;
 
 export const HUB_PLUGINS: HubPlugins = {
   async createIntake(hub) {
@@ -120,6 +118,7 @@ export const HUB_PLUGINS: HubPlugins = {
       },
       commands: hub.commands,
       logger: hub.logger,
+      now: hub.now,
       alertSettingsChanged: (patientId) => hub.ingest?.alertSettings.forget(patientId),
       ...(alertLifecycle ? { alertLifecycle } : {}),
       ...(pushNotifier ? { pushNotifier } : {}),
@@ -134,16 +133,19 @@ export const HUB_PLUGINS: HubPlugins = {
         },
       ],
     });
+    hub.messaging = api.apiContext.messaging;
     const stopMessagePush = pushNotifier
       ? pushMessageEscalations(api.apiContext.messaging.feed, pushNotifier, hub.logger)
       : undefined;
+    // Message retention and urgent-message escalation (both are minutes apart), every
+    // VITALGATE_MESSAGE_SWEEP_SECONDS (15 s by default).
     const messagingTimer = setInterval(() => {
       try {
         api.apiContext.messaging.tick();
       } catch (err) {
         hub.logger.error({ err: describeError(err) }, 'message retention or escalation failed');
       }
-    }, MESSAGING_TICK_MS).unref();
+    }, hub.config.messageSweepSeconds * 1000).unref();
     await api.listen({ host: hub.config.bind, port: hub.config.apiPort });
     const address = api.server.address();
     return {
