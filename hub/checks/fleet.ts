@@ -12,11 +12,13 @@ function unheardDevices(ctx: CheckContext, windowMs: number): { id: string; minu
   const connected = new Set((live?.liveSessions() ?? []).map((s) => s.deviceId));
   return store.devices
     .list({ status: 'active' })
-    .filter((d) => !connected.has(d.id))
+    // A Bluetooth device relayed by a gateway is heard when its gateway is (docs/GATEWAYS.md).
+    .map((d) => ({ ...d, via: store.gatewayBindings.ofDevice(d.id)?.gatewayId ?? d.id }))
+    .filter((d) => !connected.has(d.via))
     .map((d) => {
       const last = store.audit.list({
         action: 'broker.connect',
-        target: `device:${d.id}`,
+        target: `device:${d.via}`,
         outcome: 'success',
         limit: 1,
       })[0];

@@ -10,6 +10,7 @@ import {
   manualReadingShare,
   unpinnedIdentities,
 } from '../../../hub/checks/gateways.js';
+import { silentDevices } from '../../../hub/checks/fleet.js';
 import { checkContext } from '../../support/checks.js';
 import { createTestPki, type TestPki } from '../../support/hub-pki.js';
 import { testInflux, type TestInflux } from '../../support/influx.js';
@@ -114,5 +115,16 @@ describe('gateway checks', () => {
     await pki.issueDevice('gw-2', 'gateway');
     gateways.bind('gw-2', 'bp-1', {}, 'test');
     expect((await run(devicesOnEndedGateways)).status).toBe('pass');
+  });
+  it('VG-DEV-004 hears a relayed device through its gateway: silent only when the gateway is', async () => {
+    const later = Date.now() + 7 * DAY;
+    const live = (ids: string[]) => ({
+      mqtt: { host: '127.0.0.1', port: 1 },
+      liveSessions: () => ids.map((deviceId) => ({ deviceId, serial: '01', address: '127.0.0.1' })),
+    });
+    const evidence = async (ids: string[]) =>
+      (await silentDevices.run(checkContext(pki, { now: later, live: live(ids) }))).evidence;
+    expect(await evidence(['gw-2'])).not.toContain('bp-1');
+    expect(await evidence([])).toContain('bp-1');
   });
 });
