@@ -3,17 +3,14 @@
 // programme view falling behind first with its days-of-data filter, and the PHI gate (a read is
 // audited, a refusal shows nothing).
 //
-// The gateway path (issue #24) is not wired into this hub, so its relayed readings are written
-// here as the gateway ingest stores them (docs/GATEWAYS.md, ingest/sealing.ts): reading points
-// tagged `modality`, beside rollup points without it. Only times and tags are read, so the
-// sealed values are stand-ins.
+// A gateway's relayed readings go through the real relayed intake (issue #24): its reading
+// points carry the tag `modality`, its rollups do not.
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { pseudonymFor } from '../../../ingest/sealing.js';
 import { addPatient } from '../../support/ingest.js';
 import { startRpmHub, type RpmTestHub, type SimDevice } from '../../support/rpm.js';
 import { enrolledUser } from '../api/harness.js';
@@ -67,19 +64,38 @@ beforeAll(async () => {
     ]);
   }
   expect(await hub.pipeline.writer.drained()).toBe(true);
-  // Relayed: sensed on days 2, 3 and 5 ago, manual on 1, 4, 6, 7 and 8 ago.
-  const s = pseudonymFor(hub.pki.keyring, ids.relayed!);
-  const lines: string[] = [];
-  const relayed = (daysAgo: number, modality: string) => {
-    const at = now - daysAgo * DAY - 2 * HOUR;
-    lines.push(
-      `telemetry,d=adh-gw-cuff,modality=${modality},s=${s},t=blood_pressure c="c2VhbGVk",k=1i ${at}`,
+  // Relayed by a home gateway (the gateway intake of issue #24): sensed on days 2, 3 and 5 ago,
+  // typed in by hand on days 1, 4, 6, 7 and 8 ago.
+  hub.pki.store.devices.add({ id: 'adh-gw', kind: 'gateway', patientId: null });
+  const binding = hub.pki.store.gatewayBindings.bind({
+    deviceId: 'adh-gw-cuff',
+    gatewayId: 'adh-gw',
+    systemId: '00112233445566AA',
+    boundBy: 'test',
+  });
+  const via = { gatewayId: 'adh-gw', bindingId: binding.id, systemId: binding.systemId, serial: null };
+  const relayedReadings = [
+    ...[2, 3, 5].map((d) => ({ d, modality: 'sensed' })),
+    ...[1, 4, 6, 7, 8].map((d) => ({ d, modality: 'manual' })),
+  ].sort((a, b) => b.d - a.d);
+  for (const [seq, { d, modality }] of relayedReadings.entries()) {
+    const at = now - d * DAY - 2 * HOUR;
+    hub.sim.now = at + 1_000;
+    const payload = {
+      v: 1,
+      seq: seq + 1,
+      ts: at,
+      device: { systemId: '00112233445566AA' },
+      modality,
+      receivedAt: at,
+      readings: [{ type: 'blood_pressure', systolic: 131, diastolic: 84, unit: 'mm[Hg]', ts: at }],
+    };
+    const result = await hub.pipeline.accept(
+      { deviceId: 'adh-gw-cuff', kind: 'bp_monitor', patientId: ids.relayed!, via },
+      Buffer.from(JSON.stringify(payload)),
     );
-    lines.push(`telemetry_minutes,d=adh-gw-cuff,s=${s} o=1i ${Math.floor(at / 60_000) * 60_000}`);
-  };
-  for (const d of [2, 3, 5]) relayed(d, 'sensed');
-  for (const d of [1, 4, 6, 7, 8]) relayed(d, 'manual');
-  await hub.influxClient.writeLines(lines);
+    expect(result, modality).toEqual({ outcome: 'accepted' });
+  }
 
   for (const name of ['daily', 'relayed', 'silent', 'elsewhere']) {
     const res = await hub.client.request('PUT', `/api/v1/patients/${ids[name]}/rpm/enrolment`, {
