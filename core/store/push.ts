@@ -77,6 +77,15 @@ export class PushRepository {
     private readonly now: () => number = Date.now,
   ) {}
 
+  private one<T>(map: (r: Record<string, unknown>) => T, sql: string, arg: unknown): T | undefined {
+    const r = this.db.prepare(sql).get(arg) as Record<string, unknown> | undefined;
+    return r ? map(r) : undefined;
+  }
+
+  private all<T>(map: (r: Record<string, unknown>) => T, sql: string, ...args: unknown[]): T[] {
+    return (this.db.prepare(sql).all(...args) as Record<string, unknown>[]).map(map);
+  }
+
   // VAPID keys
 
   currentVapidKey(): VapidKeyRecord | undefined {
@@ -117,27 +126,23 @@ export class PushRepository {
   }
 
   subscriptionByEndpoint(endpoint: string): PushSubscriptionRecord | undefined {
-    const r = this.db.prepare('SELECT * FROM push_subscriptions WHERE endpoint = ?').get(endpoint);
-    return r ? subscriptionFrom(r as Record<string, unknown>) : undefined;
+    return this.one(subscriptionFrom, 'SELECT * FROM push_subscriptions WHERE endpoint = ?', endpoint);
   }
 
   subscription(id: number): PushSubscriptionRecord | undefined {
-    const r = this.db.prepare('SELECT * FROM push_subscriptions WHERE id = ?').get(id);
-    return r ? subscriptionFrom(r as Record<string, unknown>) : undefined;
+    return this.one(subscriptionFrom, 'SELECT * FROM push_subscriptions WHERE id = ?', id);
   }
 
   subscriptionsOf(username: string): PushSubscriptionRecord[] {
-    return (
-      this.db
-        .prepare('SELECT * FROM push_subscriptions WHERE username = ? ORDER BY id')
-        .all(username) as Record<string, unknown>[]
-    ).map(subscriptionFrom);
+    return this.all(
+      subscriptionFrom,
+      'SELECT * FROM push_subscriptions WHERE username = ? ORDER BY id',
+      username,
+    );
   }
 
   allSubscriptions(): PushSubscriptionRecord[] {
-    return (
-      this.db.prepare('SELECT * FROM push_subscriptions ORDER BY id').all() as Record<string, unknown>[]
-    ).map(subscriptionFrom);
+    return this.all(subscriptionFrom, 'SELECT * FROM push_subscriptions ORDER BY id');
   }
 
   /** Removes a subscription (of `username` when given); answers whether one was removed. */
@@ -177,34 +182,26 @@ export class PushRepository {
   }
 
   delivery(id: number): PushDeliveryRecord | undefined {
-    const r = this.db.prepare('SELECT * FROM push_deliveries WHERE id = ?').get(id);
-    return r ? deliveryFrom(r as Record<string, unknown>) : undefined;
+    return this.one(deliveryFrom, 'SELECT * FROM push_deliveries WHERE id = ?', id);
   }
 
   deliveryByToken(token: string): PushDeliveryRecord | undefined {
-    const r = this.db.prepare('SELECT * FROM push_deliveries WHERE token = ?').get(token);
-    return r ? deliveryFrom(r as Record<string, unknown>) : undefined;
+    return this.one(deliveryFrom, 'SELECT * FROM push_deliveries WHERE token = ?', token);
   }
 
   deliveriesOf(alertId: number): PushDeliveryRecord[] {
-    return (
-      this.db.prepare('SELECT * FROM push_deliveries WHERE alert_id = ? ORDER BY id').all(alertId) as Record<
-        string,
-        unknown
-      >[]
-    ).map(deliveryFrom);
+    return this.all(deliveryFrom, 'SELECT * FROM push_deliveries WHERE alert_id = ? ORDER BY id', alertId);
   }
 
   /** Deliveries whose (next) attempt is due, and those left `sending` by a hub that stopped mid-send. */
   due(now: number, staleSendingBefore: number): PushDeliveryRecord[] {
-    return (
-      this.db
-        .prepare(
-          `SELECT * FROM push_deliveries WHERE (state = 'pending' AND next_attempt_at <= ?)
-             OR (state = 'sending' AND next_attempt_at <= ?) ORDER BY id LIMIT 500`,
-        )
-        .all(now, staleSendingBefore) as Record<string, unknown>[]
-    ).map(deliveryFrom);
+    return this.all(
+      deliveryFrom,
+      `SELECT * FROM push_deliveries WHERE (state = 'pending' AND next_attempt_at <= ?)
+         OR (state = 'sending' AND next_attempt_at <= ?) ORDER BY id LIMIT 500`,
+      now,
+      staleSendingBefore,
+    );
   }
 
   /** pending (or stale sending) → sending, once: false when another ticker has it. */

@@ -13,7 +13,7 @@ import { CareTeamRepository } from '../../../core/store/care-teams.js';
 import { connectDevice, publishQos1 } from '../../support/broker.js';
 import { addPatient, envelope } from '../../support/ingest.js';
 import { PushServiceStandIn, type FakeBrowser } from '../../support/push-service.js';
-import type { ApiClient} from './harness.js';
+import type { ApiClient } from './harness.js';
 import { enrolledUser, login, startTestHub, type TestHub } from './harness.js';
 
 const MIN = 60_000;
