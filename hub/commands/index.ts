@@ -20,6 +20,7 @@ import { gatewayBind, gatewayList, gatewayUnbind } from './gateway.js';
 import { patientAdd, patientAssign, patientErase } from './patient.js';
 import { alertDefaults, patientAlertSettings } from './alert-settings.js';
 import { pushKeys } from './push.js';
+import { rpmClose } from './rpm.js';
 import { userDevices, userSignOutEverywhere } from './staff-devices.js';
 import {
   userAdd,
@@ -68,6 +69,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   fhirPushStatus,
   fhirPushRetry,
   auditVerify,
+  rpmClose,
   check,
   keysRotateMaster,
   caRotateIssuer,
