@@ -4,6 +4,7 @@
 // hub CPU µs per reading, and the pipeline as a fraction of InfluxDB's own ceiling.
 //   npx tsx bench/ingest.ts [--devices 50] [--seconds 10] [--half-seconds 10] [--warmup-seconds 1]
 //   npx tsx bench/ingest.ts --gateways 50 --devices-per-gateway 10   # the same through gateways
+//   npx tsx bench/ingest.ts --devices 500 --lanes 1                 # messages in flight per connection (8)
 //
 // With --gateways, N gateways connect instead of devices, each relaying K bound devices
 // (docs/GATEWAYS.md): the same readings, in the relayed envelope, on
@@ -37,10 +38,13 @@ const { values } = parseArgs({
     'warmup-seconds': { type: 'string', default: '1' },
     gateways: { type: 'string' },
     'devices-per-gateway': { type: 'string', default: '10' },
+    /** Messages in flight per connection in phase 1. */
+    lanes: { type: 'string', default: '8' },
   },
 });
 const gatewayCount = values.gateways === undefined ? 0 : Number(values.gateways);
 const perGateway = Number(values['devices-per-gateway']);
+const lanesPerConnection = Number(values.lanes);
 /** Connections: devices, or gateways. */
 const deviceCount = gatewayCount || Number(values.devices);
 const seconds = Number(values.seconds);
@@ -150,16 +154,16 @@ async function countStored(): Promise<number> {
   return Number(s?.rows[0]?.count ?? 0);
 }
 
-// Phase 1: saturate, with 8 messages in flight per device.
+// Phase 1: saturate, with `--lanes` (8) messages in flight per connection.
 const cpu0 = cpuMs(pid);
 const start = performance.now();
 let acked = 0;
 await Promise.all(
   clients.map(async (client, i) => {
     const own = targets[i]!;
-    // 8 lanes per connection; each device belongs to one lane, so its seqs go out in order.
-    const lanes = Array.from({ length: 8 }, async (_, lane) => {
-      const list = own.length === 1 ? own : own.filter((_t, k) => k % 8 === lane);
+    // `--lanes` per connection; each device belongs to one lane, so its seqs go out in order.
+    const lanes = Array.from({ length: lanesPerConnection }, async (_, lane) => {
+      const list = own.length === 1 ? own : own.filter((_t, k) => k % lanesPerConnection === lane);
       if (list.length === 0) return;
       for (let n = 0; performance.now() - start < seconds * 1000; n++) {
         await publish(client, list[n % list.length]!);
