@@ -10,9 +10,9 @@ const DAY = 86_400_000;
 function unheardDevices(ctx: CheckContext, windowMs: number): { id: string; minutes: number }[] {
   const { store, now, live } = ctx;
   const connected = new Set((live?.liveSessions() ?? []).map((s) => s.deviceId));
+  // A Bluetooth device relayed by a gateway is heard when its gateway is (docs/GATEWAYS.md).
   return store.devices
     .list({ status: 'active' })
-    // A Bluetooth device relayed by a gateway is heard when its gateway is (docs/GATEWAYS.md).
     .map((d) => ({ ...d, via: store.gatewayBindings.ofDevice(d.id)?.gatewayId ?? d.id }))
     .filter((d) => !connected.has(d.via))
     .map((d) => {
