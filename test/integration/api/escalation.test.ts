@@ -6,15 +6,15 @@
 import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EscalationPage } from '../../../care/escalation.js';
-import { connectDevice, publishQos1 } from '../../support/broker.js';
-import { addPatient, envelope } from '../../support/ingest.js';
+import { connectDevice } from '../../support/broker.js';
+import { publishDesaturation } from '../../support/desaturation.js';
+import { addPatient } from '../../support/ingest.js';
 import { enrolledUser, login, startTestHub, type TestHub } from './harness.js';
 
 let hub: TestHub;
 let patientId: string;
 let device: MqttClient;
-let seq = 0;
-let ts = Date.now() - 10 * 60_000;
+const at = { seq: 0, ts: Date.now() - 10 * 60_000 };
 const tokens: Record<string, string> = {};
 const users: Record<string, { username: string; secret: string }> = {};
 const pages: EscalationPage[] = [];
@@ -48,15 +48,7 @@ const call = (method: string, path: string, token: string, body?: unknown) =>
 
 /** SpO2 85 % for 40 s of reading time: the 30 s sustain raises the critical alert. */
 async function desaturate() {
-  for (let i = 0; i < 5; i++) {
-    seq += 1;
-    ts += 10_000;
-    await publishQos1(
-      device,
-      'devices/ox-esc/telemetry',
-      envelope(seq, [{ type: 'spo2', value: 85, unit: '%' }], ts).toString(),
-    );
-  }
+  await publishDesaturation(device, 'ox-esc', at);
   return hub.pki.store.alerts.list({ patientId, status: 'open' })[0]!;
 }
 

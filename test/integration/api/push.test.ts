@@ -10,8 +10,9 @@ import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PushNotifier, RETRY_DELAYS_S } from '../../../care/push-notifications.js';
 import { CareTeamRepository } from '../../../core/store/care-teams.js';
-import { connectDevice, publishQos1 } from '../../support/broker.js';
-import { addPatient, envelope } from '../../support/ingest.js';
+import { connectDevice } from '../../support/broker.js';
+import { publishDesaturation } from '../../support/desaturation.js';
+import { addPatient } from '../../support/ingest.js';
 import { PushServiceStandIn, type FakeBrowser } from '../../support/push-service.js';
 import type { ApiClient } from './harness.js';
 import { enrolledUser, login, startTestHub, type TestHub } from './harness.js';
@@ -25,8 +26,7 @@ let notifier: PushNotifier;
 let api: ApiClient;
 let patientId: string;
 let device: MqttClient;
-let seq = 0;
-let ts = Date.now() - 10 * 60_000;
+const at = { seq: 0, ts: Date.now() - 10 * 60_000 };
 const tokens: Record<string, string> = {};
 const users: Record<string, { username: string; secret: string }> = {};
 const browsers: Record<string, FakeBrowser> = {};
@@ -90,15 +90,7 @@ const call = (method: string, path: string, token: string, body?: unknown) =>
 
 /** SpO2 85 % for 40 s of reading time: the 30 s sustain raises the critical alert. */
 async function desaturate() {
-  for (let i = 0; i < 5; i++) {
-    seq += 1;
-    ts += 10_000;
-    await publishQos1(
-      device,
-      'devices/ox-push/telemetry',
-      envelope(seq, [{ type: 'spo2', value: 85, unit: '%' }], ts).toString(),
-    );
-  }
+  await publishDesaturation(device, 'ox-push', at);
   return hub.pki.store.alerts.list({ patientId, status: 'open' })[0]!;
 }
 
