@@ -50,6 +50,7 @@ export const KINDS: Readonly<Record<string, string>> = {
   glucometer: 'Glucometer',
   weight_scale: 'Scale',
   thermometer: 'Thermometer',
+  gateway: 'Gateway (phone or home hub)',
 };
 
 export function ruleLabel(rule: string): string {
