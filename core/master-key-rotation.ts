@@ -87,6 +87,13 @@ export const DATA_KEY_SEALED_COLUMNS: readonly string[] = [
   'alert_events.sealed_reason',
   'rpm_time_entries.sealed_note',
   'rpm_filed_reports.sealed_pdf',
+  // A message's own key is sealed under the patient's (or its direct conversation's) data key, and
+  // its content under that message key: re-wrapping the data key covers both.
+  'messages.sealed_key',
+  'messages.sealed_content',
+  'filed_communications.sealed_content',
+  'fhir_push_items.sealed',
+  'fhir_push_items.outcome_sealed',
 ];
 
 export interface RotationRecord {

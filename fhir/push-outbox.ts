@@ -6,6 +6,7 @@
 // later items go on. A sent item keeps only its identifier (an Observation's for a week), so
 // the same resource collected again is not queued again. Items of an erased patient are destroyed. No HTTP.
 import type { Keyring } from '../core/keyring.js';
+import { patientKeySubject } from '../core/patient-registry.js';
 import type { Db } from '../core/store/database.js';
 import { identifierSystem } from './push-transaction.js';
 
@@ -96,7 +97,7 @@ export class PushOutbox {
     for (const { patientId, resource, key } of resources) {
       const identifier = key ?? hubIdentifier(resource);
       let sealer = sealers.get(patientId);
-      if (!sealer) sealers.set(patientId, (sealer = this.keyring.sealer(patientId)));
+      if (!sealer) sealers.set(patientId, (sealer = this.keyring.sealer(patientKeySubject(patientId))));
       const sealed = sealer.seal(Buffer.from(JSON.stringify(resource)), aad(destination, identifier, 'item'));
       const type = String(resource.resourceType);
       added += insert.run(
@@ -145,7 +146,12 @@ export class PushOutbox {
       attempts: r.attempts,
       resource: JSON.parse(
         this.keyring
-          .open(r.patient_id, r.key_version, r.sealed, aad(destination, r.identifier, 'item'))
+          .open(
+            patientKeySubject(r.patient_id),
+            r.key_version,
+            r.sealed,
+            aad(destination, r.identifier, 'item'),
+          )
           .toString('utf8'),
       ) as Json,
     }));
@@ -189,7 +195,7 @@ export class PushOutbox {
   setAside(destination: string, item: OutboxItem, error: string, outcome?: Json): void {
     const sealed = outcome
       ? this.keyring.seal(
-          item.patientId,
+          patientKeySubject(item.patientId),
           Buffer.from(JSON.stringify(outcome)),
           aad(destination, item.identifier, 'outcome'),
         )
@@ -219,7 +225,7 @@ export class PushOutbox {
       | undefined;
     if (!row?.outcome_sealed || row.outcome_key_version === null) return undefined;
     const plain = this.keyring.open(
-      row.patient_id,
+      patientKeySubject(row.patient_id),
       row.outcome_key_version,
       row.outcome_sealed,
       aad(row.destination, row.identifier, 'outcome'),
