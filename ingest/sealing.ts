@@ -26,7 +26,7 @@ import { escapeKey } from '../core/influx.js';
 import type { Keyring } from '../core/keyring.js';
 import { patientKeySubject } from '../core/patient-registry.js';
 import { READING_DEFINITIONS, type ReadingType } from '../core/domain.js';
-import type { Reading, TelemetryEnvelope } from './schemas.js';
+import type { Reading, ReadingSource, TelemetryEnvelope } from './schemas.js';
 
 export const TELEMETRY_MEASUREMENT = 'telemetry';
 /** Key subject (and pseudonym input) for readings of devices bound to no patient. */
@@ -63,9 +63,23 @@ export function pseudonymFor(keyring: Keyring, patientId: string | null): string
 
 /**
  * A reading's values as they are sealed: a scalar reading in its type's unit is just its number
- * (`72`); anything else is its values (`{"systolic":…}`). `valuesOf` turns either back.
+ * (`72`); anything else is its values (`{"systolic":…}`). A reading relayed by a gateway is an
+ * array: those values, then its source (`[72,"gw-1",0,receivedAt,deviceTime|null,mdc|null]`,
+ * 0 sensed, 1 manual), about half the bytes of the source as an object. `valuesOf` turns each back.
  */
 export function compactValues(type: ReadingType, values: Record<string, unknown>): unknown {
+  const source = values.source as ReadingSource | undefined;
+  if (source !== undefined) {
+    const { source: _source, ...rest } = values;
+    return [
+      compactValues(type, rest),
+      source.gateway,
+      source.modality === 'manual' ? 1 : 0,
+      source.receivedAt,
+      source.deviceTime ?? null,
+      source.mdc ?? null,
+    ];
+  }
   const def = READING_DEFINITIONS[type];
   if (
     def.shape === 'scalar' &&
@@ -77,14 +91,25 @@ export function compactValues(type: ReadingType, values: Record<string, unknown>
   return values;
 }
 
-/** The values of an opened plaintext (JSON values, or a scalar's number), given its type. */
+/** The values of an opened plaintext (JSON values, a scalar's number, or a relayed array), given its type. */
 export function valuesOf(type: string, opened: unknown): Record<string, unknown> {
+  if (Array.isArray(opened)) return relayedValuesOf(type, opened);
   if (typeof opened === 'object' && opened !== null) return opened as Record<string, unknown>;
   const def = READING_DEFINITIONS[type as ReadingType] as
     (typeof READING_DEFINITIONS)[ReadingType] | undefined;
   if (typeof opened !== 'number' || def?.shape !== 'scalar')
     throw new VitalGateError('DECRYPTION_FAILED', 'a reading opened to something that is not a reading');
   return { value: opened, unit: def.unit };
+}
+
+function relayedValuesOf(type: string, opened: unknown[]): Record<string, unknown> {
+  const [values, gateway, manual, receivedAt, deviceTime, mdc] = opened;
+  if (typeof gateway !== 'string' || typeof receivedAt !== 'number' || Array.isArray(values))
+    throw new VitalGateError('DECRYPTION_FAILED', 'a reading opened to something that is not a reading');
+  const source: ReadingSource = { gateway, modality: manual === 1 ? 'manual' : 'sensed', receivedAt };
+  if (typeof deviceTime === 'number') source.deviceTime = deviceTime;
+  if (typeof mdc === 'number') source.mdc = mdc;
+  return { ...valuesOf(type, values), source };
 }
 
 function associatedData(pseudonym: string, deviceId: string, type: string, ms: number): string {
