@@ -107,3 +107,33 @@ describe('validateRelayed', () => {
       expect(validateRelayed(payload, ctx(), via), reason).toMatchObject({ ok: false, reason });
   });
 });
+
+describe('a relayed reading sealed compactly', () => {
+  it('opens back to the same values and source, for a scalar and a compound reading', async () => {
+    const { compactValues, valuesOf } = await import('../../../ingest/sealing.js');
+    const source = {
+      gateway: 'gw-1',
+      modality: 'manual' as const,
+      receivedAt: NOW,
+      deviceTime: NOW - 9,
+      mdc: 150020,
+    };
+    const bp = { systolic: 120, diastolic: 80, unit: 'mm[Hg]', source };
+    const weight = {
+      value: 80.5,
+      unit: 'kg',
+      source: { gateway: 'gw-1', modality: 'sensed' as const, receivedAt: NOW },
+    };
+    for (const [type, values] of [
+      ['blood_pressure', bp],
+      ['body_weight', weight],
+    ] as const) {
+      const sealed = JSON.parse(JSON.stringify(compactValues(type, values))) as unknown;
+      expect(Array.isArray(sealed)).toBe(true);
+      expect(valuesOf(type, sealed)).toEqual(values);
+    }
+    expect(() => valuesOf('body_weight', [80.5, 7])).toThrow(
+      expect.objectContaining({ code: 'DECRYPTION_FAILED' }),
+    );
+  });
+});
