@@ -94,6 +94,10 @@ describe('gateway checks', () => {
       ],
       { precision: 'ms' },
     );
+    // The contract docs/INGEST.md gives for counting sensed readings: a point without the tag is
+    // a direct device's, and `!= 'manual'` counts it with the relayed sensed ones.
+    const [sensed] = await influx.client.query("SELECT count(c) FROM telemetry WHERE modality != 'manual'");
+    expect(Number(sensed?.rows[0]?.count)).toBe(2);
     expect(await run(manualReadingShare)).toMatchObject({
       status: 'warn',
       evidence: expect.stringContaining('bp-1 (67 %)'),
