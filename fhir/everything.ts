@@ -1,7 +1,7 @@
 // Patient/{id}/$everything for one patient and a date range: the Patient, the Devices bound to
-// them, what clinicians filed to their record (Communications), and their Observations (each kind
-// only when the caller may read it) in the range, oldest first. The Observations are paged: the
-// first page also holds the Patient, Devices and Communications, and `total` counts everything.
+// them, what clinicians filed to their record (Communications and report DocumentReferences), and
+// their Observations (each kind only when the caller may read it) in the range, oldest first. The
+// Observations are paged: the first page also holds the rest, and `total` counts everything.
 import { FHIR_TYPES } from './observations.js';
 import type { FhirRepository, FhirResource } from './repository.js';
 import type { Paging } from './search.js';
@@ -18,7 +18,7 @@ export async function patientEverything(
   patientId: string,
   demographics: boolean,
   range: { from: number; to: number } & Paging,
-  include: { devices: boolean; observations: boolean; communications?: boolean },
+  include: { devices: boolean; observations: boolean; communications?: boolean; documents?: boolean },
 ): Promise<EverythingPage | undefined> {
   const patient = repository.readPatient(patientId, demographics);
   if (!patient) return undefined;
@@ -35,10 +35,11 @@ export async function patientEverything(
       })
     : { resources: [], total: 0 };
   const communications = include.communications ? (repository.searchCommunications?.(patientId) ?? []) : [];
-  const head = range.offset === 0 ? [patient, ...devices, ...communications] : [];
+  const documents = include.documents ? (repository.searchDocumentReferences?.(patientId) ?? []) : [];
+  const head = range.offset === 0 ? [patient, ...devices, ...communications, ...documents] : [];
   return {
     resources: [...head, ...observations.resources],
-    total: 1 + devices.length + communications.length + observations.total,
+    total: 1 + devices.length + communications.length + documents.length + observations.total,
     more: 'next' in observations && observations.next !== undefined,
   };
 }

@@ -66,7 +66,12 @@ export class PushCollector {
     const kinds = this.deviceKinds(patientId);
     const resources: QueuedResource[] = [];
     // Filed Communications come with the export wherever the repository holds them.
-    const include = { devices: false, observations: this.o.scope.observations, communications: true };
+    const include = {
+      devices: false,
+      observations: this.o.scope.observations,
+      communications: true,
+      documents: true,
+    };
     for (let offset = 0; ; offset += PAGE) {
       const page = await patientEverything(
         this.o.repository,

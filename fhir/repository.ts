@@ -35,6 +35,8 @@ export interface FhirRepository {
   searchReadings(search: ObservationSearch): Promise<ReadingPage>;
   /** Communications filed to the patient's record from care-team conversations, oldest first. */
   searchCommunications?(patientId: string): FhirResource[];
+  /** Reports filed to the patient's record (DocumentReferences, rpm/report-filing.ts). */
+  searchDocumentReferences?(patientId: string): FhirResource[];
   /** One filed Communication by its id (none once its patient is erased). */
   readCommunication?(fhirId: string): Owned | undefined;
 }
@@ -80,6 +82,8 @@ export interface StoreFhirRepositoryDeps {
   readings: ReadingSource;
   /** What clinicians filed to each record (messaging/filing.ts); none without it. */
   filed?: { ofPatient(patientId: string): FiledExcerpt[]; get?(id: string): FiledExcerpt | undefined };
+  /** Clinical reports filed to each record, as DocumentReferences (rpm/report-filing.ts). */
+  documents?: { documentReferences(patientId: string): FhirResource[] };
 }
 
 export class StoreFhirRepository implements FhirRepository {
@@ -105,6 +109,11 @@ export class StoreFhirRepository implements FhirRepository {
   searchCommunications(patientId: string): FhirResource[] {
     if (!this.exists(patientId) || !this.deps.filed) return [];
     return this.deps.filed.ofPatient(patientId).map(toCommunication);
+  }
+
+  searchDocumentReferences(patientId: string): FhirResource[] {
+    if (!this.exists(patientId) || !this.deps.documents) return [];
+    return this.deps.documents.documentReferences(patientId);
   }
 
   readCommunication(fhirId: string): Owned | undefined {

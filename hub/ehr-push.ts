@@ -2,6 +2,8 @@
 // the collector that fills it from each patient's FHIR export, the sender that empties it, and
 // their metrics (queue depth, oldest pending age, failures, set-aside items). Runs only when
 // `ehrPushUrl` is set.
+import { RpmFiledReportRepository } from '../core/store/rpm-filed-reports.js';
+import { ReportFiling } from '../rpm/report-filing.js';
 import { readFileSync } from 'node:fs';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { HubConfig } from '../core/config.js';
@@ -204,6 +206,13 @@ export function startPushToEhr(hub: RunningHub): (() => Promise<void>) | undefin
     mayReadPatient: () => false,
   });
   const filed: object = { filed: filing };
+  // Clinical reports filed to each chart (rpm/report-filing.ts), as DocumentReferences.
+  const documents = new ReportFiling({
+    reports: new RpmFiledReportRepository(hub.ctx.store.db),
+    keyring: hub.ctx.keyring,
+    audit: hub.ctx.store.audit,
+    now: Date.now,
+  });
   const repository = new StoreFhirRepository({
     patients: hub.ctx.store.patients,
     demographics: new PatientRegistry(hub.ctx.store.patients, hub.ctx.keyring, hub.ctx.store.audit),
@@ -211,6 +220,7 @@ export function startPushToEhr(hub: RunningHub): (() => Promise<void>) | undefin
     bindings: hub.ctx.store.gatewayBindings,
     readings: new TelemetryService(reader, live, Date.now),
     ...filed,
+    documents,
   });
   const push = createEhrPush({
     config: hub.config,

@@ -6,8 +6,7 @@
 // The hook for the EHR push (issue #16, fhir/push-*.ts): the outbox sends what a patient's
 // `$everything` export holds. `documentReferences(patientId)` gives the filed reports as
 // resources; the FHIR repository's `$everything` includes them (as it includes filed
-// Communications), and the push sends them with the rest. Until that line is added there, filed
-// reports are kept and listed here only.
+// Communications), and the push sends them with the rest.
 import { createHash, randomUUID } from 'node:crypto';
 import type { AuditLog } from '../core/audit.js';
 import type { Keyring } from '../core/keyring.js';

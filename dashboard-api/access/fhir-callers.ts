@@ -11,7 +11,7 @@ import { ACCESS_TOKEN_PREFIX, grants, type SmartTokenService } from '../../fhir/
 import type { ApiContext } from '../context.js';
 import { presentedToken, sessionPrincipal } from '../server.js';
 
-export type FhirResourceType = 'Patient' | 'Device' | 'Observation' | 'Communication';
+export type FhirResourceType = 'Patient' | 'Device' | 'Observation' | 'Communication' | 'DocumentReference';
 
 export interface FhirCaller {
   /** Refuses (403, audited) a resource type the caller may not read (`r`) or search (`s`). */

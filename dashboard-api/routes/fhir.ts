@@ -101,6 +101,7 @@ export async function registerFhirRoutes(app: ApiApp, ctx: ApiContext): Promise<
     bindings: ctx.store.gatewayBindings,
     readings: ctx.telemetry,
     filed: ctx.messaging.filing,
+    documents: ctx.rpm.filing,
   });
   const tokens = await registerSmartRoutes(app, ctx);
   registerFhirPushRoutes(app, ctx);
@@ -374,6 +375,7 @@ function registerReads(app: ApiApp, ctx: ApiContext, repository: FhirRepository)
           devices: c.allows('Device'),
           observations: c.allows('Observation'),
           communications: c.allows('Communication'),
+          documents: c.allows('DocumentReference'),
         })) ?? notFound('Patient');
       c.record(patientId, 'everything', { from: p.from, to: p.to, resources: page.resources.length });
       const pinned = { start: [iso(p.from)], end: [iso(p.to)], _count: [String(p.count)] };

@@ -11,7 +11,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fhirPatientId } from '../../../fhir/ids.js';
 import { addPatient } from '../../support/ingest.js';
+import { fhirValidator } from '../api/fhir-schema.js';
 import { startRpmHub, type RpmTestHub, type SimDevice } from '../../support/rpm.js';
 import { enrolledUser } from '../api/harness.js';
 
@@ -304,5 +306,24 @@ describe('the report as a PDF and filed to the chart', () => {
     });
     expect(refused.status).toBe(403);
     expect(hub.pki.store.db.prepare('SELECT count(*) AS n FROM rpm_filed_reports').get()).toEqual({ n: 1 });
+
+    // In the chart: the patient's $everything (what the EHR push sends) holds the filed report.
+    const everything = await hub.client.request(
+      'GET',
+      `/fhir/R4/Patient/${fhirPatientId(ids.glucose)}/$everything?start=${new Date(now - 3_600_000).toISOString()}&end=${new Date(now).toISOString()}`,
+      { token: nurse, headers: { accept: 'application/fhir+json' } },
+    );
+    expect(everything.status, everything.text.slice(0, 300)).toBe(200);
+    const bundle = everything.body as { entry: { resource: Record<string, unknown> }[] };
+    const validBundle = fhirValidator('Bundle');
+    expect(validBundle(bundle), JSON.stringify(validBundle.errors)).toBe(true);
+    const inChart = bundle.entry.map((e) => e.resource).filter((r) => r.resourceType === 'DocumentReference');
+    expect(inChart).toHaveLength(1);
+    const validDoc = fhirValidator('DocumentReference');
+    expect(validDoc(inChart[0]), JSON.stringify(validDoc.errors)).toBe(true);
+    expect(inChart[0]).toMatchObject({
+      subject: doc.subject,
+      content: [{ attachment: { hash: doc.content[0]!.attachment.hash } }],
+    });
   });
 });
