@@ -11,6 +11,7 @@ import { checksPage } from './checks.js';
 import { conversationPage } from './conversation.js';
 import { conversationsPage } from './conversations.js';
 import { devicesPage } from './devices.js';
+import { gatewaysPage } from './gateways.js';
 import { loginPage } from './login.js';
 import { myPatientsPage } from './my-patients.js';
 import { notificationLinkPage, notificationsPage } from './notifications.js';
@@ -39,6 +40,7 @@ export const PAGES: readonly Page[] = [
   conversationsPage,
   conversationPage,
   devicesPage,
+  gatewaysPage,
   securityPage,
   checksPage,
   auditPage,
