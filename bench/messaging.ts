@@ -7,6 +7,8 @@
 // Target (issue 15): p99 ≤ 100 ms at 100 messages/s.
 //   npx tsx bench/messaging.ts [--rate 100] [--seconds 20]
 import { request, Agent } from 'node:https';
+import { loadavg } from 'node:os';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { Registry } from 'prom-client';
 import { silentLogger } from '../core/logger.js';
@@ -146,6 +148,11 @@ function send(conversation: { id: string; members: string[] }): Promise<void> {
 
 const total = RATE * SECONDS;
 const sends: Promise<void>[] = [];
+// How long the process's event loop was held up (GC, synchronous work, descheduling), to tell a
+// slow delivery path from a process that could not run.
+const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+loopDelay.enable();
+const loadAtStart = loadavg()[0]!;
 const started = performance.now();
 for (let n = 0; n < total; n++) {
   const due = started + (n * 1000) / RATE;
@@ -155,6 +162,7 @@ for (let n = 0; n < total; n++) {
 }
 await Promise.all(sends);
 const elapsedS = (performance.now() - started) / 1000;
+loopDelay.disable();
 await new Promise((r) => setTimeout(r, 500));
 const latencies: number[] = [];
 let undelivered = 0;
@@ -179,6 +187,11 @@ console.log(
       p99: round(percentile(latencies, 0.99)),
       max: round(Math.max(...latencies)),
     },
+    eventLoopDelayMs: {
+      p99: round(loopDelay.percentile(99) / 1e6),
+      max: round(loopDelay.max / 1e6),
+    },
+    loadAverage: { start: round(loadAtStart), end: round(loadavg()[0]!) },
   }),
 );
 

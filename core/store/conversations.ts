@@ -1,7 +1,10 @@
 // Care-team conversations and their named members. A patient conversation (one per patient) also
 // has the patient's assigned clinicians as members; that is the messaging layer's rule, not the
 // store's. Ids and usernames only: nothing here is message text.
+import type Database from 'better-sqlite3';
 import type { Db } from './database.js';
+
+type Statement = Database.Statement<unknown[]>;
 
 export type ConversationKind = 'patient' | 'direct';
 
@@ -41,37 +44,41 @@ const fromRow = (r: ConversationRow): ConversationRecord => ({
 });
 
 export class ConversationRepository {
+  /** Statements compiled once per repository: sending a message runs several of them. */
+  private readonly statements = new Map<string, Statement>();
+
   constructor(private readonly db: Db) {}
 
+  private sql(text: string): Statement {
+    let statement = this.statements.get(text);
+    if (!statement) this.statements.set(text, (statement = this.db.prepare(text)));
+    return statement;
+  }
+
   add(c: Pick<ConversationRecord, 'id' | 'kind' | 'patientId' | 'createdBy' | 'createdAt'>): void {
-    this.db
-      .prepare(
-        'INSERT INTO conversations (id, kind, patient_id, created_by, created_at) VALUES (?, ?, ?, ?, ?)',
-      )
-      .run(c.id, c.kind, c.patientId, c.createdBy, c.createdAt);
+    this.sql(
+      'INSERT INTO conversations (id, kind, patient_id, created_by, created_at) VALUES (?, ?, ?, ?, ?)',
+    ).run(c.id, c.kind, c.patientId, c.createdBy, c.createdAt);
   }
 
   get(id: string): ConversationRecord | undefined {
-    const row = this.db.prepare('SELECT * FROM conversations WHERE id = ?').get(id) as
-      ConversationRow | undefined;
+    const row = this.sql('SELECT * FROM conversations WHERE id = ?').get(id) as ConversationRow | undefined;
     return row && fromRow(row);
   }
 
   ofPatient(patientId: string): ConversationRecord | undefined {
-    const row = this.db.prepare('SELECT * FROM conversations WHERE patient_id = ?').get(patientId) as
+    const row = this.sql('SELECT * FROM conversations WHERE patient_id = ?').get(patientId) as
       ConversationRow | undefined;
     return row && fromRow(row);
   }
 
   /** Open conversations of the given patients, and the direct ones the user is a named member of. */
   visibleTo(username: string, patientIds: readonly string[]): ConversationRecord[] {
-    const direct = this.db
-      .prepare(
-        `SELECT c.* FROM conversations c JOIN conversation_members m ON m.conversation_id = c.id
+    const direct = this.sql(
+      `SELECT c.* FROM conversations c JOIN conversation_members m ON m.conversation_id = c.id
          WHERE m.username = ? AND c.kind = 'direct' AND c.closed_at IS NULL`,
-      )
-      .all(username) as ConversationRow[];
-    const byPatient = this.db.prepare('SELECT * FROM conversations WHERE patient_id = ?');
+    ).all(username) as ConversationRow[];
+    const byPatient = this.sql('SELECT * FROM conversations WHERE patient_id = ?');
     const patient = patientIds
       .map((p) => byPatient.get(p) as ConversationRow | undefined)
       .filter((r): r is ConversationRow => r !== undefined);
@@ -81,56 +88,54 @@ export class ConversationRepository {
   }
 
   list(): ConversationRecord[] {
-    return (
-      this.db.prepare('SELECT * FROM conversations ORDER BY created_at').all() as ConversationRow[]
-    ).map(fromRow);
+    return (this.sql('SELECT * FROM conversations ORDER BY created_at').all() as ConversationRow[]).map(
+      fromRow,
+    );
   }
 
   setLifespan(id: string, lifespanS: number | null): void {
-    this.db.prepare('UPDATE conversations SET lifespan_s = ? WHERE id = ?').run(lifespanS, id);
+    this.sql('UPDATE conversations SET lifespan_s = ? WHERE id = ?').run(lifespanS, id);
   }
 
   touch(id: string, at: number): void {
-    this.db.prepare('UPDATE conversations SET last_message_at = ? WHERE id = ?').run(at, id);
+    this.sql('UPDATE conversations SET last_message_at = ? WHERE id = ?').run(at, id);
   }
 
   close(id: string, at: number): void {
-    this.db.prepare('UPDATE conversations SET closed_at = ? WHERE id = ? AND closed_at IS NULL').run(at, id);
+    this.sql('UPDATE conversations SET closed_at = ? WHERE id = ? AND closed_at IS NULL').run(at, id);
   }
 
   addMember(conversationId: string, username: string, addedBy: string, at: number): boolean {
     return (
-      this.db
-        .prepare(
-          'INSERT OR IGNORE INTO conversation_members (conversation_id, username, added_by, added_at) VALUES (?, ?, ?, ?)',
-        )
-        .run(conversationId, username, addedBy, at).changes === 1
+      this.sql(
+        'INSERT OR IGNORE INTO conversation_members (conversation_id, username, added_by, added_at) VALUES (?, ?, ?, ?)',
+      ).run(conversationId, username, addedBy, at).changes === 1
     );
   }
 
   removeMember(conversationId: string, username: string): boolean {
     return (
-      this.db
-        .prepare('DELETE FROM conversation_members WHERE conversation_id = ? AND username = ?')
-        .run(conversationId, username).changes === 1
+      this.sql('DELETE FROM conversation_members WHERE conversation_id = ? AND username = ?').run(
+        conversationId,
+        username,
+      ).changes === 1
     );
   }
 
   members(conversationId: string): string[] {
     return (
-      this.db
-        .prepare(
-          'SELECT username FROM conversation_members WHERE conversation_id = ? ORDER BY added_at, username',
-        )
-        .all(conversationId) as { username: string }[]
+      this.sql(
+        'SELECT username FROM conversation_members WHERE conversation_id = ? ORDER BY added_at, username',
+      ).all(conversationId) as { username: string }[]
     ).map((r) => r.username);
   }
 
   isMember(conversationId: string, username: string): boolean {
     return (
-      this.db
-        .prepare('SELECT 1 FROM conversation_members WHERE conversation_id = ? AND username = ?')
-        .get(conversationId, username) !== undefined
+      this.sql('SELECT 1 FROM conversation_members WHERE conversation_id = ? AND username = ?').get(
+        conversationId,
+        username,
+      ) !== undefined
     );
   }
 }

@@ -3,7 +3,10 @@
 // messages (lifespan over, recall) deletes the rows with SQLite's secure_delete on, so the freed
 // bytes are overwritten with zeros, then checkpoints the WAL into the file and truncates it: the
 // ciphertext and its key are gone from the database file and the WAL, not just unlinked.
+import type Database from 'better-sqlite3';
 import type { Db } from './database.js';
+
+type Statement = Database.Statement<unknown[]>;
 
 export type MessagePriority = 'normal' | 'urgent';
 
@@ -56,25 +59,32 @@ export interface Receipt {
 const walOwed = new WeakSet<Db>();
 
 export class MessageRepository {
+  /** Statements compiled once per repository: sending a message runs several of them. */
+  private readonly statements = new Map<string, Statement>();
+
   constructor(private readonly db: Db) {}
 
+  private sql(text: string): Statement {
+    let statement = this.statements.get(text);
+    if (!statement) this.statements.set(text, (statement = this.db.prepare(text)));
+    return statement;
+  }
+
   add(m: Omit<MessageRecord, 'id' | 'escalatedAt'> & { id: number }): void {
-    this.db
-      .prepare(
-        `INSERT INTO messages (id, conversation_id, sender, priority, sent_at, expires_at, key_version, sealed_key, sealed_content)
+    this.sql(
+      `INSERT INTO messages (id, conversation_id, sender, priority, sent_at, expires_at, key_version, sealed_key, sealed_content)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      )
-      .run(
-        m.id,
-        m.conversationId,
-        m.sender,
-        m.priority,
-        m.sentAt,
-        m.expiresAt,
-        m.keyVersion,
-        m.sealedKey,
-        m.sealedContent,
-      );
+    ).run(
+      m.id,
+      m.conversationId,
+      m.sender,
+      m.priority,
+      m.sentAt,
+      m.expiresAt,
+      m.keyVersion,
+      m.sealedKey,
+      m.sealedContent,
+    );
   }
 
   /**
@@ -82,29 +92,31 @@ export class MessageRepository {
    * before the insert, in the same transaction.
    */
   nextId(): number {
-    const row = this.db.prepare('SELECT MAX(id) AS id FROM messages').get() as { id: number | null };
-    const seq = this.db.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'messages'").get() as
+    const row = this.sql('SELECT MAX(id) AS id FROM messages').get() as { id: number | null };
+    const seq = this.sql("SELECT seq FROM sqlite_sequence WHERE name = 'messages'").get() as
       { seq: number } | undefined;
     return Math.max(row.id ?? 0, seq?.seq ?? 0) + 1;
   }
 
   get(id: number): MessageRecord | undefined {
-    const row = this.db.prepare('SELECT * FROM messages WHERE id = ?').get(id) as MessageRow | undefined;
+    const row = this.sql('SELECT * FROM messages WHERE id = ?').get(id) as MessageRow | undefined;
     return row && fromRow(row);
   }
 
   /** Messages of a conversation after `afterId`, oldest first. */
   list(conversationId: string, afterId = 0, limit = 200): MessageRecord[] {
     return (
-      this.db
-        .prepare('SELECT * FROM messages WHERE conversation_id = ? AND id > ? ORDER BY id LIMIT ?')
-        .all(conversationId, afterId, limit) as MessageRow[]
+      this.sql('SELECT * FROM messages WHERE conversation_id = ? AND id > ? ORDER BY id LIMIT ?').all(
+        conversationId,
+        afterId,
+        limit,
+      ) as MessageRow[]
     ).map(fromRow);
   }
 
   count(conversationId: string): number {
     return (
-      this.db.prepare('SELECT COUNT(*) AS n FROM messages WHERE conversation_id = ?').get(conversationId) as {
+      this.sql('SELECT COUNT(*) AS n FROM messages WHERE conversation_id = ?').get(conversationId) as {
         n: number;
       }
     ).n;
@@ -113,48 +125,44 @@ export class MessageRepository {
   /** Messages of the conversation not sent by `username` and without its read receipt. */
   unreadCount(conversationId: string, username: string): number {
     return (
-      this.db
-        .prepare(
-          `SELECT COUNT(*) AS n FROM messages m
+      this.sql(
+        `SELECT COUNT(*) AS n FROM messages m
            LEFT JOIN message_receipts r ON r.message_id = m.id AND r.username = ?
            WHERE m.conversation_id = ? AND m.sender != ? AND r.read_at IS NULL`,
-        )
-        .get(username, conversationId, username) as { n: number }
+      ).get(username, conversationId, username) as { n: number }
     ).n;
   }
 
   /** Shortens the life of a conversation's messages to `sent_at + lifespanMs` where that is sooner. */
   capExpiry(conversationId: string, lifespanMs: number): void {
-    this.db
-      .prepare('UPDATE messages SET expires_at = MIN(expires_at, sent_at + ?) WHERE conversation_id = ?')
-      .run(lifespanMs, conversationId);
+    this.sql('UPDATE messages SET expires_at = MIN(expires_at, sent_at + ?) WHERE conversation_id = ?').run(
+      lifespanMs,
+      conversationId,
+    );
   }
 
   expired(at: number, limit = 1000): MessageRecord[] {
     return (
-      this.db
-        .prepare('SELECT * FROM messages WHERE expires_at <= ? ORDER BY expires_at LIMIT ?')
-        .all(at, limit) as MessageRow[]
+      this.sql('SELECT * FROM messages WHERE expires_at <= ? ORDER BY expires_at LIMIT ?').all(
+        at,
+        limit,
+      ) as MessageRow[]
     ).map(fromRow);
   }
 
   oldestSentAt(): number | undefined {
-    const row = this.db.prepare('SELECT MIN(sent_at) AS t FROM messages').get() as { t: number | null };
+    const row = this.sql('SELECT MIN(sent_at) AS t FROM messages').get() as { t: number | null };
     return row.t ?? undefined;
   }
 
   /** Messages whose lifespan is over but which are still stored (the retention check). */
   overdueCount(at: number): number {
-    return (
-      this.db.prepare('SELECT COUNT(*) AS n FROM messages WHERE expires_at <= ?').get(at) as { n: number }
-    ).n;
+    return (this.sql('SELECT COUNT(*) AS n FROM messages WHERE expires_at <= ?').get(at) as { n: number }).n;
   }
 
   /** Every stored message's sealed parts, for the plaintext check. */
   *sealedParts(): Generator<{ id: number; sealedKey: Buffer; sealedContent: Buffer }> {
-    for (const r of this.db
-      .prepare('SELECT id, sealed_key, sealed_content FROM messages')
-      .iterate() as Iterable<{
+    for (const r of this.db.prepare('SELECT id, sealed_key, sealed_content FROM messages').iterate() as Iterable<{
       id: number;
       sealed_key: Buffer;
       sealed_content: Buffer;
@@ -173,8 +181,8 @@ export class MessageRepository {
     this.db.pragma('secure_delete = ON');
     let deleted = 0;
     try {
-      const message = this.db.prepare('DELETE FROM messages WHERE id = ?');
-      const receipts = this.db.prepare('DELETE FROM message_receipts WHERE message_id = ?');
+      const message = this.sql('DELETE FROM messages WHERE id = ?');
+      const receipts = this.sql('DELETE FROM message_receipts WHERE message_id = ?');
       this.db.transaction(() => {
         for (const id of ids) {
           deleted += message.run(id).changes;
@@ -212,7 +220,7 @@ export class MessageRepository {
 
   /** Records delivery to `username`; returns the ids delivered now (not before). */
   markDelivered(messageIds: readonly number[], username: string, at: number): number[] {
-    const stmt = this.db.prepare(
+    const stmt = this.sql(
       `INSERT INTO message_receipts (message_id, username, delivered_at) VALUES (?, ?, ?)
        ON CONFLICT (message_id, username) DO UPDATE SET delivered_at = excluded.delivered_at
        WHERE delivered_at IS NULL`,
@@ -223,14 +231,12 @@ export class MessageRepository {
   /** Marks every message of the conversation up to `uptoId` read by `username`; returns the ids newly read. */
   markRead(conversationId: string, username: string, uptoId: number, at: number): number[] {
     const ids = (
-      this.db
-        .prepare(
-          `SELECT m.id FROM messages m LEFT JOIN message_receipts r ON r.message_id = m.id AND r.username = ?
+      this.sql(
+        `SELECT m.id FROM messages m LEFT JOIN message_receipts r ON r.message_id = m.id AND r.username = ?
            WHERE m.conversation_id = ? AND m.id <= ? AND m.sender != ? AND r.read_at IS NULL`,
-        )
-        .all(username, conversationId, uptoId, username) as { id: number }[]
+      ).all(username, conversationId, uptoId, username) as { id: number }[]
     ).map((r) => r.id);
-    const stmt = this.db.prepare(
+    const stmt = this.sql(
       `INSERT INTO message_receipts (message_id, username, delivered_at, read_at) VALUES (?, ?, ?, ?)
        ON CONFLICT (message_id, username) DO UPDATE SET read_at = excluded.read_at,
          delivered_at = COALESCE(delivered_at, excluded.delivered_at)`,
@@ -243,34 +249,29 @@ export class MessageRepository {
 
   receipts(messageId: number): Receipt[] {
     return (
-      this.db
-        .prepare(
-          'SELECT username, delivered_at, read_at FROM message_receipts WHERE message_id = ? ORDER BY username',
-        )
-        .all(messageId) as { username: string; delivered_at: number | null; read_at: number | null }[]
+      this.sql(
+        'SELECT username, delivered_at, read_at FROM message_receipts WHERE message_id = ? ORDER BY username',
+      ).all(messageId) as { username: string; delivered_at: number | null; read_at: number | null }[]
     ).map((r) => ({ username: r.username, deliveredAt: r.delivered_at, readAt: r.read_at }));
   }
 
   /** Urgent messages sent at or before `before`, not escalated yet, that nobody but the sender has read. */
   urgentUnread(before: number): MessageRecord[] {
     return (
-      this.db
-        .prepare(
-          `SELECT m.* FROM messages m WHERE m.priority = 'urgent' AND m.escalated_at IS NULL AND m.sent_at <= ?
+      this.sql(
+        `SELECT m.* FROM messages m WHERE m.priority = 'urgent' AND m.escalated_at IS NULL AND m.sent_at <= ?
            AND NOT EXISTS (SELECT 1 FROM message_receipts r WHERE r.message_id = m.id
                            AND r.read_at IS NOT NULL AND r.username != m.sender)
            ORDER BY m.sent_at`,
-        )
-        .all(before) as MessageRow[]
+      ).all(before) as MessageRow[]
     ).map(fromRow);
   }
 
   /** Marks a message escalated; false when another tick did it first. */
   markEscalated(id: number, at: number): boolean {
     return (
-      this.db
-        .prepare('UPDATE messages SET escalated_at = ? WHERE id = ? AND escalated_at IS NULL')
-        .run(at, id).changes === 1
+      this.sql('UPDATE messages SET escalated_at = ? WHERE id = ? AND escalated_at IS NULL').run(at, id)
+        .changes === 1
     );
   }
 }
