@@ -310,7 +310,7 @@ describe('the report as a PDF and filed to the chart', () => {
     // In the chart: the patient's $everything (what the EHR push sends) holds the filed report.
     const everything = await hub.client.request(
       'GET',
-      `/fhir/R4/Patient/${fhirPatientId(ids.glucose)}/$everything?start=${new Date(now - 3_600_000).toISOString()}&end=${new Date(now).toISOString()}`,
+      `/fhir/R4/Patient/${fhirPatientId(ids.glucose!)}/$everything?start=${new Date(now - 3_600_000).toISOString()}&end=${new Date(now).toISOString()}`,
       { token: nurse, headers: { accept: 'application/fhir+json' } },
     );
     expect(everything.status, everything.text.slice(0, 300)).toBe(200);
