@@ -3,13 +3,13 @@
 // what the broker knows of each device. Refusals change nothing.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addPatient } from '../../support/ingest.js';
-import { enrolledUser, startTestHub, type TestHub } from './harness.js';
+import { enrolledUser, startTestHub, stepUp, type TestHub } from './harness.js';
 
 let hub: TestHub;
 let admin: { token: string };
 let auditor: { token: string };
 let engineer: { token: string };
-let dr: { token: string };
+let dr: { token: string; secret: string };
 let patient: string;
 
 beforeAll(async () => {
@@ -48,6 +48,7 @@ describe('GET /roles', () => {
 
 describe('break-glass grants and reviews', () => {
   it('lists a grant with its reason and no review, records a review once asked, and shows it', async () => {
+    await stepUp(hub, dr); // break-glass asks for a fresh second factor
     const granted = await post(`/patients/${patient}/break-glass`, dr.token, {
       reason: 'patient collapsed in the corridor, no assigned clinician on the ward',
     });
