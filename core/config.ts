@@ -282,9 +282,9 @@ export const configSchema = z
     /** Device kinds whose Observations are pushed; empty: every kind. */
     ehrPushDeviceKinds: commaList(z.enum(DEVICE_KINDS)).default([]),
     /** Patients (hub ids) whose export is pushed; empty: every patient. */
-    ehrPushPatients: commaList(z.string().regex(/^pat_[A-Za-z0-9_-]{8,40}$/, 'expected hub patient ids')).default(
-      [],
-    ),
+    ehrPushPatients: commaList(
+      z.string().regex(/^pat_[A-Za-z0-9_-]{8,40}$/, 'expected hub patient ids'),
+    ).default([]),
     /** Whether the pushed Patient carries name, birth date and MRN (`true`) or is pseudonymous. */
     ehrPushDemographics: z.enum(['true', 'false']).default('false'),
     ehrPushBatchSize: positiveInt.max(1000).default(100),
@@ -335,7 +335,13 @@ export const configSchema = z
       if (smart.length > 0 && smart.length < 3)
         ctx.addIssue({
           code: 'custom',
-          path: [c.ehrPushTokenUrl === undefined ? 'ehrPushTokenUrl' : c.ehrPushClientId === undefined ? 'ehrPushClientId' : 'ehrPushKeyFile'],
+          path: [
+            c.ehrPushTokenUrl === undefined
+              ? 'ehrPushTokenUrl'
+              : c.ehrPushClientId === undefined
+                ? 'ehrPushClientId'
+                : 'ehrPushKeyFile',
+          ],
           message: 'SMART push needs ehrPushTokenUrl, ehrPushClientId and ehrPushKeyFile together',
         });
       else if ((smart.length === 3) === (c.ehrPushBearerTokenFile !== undefined))

@@ -305,7 +305,9 @@ async function authenticate(ctx: ApiContext, request: FastifyRequest): Promise<v
   const wanted: readonly Permission[] = typeof access === 'string' ? [access] : access;
   // A role that must use passkeys: a user without one reaches only their own account (to register one).
   if (wanted.some((p) => p !== 'self') && ctx.passkeys.mustRegister(principal.username, principal.role)) {
-    refuse('PASSKEY_REQUIRED', 'your role signs in with a passkey: register one first', { role: principal.role });
+    refuse('PASSKEY_REQUIRED', 'your role signs in with a passkey: register one first', {
+      role: principal.role,
+    });
   }
   const held = wanted.filter((p) => roleMay(principal.role, p));
   const raw = request.params as Record<string, string | undefined>;

@@ -162,7 +162,9 @@ export class MessageRepository {
 
   /** Every stored message's sealed parts, for the plaintext check. */
   *sealedParts(): Generator<{ id: number; sealedKey: Buffer; sealedContent: Buffer }> {
-    for (const r of this.db.prepare('SELECT id, sealed_key, sealed_content FROM messages').iterate() as Iterable<{
+    for (const r of this.db
+      .prepare('SELECT id, sealed_key, sealed_content FROM messages')
+      .iterate() as Iterable<{
       id: number;
       sealed_key: Buffer;
       sealed_content: Buffer;
