@@ -47,7 +47,7 @@ function addPasskey(id: string, username: string): void {
 }
 
 describe('staff factor checks', () => {
-  it('VG-STAFF-001 fails for a PHI account with neither passkey nor TOTP; a passkey mends it', async () => {
+  it('VG-STAFF-001 fails for a PHI account a day old with neither passkey nor TOTP; a passkey mends it', async () => {
     expect((await run(phiRolesHaveSecondFactor)).status).toBe('pass');
     pki.store.users.add({
       username: 'nurse.bare',
@@ -62,11 +62,19 @@ describe('staff factor checks', () => {
       passwordHash: 'x',
       mustChangePassword: true,
     });
-    const outcome = await run(phiRolesHaveSecondFactor);
+    // A new account enrols at its first sign-in: named, not failed, for a day.
+    expect(await run(phiRolesHaveSecondFactor)).toMatchObject({
+      status: 'warn',
+      evidence: expect.stringContaining('nurse.bare'),
+    });
+    const later = () =>
+      phiRolesHaveSecondFactor.run(checkContext(pki, { now: now + 2 * 86_400_000, config: pki.config }));
+    const outcome = await later();
     expect(outcome).toMatchObject({ status: 'fail', evidence: expect.stringContaining('nurse.bare') });
     expect(outcome.evidence).not.toContain('eng.bare');
     expect(outcome.evidence).not.toContain('nurse.totp');
     addPasskey('pk_nursebare01', 'nurse.bare');
+    expect((await later()).status).toBe('pass');
     expect((await run(phiRolesHaveSecondFactor)).status).toBe('pass');
   });
 
