@@ -69,7 +69,17 @@ async function show(page: Page, path: string): Promise<void> {
   await page.goto('about:blank');
   await page.goto(`/#${path}`);
   // The console marks <main> aria-busy while a page renders, false once it has drawn its data.
-  await page.locator('main[aria-busy="false"]').waitFor();
+  await page
+    .locator('main[aria-busy="false"]')
+    .waitFor()
+    .catch(async (err: unknown) => {
+      // Say what the page showed instead (an open dialog, an error), not only that it timed out.
+      const shown = await page.evaluate(() => ({
+        dialogs: Array.from(document.querySelectorAll('dialog[open]')).map((d) => d.textContent?.trim()),
+        main: document.querySelector('main')?.textContent?.trim().slice(0, 300),
+      }));
+      throw new Error(`${path} did not finish drawing: ${JSON.stringify(shown)}`, { cause: err });
+    });
   await page.waitForFunction(() => Array.from(document.images).every((img) => img.complete));
 }
 
