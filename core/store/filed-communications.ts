@@ -52,7 +52,7 @@ export class FiledCommunicationRepository {
   ofPatient(patientId: string): FiledCommunicationRecord[] {
     return (
       this.db
-        .prepare('SELECT * FROM filed_communications WHERE patient_id = ? ORDER BY filed_at, id')
+        .prepare('SELECT * FROM filed_communications WHERE patient_id = ? ORDER BY filed_at, rowid')
         .all(patientId) as Row[]
     ).map(fromRow);
   }
