@@ -1,7 +1,9 @@
 // RPM benchmarks (docs/RPM.md, docs/BENCHMARKS.md), one JSON line:
 // - a 90-day clinical report for one patient with 1 Hz heart rate (a wearable's minute rollups of
 //   60 readings each, 129,600 minutes) and 4 daily spot readings (2 glucose, 2 blood pressure):
-//   p50/p95 of the report (minute statistics from the sealed rollups, opened, then computed);
+//   the first report, with no hourly rollups yet (it reads the 129,600 minutes and writes the
+//   hourly points with their minute sums, as the hub's compaction does for every hour that ends),
+//   then p50/p95 of the report (minute sums from the 2,160 sealed hourly points per device);
 //   target <= 1 s;
 // - the monthly close for 1,000 enrolled patients, each with a cuff measuring twice a day on
 //   about two days in three: days from the rollups, statements, sealed into the audit chain;
@@ -89,6 +91,9 @@ try {
     telemetry: reader,
     now: () => clock,
   });
+  const tFirst = performance.now();
+  await rpm.reports.report(reportPatient, 90);
+  const firstMs = performance.now() - tFirst;
   const times: number[] = [];
   for (let i = 0; i < runs; i++) {
     const t = performance.now();
@@ -145,6 +150,7 @@ try {
         p50Ms: round(percentile(times, 0.5)),
         p95Ms: round(percentile(times, 0.95)),
         targetMs: 1000,
+        firstMs: round(firstMs),
       },
       monthlyClose: { patients, month, ms: round(closeMs), targetMs: 60_000 },
       loadS: { report: round(loadReportS), close: round(loadCloseS) },

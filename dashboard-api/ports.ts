@@ -2,7 +2,7 @@
 // bus, the broker, the checks engine). The API never reaches into those components itself.
 import type { ReadingType } from '../core/domain.js';
 import type { AlertRecord } from '../core/store/ingest-state.js';
-import type { ReadingStats } from '../ingest/reading-stats.js';
+import type { ReadingStats, ReadingSums } from '../ingest/reading-stats.js';
 
 /** One decrypted reading of a patient. `reading` is the stored reading without PHI tags. */
 export interface TelemetryPoint {
@@ -43,6 +43,12 @@ export interface TelemetryReader {
    * minutes elsewhere. `from` and `to + 1` are whole hours, not before `rollupsSince()`.
    */
   readHourStats?(query: TelemetryQuery): Promise<Map<ReadingType, Map<number, ReadingStats>>>;
+  /**
+   * The sums (what a mean needs) per type and minute start, as `readMinuteStats` would give them,
+   * read from the hourly rollups' minute sums where they stand: for long ranges judged minute by
+   * minute (a 90-day report). `from` and `to + 1` are whole minutes, not before `rollupsSince()`.
+   */
+  readMinuteSums?(query: TelemetryQuery): Promise<Map<ReadingType, Map<number, ReadingSums>>>;
 }
 
 export type LiveEvent =

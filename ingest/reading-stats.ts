@@ -20,8 +20,28 @@ export interface ReadingStats {
 }
 
 export const STAT_COMPONENTS = ['value', 'systolic', 'diastolic'] as const;
+export type StatComponent = (typeof STAT_COMPONENTS)[number];
 
-function addTo(stats: ReadingStats, component: (typeof STAT_COMPONENTS)[number], v: number): void {
+/** What a mean needs of a component's statistics; sums of disjoint sets merge exactly. */
+export type ComponentSum = Pick<ComponentStat, 'sum' | 'n'>;
+/** The sums of a set of readings of one type (ReadingStats has them too). */
+export type ReadingSums = Partial<Record<StatComponent, ComponentSum>>;
+
+/** Adds `other`'s sums into `into` (fresh objects: `into` never shares `other`'s). */
+export function mergeSums(into: ReadingSums, other: Readonly<ReadingSums>): void {
+  for (const c of STAT_COMPONENTS) {
+    const o = other[c];
+    if (!o) continue;
+    const s = into[c];
+    if (!s) into[c] = { sum: o.sum, n: o.n };
+    else {
+      s.sum += o.sum;
+      s.n += o.n;
+    }
+  }
+}
+
+function addTo(stats: ReadingStats, component: StatComponent, v: number): void {
   const s = stats[component];
   if (!s) {
     stats[component] = { min: v, max: v, sum: v, n: 1 };

@@ -4,7 +4,11 @@
 // block), sealed under the patient's data key exactly as readings are:
 //
 //   telemetry_minutes,d=<device id>,s=<pseudonym> o=1i <ns>
-//   telemetry_minutes,d=<device id>,s=<pseudonym> c="<base64>",k=<key version>i[,r="<base64>"] <ns>
+//   telemetry_minutes,d=<device id>,s=<pseudonym> o=1i,c="<base64>",k=<key version>i[,r="<base64>"] <ns>
+//
+// The final line repeats `o`: a point's last line has every field of the lines before it, so the
+// writer may send only the last line of a point within a batch (writer.ts) and readers still
+// count every point by `o` (points written before the final line repeated it may lack `o`).
 //
 // One rollup point covers the readings one intake accumulator saw (minute-rollups.ts). Its time
 // is the minute's start plus a slot in microseconds, the seq of the message that opened the
@@ -130,7 +134,7 @@ export function sealRollup(
       .toString('base64');
   // base64 has no quote, backslash or newline: the string fields need no escaping.
   const r = block ? `,r="${seal('r', block)}"` : '';
-  const fields = `c="${seal('c', stats)}",k=${sealer.keyVersion}i${r}`;
+  const fields = `o=1i,c="${seal('c', stats)}",k=${sealer.keyVersion}i${r}`;
   return rollupLine(pseudonym, target.deviceId, minute, slot, fields);
 }
 

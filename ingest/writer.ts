@@ -7,7 +7,8 @@
 // line, field type conflict, beyond retention) is split until the refused records are found;
 // those are set aside in `rejected.log` (ciphertext only) and counted, never silently dropped.
 // A message's one-minute rollup lines follow its points; within a batch only the last line of
-// each rollup point is sent, since InfluxDB would keep only that one anyway.
+// each rollup point is sent: a rollup point's later lines carry every field of its earlier ones
+// (rollup-sealing.ts), so InfluxDB ends with the same point.
 import { appendFileSync, closeSync, fsyncSync, openSync } from 'node:fs';
 import { describeError, isVitalGateError } from '../core/errors.js';
 import type { InfluxClient, Precision } from '../core/influx.js';
@@ -322,7 +323,7 @@ export class TelemetryWriter {
 
 /**
  * The lines of a batch: every point, and of the rollup lines (after each message's points) only
- * the last one for each rollup point (series and time), which is what InfluxDB would keep.
+ * the last one for each rollup point (series and time), which carries every field of the others.
  */
 function batchLines(messages: readonly SpooledMessage[]): string[] {
   const points: string[] = [];

@@ -1,6 +1,6 @@
 // The report a clinician puts in the chart, for one patient and period (7, 14, 30 or 90 days),
-// from per-minute statistics of the sealed minute rollups (never from plaintext at rest): a
-// minute's mean stands for the readings of that minute (one reading for spot measurements).
+// from per-minute sums of the sealed rollups (never from plaintext at rest): a minute's mean
+// stands for the readings of that minute (one reading for spot measurements).
 //
 // - Glucose: time in ranges by the international consensus on time in range (Battelino et al.,
 //   Diabetes Care 2019): very low < 54, low 54–69, in range 70–180, high 181–250, very high
@@ -18,7 +18,7 @@
 // NumPy use by default).
 import type { ReadingType } from '../core/domain.js';
 import type { RaisedAlert } from '../core/store/patient-alerts.js';
-import type { ReadingStats } from '../ingest/reading-stats.js';
+import type { ReadingSums } from '../ingest/reading-stats.js';
 import type { SiteCalendar } from './site-calendar.js';
 
 export const REPORT_PERIODS = [7, 14, 30, 90] as const;
@@ -37,8 +37,8 @@ export const SPO2_LOW = 90;
 export const HR_LOW = 50;
 export const HR_HIGH = 100;
 
-/** Per-minute statistics by type, as the telemetry reader gives them. */
-export type MinuteStatsByType = ReadonlyMap<ReadingType, ReadonlyMap<number, ReadingStats>>;
+/** Per-minute sums by type, as the telemetry reader gives them. */
+export type MinuteSumsByType = ReadonlyMap<ReadingType, ReadonlyMap<number, ReadingSums>>;
 
 export interface ClinicalReport {
   patientId: string;
@@ -82,7 +82,7 @@ const round = (v: number, digits = 1) => Math.round(v * 10 ** digits) / 10 ** di
 const share = (n: number, of: number) => (of === 0 ? 0 : round((100 * n) / of, 1));
 
 function means(
-  stats: ReadonlyMap<number, ReadingStats> | undefined,
+  stats: ReadonlyMap<number, ReadingSums> | undefined,
   component: 'value' | 'systolic' | 'diastolic',
 ) {
   const out: { minute: number; v: number }[] = [];
@@ -98,11 +98,11 @@ export function clinicalReport(input: {
   days: ReportPeriod;
   from: number;
   to: number;
-  stats: MinuteStatsByType;
+  sums: MinuteSumsByType;
   alerts: readonly RaisedAlert[];
   calendar: SiteCalendar;
 }): ClinicalReport {
-  const { stats, calendar } = input;
+  const { sums: stats, calendar } = input;
   return {
     patientId: input.patientId,
     period: {
@@ -150,7 +150,7 @@ function glucose(values: { minute: number; v: number }[], calendar: SiteCalendar
 }
 
 function bloodPressure(
-  stats: ReadonlyMap<number, ReadingStats> | undefined,
+  stats: ReadonlyMap<number, ReadingSums> | undefined,
   calendar: SiteCalendar,
 ): ClinicalReport['bloodPressure'] {
   const sys = means(stats, 'systolic');

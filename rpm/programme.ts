@@ -8,7 +8,7 @@ import { RpmLedger } from './month-close.js';
 import type { SensedDaySource } from './sensed-days-source.js';
 import { SiteCalendar } from './site-calendar.js';
 import { ReportFiling } from './report-filing.js';
-import { ReportService, type MinuteStatsSource } from './report-service.js';
+import { ReportService, type MinuteSumsSource } from './report-service.js';
 import { RpmFiledReportRepository } from '../core/store/rpm-filed-reports.js';
 import { TimeLog } from './time-log.js';
 
@@ -29,7 +29,7 @@ export function createRpmProgramme(deps: {
   timeZone: string;
   days: SensedDaySource;
   /** Minute statistics for clinical reports (the telemetry reader). */
-  telemetry: MinuteStatsSource;
+  telemetry: MinuteSumsSource;
   now: () => number;
 }): RpmProgramme {
   const { store, now } = deps;

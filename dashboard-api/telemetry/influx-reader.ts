@@ -8,7 +8,7 @@
 import { READING_TYPES, type ReadingType } from '../../core/domain.js';
 import type { InfluxClient } from '../../core/influx.js';
 import type { Keyring } from '../../core/keyring.js';
-import { mergeStats } from '../../ingest/reading-stats.js';
+import { mergeStats, type ReadingSums } from '../../ingest/reading-stats.js';
 import {
   MINUTE_MS,
   ROLLUP_MEASUREMENT,
@@ -92,6 +92,11 @@ export class InfluxTelemetryReader implements TelemetryReader {
   /** Hourly statistics from the hourly rollups, and from the minutes where those do not stand (hour-rollups.ts). */
   readHourStats(query: TelemetryQuery): Promise<StatsByType> {
     return this.hours.read(query);
+  }
+
+  /** Sums per minute from the hourly rollups' minute sums, and from the minutes elsewhere (hour-rollups.ts). */
+  readMinuteSums(query: TelemetryQuery): Promise<Map<ReadingType, Map<number, ReadingSums>>> {
+    return this.hours.readMinuteSums(query);
   }
 
   async readMinuteStats(query: TelemetryQuery): Promise<StatsByType> {

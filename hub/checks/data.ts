@@ -11,13 +11,13 @@ const DATA = 'Device security controls';
 const DAY = 86_400_000;
 /**
  * Readings and their one-minute and hourly rollups: sealed fields (base64 AES-GCM envelopes), a
- * key version `k`, and a rollup point's `o` (a constant 1 while it is open).
+ * key version `k`, and a rollup point's `o` (a constant 1: there is a rollup point here).
  */
 const SEALED_FIELDS: Readonly<Record<string, readonly string[]>> = {
   [TELEMETRY_MEASUREMENT]: ['c'],
   [ROLLUP_MEASUREMENT]: ['c', 'r'],
   [FIRST_ROLLUP_MEASUREMENT]: ['c'],
-  [HOUR_ROLLUP_MEASUREMENT]: ['c'],
+  [HOUR_ROLLUP_MEASUREMENT]: ['c', 'm'],
 };
 const INTEGER_FIELDS: Readonly<Record<string, readonly string[]>> = { [ROLLUP_MEASUREMENT]: ['o'] };
 const SEALED = /^[A-Za-z0-9+/]{38,}={0,2}$/;

@@ -12,11 +12,12 @@ import { TelemetryService } from '../../../dashboard-api/telemetry/telemetry-ser
 import * as data from '../../../hub/checks/data.js';
 import {
   HOUR_ROLLUP_MEASUREMENT,
+  openHourMinuteSums,
   openHourRollup,
   sealHourRollup,
 } from '../../../ingest/hour-rollup-sealing.js';
 import { MinuteRollups } from '../../../ingest/minute-rollups.js';
-import { ROLLUPS_SINCE_KEY, rollupsSince } from '../../../ingest/rollup-sealing.js';
+import { ROLLUPS_SINCE_KEY, rollupsSince, sealRollup } from '../../../ingest/rollup-sealing.js';
 import type { TelemetryEnvelope } from '../../../ingest/schemas.js';
 import { pseudonymFor, sealEnvelope } from '../../../ingest/sealing.js';
 import { checkContext } from '../../support/checks.js';
@@ -135,7 +136,7 @@ describe('hourly rollups', () => {
       ].sort(),
     );
     for (const p of stored) {
-      expect(Object.keys(p).sort()).toEqual(['c', 'd', 'k', 's', 'time']); // s: the pseudonym tag
+      expect(Object.keys(p).sort()).toEqual(['c', 'd', 'k', 'm', 's', 'time']); // s: the pseudonym tag
       expect(p.c).toMatch(/^[A-Za-z0-9+/]{38,}={0,2}$/);
       expect(Buffer.from(p.c as string, 'base64').toString('latin1')).not.toMatch(/heart_rate|count|sum/);
     }
@@ -235,4 +236,84 @@ describe('hourly rollups', () => {
       status: 'pass',
     });
   });
+
+  it('give a long range minute by minute: the minute sums of hourly points equal the minutes', async () => {
+    const pid = addPatient(pki, 'Report Patient');
+    await seedPatient(pid);
+    const wear = `wear-${pid}`;
+    const s = pseudonymFor(pki.keyring, pid);
+    // Not whole hours (a site's day may start on the half hour), up to the current minute.
+    const range = { patientId: pid, from: H0 + 30 * MIN, to: Math.floor(NOW / MIN) * MIN + MIN - 1 };
+    const fromMinutes = sumsOf(await reader.readMinuteStats(range));
+    expect(fromMinutes.get('heart_rate')?.size).toBeGreaterThan(20);
+    // First read: no hourly points yet; read from the minutes and written with their sums.
+    expect(await reader.readMinuteSums(range)).toEqual(fromMinutes);
+    const written = (await hourPoints(pid)).filter((p) => p.d === wear && p.time === H0);
+    expect(typeof written[0]?.m).toBe('string');
+    expect(await reader.readMinuteSums(range)).toEqual(fromMinutes);
+    const at = { time: H0, d: wear, s, k: written[0]!.k as number };
+    const real = openHourRollup(pki.keyring, pid, { ...at, sealed: written[0]!.c as string });
+    // While an hourly point stands, its minute sums are what is read (a forged one shows).
+    await influx.client.writeLines(
+      [
+        sealHourRollup(pki.keyring, { deviceId: wear, patientId: pid }, H0, {
+          ...real,
+          minuteSums: { heart_rate: { value: [[45, 999, 1]] } },
+        }),
+      ],
+      { precision: 'n' },
+    );
+    const forged = await reader.readMinuteSums({ ...range, types: ['heart_rate'] });
+    expect(forged.get('heart_rate')?.get(H0 + 45 * MIN)).toEqual({ value: { sum: 999, n: 1 } });
+    expect(forged.get('heart_rate')?.has(H0 + 35 * MIN)).toBe(false);
+    // An hourly point written before minute sums existed: read from its minutes, written again.
+    await influx.client.query(`DELETE FROM ${HOUR_ROLLUP_MEASUREMENT} WHERE s = $s`, { s });
+    await influx.client.writeLines(
+      [
+        sealHourRollup(pki.keyring, { deviceId: wear, patientId: pid }, H0, {
+          ...real,
+          minuteSums: undefined,
+        }),
+      ],
+      { precision: 'n' },
+    );
+    expect((await hourPoints(pid)).find((p) => p.d === wear && p.time === H0)?.m ?? null).toBeNull();
+    expect(await reader.readMinuteSums(range)).toEqual(fromMinutes);
+    const again = (await hourPoints(pid)).find((p) => p.d === wear && p.time === H0)!;
+    // A minute point closed before final lines repeated `o` (it has `c` only) is counted too.
+    const legacy = sealRollup(pki.keyring, { deviceId: `old-${pid}`, patientId: pid }, H0 + 90 * MIN, 0, {
+      heart_rate: { count: 1, value: { min: 64, max: 64, sum: 64, n: 1 } },
+    }).replace(' o=1i,', ' ');
+    await influx.client.writeLines([legacy], { precision: 'n' });
+    const withLegacy = await reader.readMinuteSums({ ...range, types: ['heart_rate'] });
+    const wearable = fromMinutes.get('heart_rate')!.get(H0 + 90 * MIN)!.value!;
+    expect(withLegacy.get('heart_rate')?.get(H0 + 90 * MIN)).toEqual({
+      value: { sum: wearable.sum + 64, n: wearable.n + 1 },
+    });
+    // Sealed and bound to its hour: moved to the next hour, the minute sums do not open.
+    const sums = openHourMinuteSums(pki.keyring, pid, { ...at, sealed: again.m as string });
+    expect(sums.heart_rate?.value?.length).toBe(12);
+    expect(() =>
+      openHourMinuteSums(pki.keyring, pid, { ...at, time: H0 + HOUR, sealed: again.m as string }),
+    ).toThrow(/failed authentication/);
+  });
 });
+
+/** The sums (what a mean needs) of per-minute statistics. */
+function sumsOf(stats: StatsByType) {
+  return new Map(
+    [...stats].map(([type, byMinute]) => [
+      type,
+      new Map(
+        [...byMinute].map(([minute, st]) => [
+          minute,
+          Object.fromEntries(
+            (['value', 'systolic', 'diastolic'] as const)
+              .filter((c) => st[c])
+              .map((c) => [c, { sum: st[c]!.sum, n: st[c]!.n }]),
+          ),
+        ]),
+      ),
+    ]),
+  );
+}

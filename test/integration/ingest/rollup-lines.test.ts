@@ -1,5 +1,6 @@
 // The writer sends a batch's points and, of its one-minute rollup lines, only the last one of
-// each rollup point: what InfluxDB keeps is the same, with one line instead of one per message.
+// each rollup point: what InfluxDB keeps is the same, with one line instead of one per message
+// (the final line repeats the open line's `o`, by which readers count a device's minute points).
 // Closed minutes' statistics read back from their final lines.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InfluxClient, type Precision } from '../../../core/influx.js';
@@ -66,7 +67,14 @@ describe('rollup lines in the writer', () => {
     // Three minutes touched, all in one batch: three rollup lines, not 43: the final lines of the
     // two closed minutes, and the open line of the third.
     expect(rollups).toHaveLength(3);
-    expect(rollups.filter((l) => l.includes(' c="') && l.includes(',r="'))).toHaveLength(2);
+    expect(rollups.filter((l) => l.includes(' o=1i,c="') && l.includes(',r="'))).toHaveLength(2);
+    // Every stored rollup point has `o`, closed ones too (the hourly view counts points by it).
+    const [stored] = await client.query(`SELECT o, c FROM ${ROLLUP_MEASUREMENT} WHERE d = 'wear-c'`);
+    expect(stored!.rows.map((r) => [r.o, typeof r.c === 'string' ? 'closed' : 'open'])).toEqual([
+      [1, 'closed'],
+      [1, 'closed'],
+      [1, 'open'],
+    ]);
     const stats = await new InfluxTelemetryReader(client, pki.keyring, { worker: false }).readMinuteStats({
       patientId,
       from: minute,

@@ -25,7 +25,7 @@ function report(
     days: 7,
     from: at('2026-03-01T00:00:00Z'),
     to: at('2026-03-08T00:00:00Z'),
-    stats: new Map(stats.map(([type, rows]) => [type, new Map(rows.map(([iso, s]) => [at(iso), s]))])),
+    sums: new Map(stats.map(([type, rows]) => [type, new Map(rows.map(([iso, s]) => [at(iso), s]))])),
     alerts: alerts.map((a, i) => ({ id: i, rule: 'spo2_low', severity: 'high', ...a })),
     calendar: utc,
   });
