@@ -3,43 +3,44 @@
 // wearables (one per patient) publishing QoS 1 envelopes of 5 readings. Prints one JSON line:
 //
 // - `fixedLoad`: PUBACK p50/p99 at 2,000 readings/s (each device every 500 ms, random phase),
-//   with per-patient thresholds off and on, alternated (off, on, off, on) on the same hub;
+//   with per-patient thresholds off and on, alternated (off, on, off, on, …: `--rounds` pairs) on
+//   the same hub; besides each phase's, the p99 of all phases of a mode pooled (the tail of one
+//   8 s phase is a few dozen samples, and moves more from phase to phase than the effect);
 // - `saturated`: readings/s the hub acknowledges (PUBACK: spooled, judged by the alert rules)
 //   with every device publishing back to back, off and on alternated the same way;
 // - `breachToPush`: from the publish of a heart rate above the patient's own threshold to the
 //   encrypted push arriving at a push-service stand-in (a real HTTPS server of this bench, as in
 //   test/support/push-service.ts): one breach per patient, spread over a fixed-load phase.
 //
-//   npx tsx bench/alerts.ts [--seconds 8] [--breaches 200]
+//   npx tsx bench/alerts.ts [--seconds 8] [--breaches 200] [--rounds 3]
 //
 // Targets (issue 23): with thresholds on, neither readings/s nor PUBACK p99 worse by more than
 // 5 %; breach to push p99 ≤ 1 s. The load generator shares the cores with the hub.
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import type { MqttClient } from 'mqtt';
 import { VapidKeys } from '../care/vapid-keys.js';
 import { AlertParameterRepository } from '../core/store/alert-settings.js';
 import { PushRepository } from '../core/store/push.js';
-import { connectDevice } from '../test/support/broker.js';
 import { createTestPki } from '../test/support/hub-pki.js';
 import { startHubProcess } from '../test/support/hub-process.js';
 import { addPatient } from '../test/support/ingest.js';
 import { PushServiceStandIn, type FakeBrowser } from '../test/support/push-service.js';
+import { Fleet, READINGS_PER_MESSAGE, percentile, round } from './fleet-load.js';
 
 const { values } = parseArgs({
-  options: { seconds: { type: 'string', default: '8' }, breaches: { type: 'string', default: '200' } },
+  options: {
+    seconds: { type: 'string', default: '8' },
+    breaches: { type: 'string', default: '200' },
+    rounds: { type: 'string', default: '3' },
+  },
 });
+const ROUNDS = Math.max(1, Number(values.rounds));
 const SECONDS = Number(values.seconds);
 const PATIENTS = 1000;
 const DEVICES = 200;
 const BREACHES = Math.min(DEVICES, Number(values.breaches));
 const PERIOD_MS = 500; // 200 devices × 2 messages/s × 5 readings = 2,000 readings/s
-const READINGS = 5;
-
-const percentile = (sorted: number[], p: number) =>
-  sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] ?? 0;
-const round = (n: number) => Math.round(n * 10) / 10;
 
 const pki = await createTestPki();
 const patients: string[] = [];
@@ -97,86 +98,37 @@ const hub = await startHubProcess({
   // The hub trusts the stand-in's certificate (the hub's own test CA) as a push service's.
   NODE_EXTRA_CA_CERTS: caFile,
 });
-const clients: MqttClient[] = [];
-for (const c of creds) clients.push(await connectDevice(hub.ready.mqttPort, c, c.deviceId));
-const seqs = new Array<number>(DEVICES).fill(0);
-const t0 = Date.now() - 3_600_000;
+const fleet = await Fleet.connect(hub.ready.mqttPort, creds);
 
-function publish(i: number, heartRate = 72): Promise<number> {
-  const seq = ++seqs[i]!;
-  const payload = JSON.stringify({
-    v: 1,
-    seq,
-    ts: t0 + seq * 10,
-    readings: [
-      { type: 'heart_rate', value: heartRate, unit: '/min' },
-      { type: 'spo2', value: 97, unit: '%' },
-      { type: 'steps', value: seq, unit: '{steps}' },
-      { type: 'body_temperature', value: 36.8, unit: 'Cel' },
-      { type: 'location', lat: 52.37, lon: 4.89, accuracyM: 10 },
-    ],
-  });
-  const start = performance.now();
-  return clients[i]!.publishAsync(`devices/bench-al-${i}/telemetry`, payload, { qos: 1 }).then(
-    () => performance.now() - start,
-  );
-}
-
-/** Every device on its fixed schedule for `seconds`; `breachAt` sends one breach per device index. */
+/** The fixed load; `breachAt` has each breaching device send HR 150 once, from that instant. */
 async function fixedLoad(seconds: number, breachAt?: Map<number, number>) {
-  const latencies: number[] = [];
   const breachSentAt = new Map<number, number>();
-  const end = Date.now() + seconds * 1000;
-  await Promise.all(
-    clients.map(async (_, i) => {
-      await new Promise((r) => setTimeout(r, Math.random() * PERIOD_MS));
-      let next = performance.now();
-      while (Date.now() < end) {
-        const breach = breachAt?.get(i);
-        const isBreach = breach !== undefined && Date.now() >= breach && !breachSentAt.has(i);
-        if (isBreach) breachSentAt.set(i, Date.now());
-        latencies.push(await publish(i, isBreach ? 150 : 72));
-        next += PERIOD_MS;
-        await new Promise((r) => setTimeout(r, Math.max(0, next - performance.now())));
-      }
-    }),
-  );
-  latencies.sort((a, b) => a - b);
+  const latencies = await fleet.fixedLoad(seconds, PERIOD_MS, (i) => {
+    const breach = breachAt?.get(i);
+    if (breach === undefined || Date.now() < breach || breachSentAt.has(i)) return 72;
+    breachSentAt.set(i, Date.now());
+    return 150;
+  });
   return {
     p50: round(percentile(latencies, 0.5)),
     p99: round(percentile(latencies, 0.99)),
-    n: latencies.length,
+    latencies,
     breachSentAt,
   };
-}
-
-/** Every device back to back (one in flight each) for `seconds`: acknowledged readings/s. */
-async function saturated(seconds: number): Promise<number> {
-  let acked = 0;
-  const end = Date.now() + seconds * 1000;
-  const start = performance.now();
-  await Promise.all(
-    clients.map(async (_, i) => {
-      while (Date.now() < end) {
-        await publish(i);
-        acked += 1;
-      }
-    }),
-  );
-  return Math.round((acked * READINGS) / ((performance.now() - start) / 1000));
 }
 
 const settle = () => new Promise((r) => setTimeout(r, 6000)); // the reading path's 5 s settings cache
 const result: Record<string, unknown> = {
   patients: PATIENTS,
   devices: DEVICES,
-  readingsPerSecond: (DEVICES * READINGS * 1000) / PERIOD_MS,
+  readingsPerSecond: (DEVICES * READINGS_PER_MESSAGE * 1000) / PERIOD_MS,
 };
 try {
   await fixedLoad(2); // warm-up
   const fixed: Record<'off' | 'on', { p50: number; p99: number }[]> = { off: [], on: [] };
   const sat: Record<'off' | 'on', number[]> = { off: [], on: [] };
-  const modes = ['off', 'on', 'off', 'on', 'off', 'on'] as const;
+  const pooled: Record<'off' | 'on', number[]> = { off: [], on: [] };
+  const modes = Array.from({ length: ROUNDS }, () => ['off', 'on'] as const).flat();
   const set = async (mode: 'off' | 'on') => {
     if (mode === 'on') thresholdsOn();
     else thresholdsOff();
@@ -186,16 +138,37 @@ try {
     await set(mode);
     const f = await fixedLoad(SECONDS);
     fixed[mode].push({ p50: f.p50, p99: f.p99 });
+    pooled[mode].push(...f.latencies);
   }
   for (const mode of modes) {
     await set(mode);
-    sat[mode].push(await saturated(SECONDS / 2));
+    sat[mode].push(await fleet.saturated(SECONDS / 2));
   }
   await set('on');
   const mean = (xs: number[]) => round(xs.reduce((a, b) => a + b, 0) / xs.length);
   const p99 = { off: mean(fixed.off.map((f) => f.p99)), on: mean(fixed.on.map((f) => f.p99)) };
   const rps = { off: mean(sat.off), on: mean(sat.on) };
-  result.fixedLoad = { ...fixed, p99MeanMs: p99, p99ChangePct: round(((p99.on - p99.off) / p99.off) * 100) };
+  const pooledP99 = Object.fromEntries(
+    (['off', 'on'] as const).map((m) => [
+      m,
+      round(
+        percentile(
+          pooled[m].sort((a, b) => a - b),
+          0.99,
+        ),
+      ),
+    ]),
+  ) as Record<'off' | 'on', number>;
+  result.fixedLoad = {
+    ...fixed,
+    p99MeanMs: p99,
+    p99ChangePct: round(((p99.on - p99.off) / p99.off) * 100),
+    pooled: {
+      samples: { off: pooled.off.length, on: pooled.on.length },
+      p99Ms: pooledP99,
+      p99ChangePct: round(((pooledP99.on - pooledP99.off) / pooledP99.off) * 100),
+    },
+  };
   result.saturated = {
     ...sat,
     readingsPerSecondMean: rps,
@@ -238,7 +211,7 @@ try {
   };
   process.stdout.write(`${JSON.stringify(result)}\n`);
 } finally {
-  for (const c of clients) await c.endAsync().catch(() => undefined);
+  await fleet.close();
   await hub.stop();
   await pushService.close();
   rmSync(caFile, { force: true });
