@@ -1,11 +1,18 @@
 // A fleet of wearables on a real hub process, for benches that measure what other work does to
 // the ingest: each device publishes QoS 1 envelopes of 5 readings, either on a fixed schedule
 // (PUBACK latencies) or back to back (acknowledged readings/s).
+import { readFileSync } from 'node:fs';
 import type { MqttClient } from 'mqtt';
 import { connectDevice } from '../test/support/broker.js';
 import type { DeviceCredentials } from '../test/support/hub-pki.js';
 
 export const READINGS_PER_MESSAGE = 5;
+
+/** CPU ms a process has used so far (utime + stime from /proc, clock ticks of 10 ms). */
+export function cpuMs(pid: number | 'self'): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+}
 
 export const percentile = (sorted: readonly number[], p: number) =>
   sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] ?? 0;

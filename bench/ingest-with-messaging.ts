@@ -19,7 +19,7 @@ import { parseArgs } from 'node:util';
 import { createTestPki } from '../test/support/hub-pki.js';
 import { startHubProcess } from '../test/support/hub-process.js';
 import { addPatient } from '../test/support/ingest.js';
-import { Fleet, percentile, round } from './fleet-load.js';
+import { Fleet, cpuMs, percentile, round } from './fleet-load.js';
 import { messagingSetup } from './messaging-load.js';
 
 const { values } = parseArgs({
@@ -78,11 +78,14 @@ try {
     },
   });
   await fleet.fixedLoad(2, PERIOD_MS); // warm-up
-  const phases: { mode: 'off' | 'on'; p99: number; sentPerSecond?: number }[] = [];
+  const phases: { mode: 'off' | 'on'; p99: number; hubCpuMs: number; sentPerSecond?: number }[] = [];
+  const hubCpu = { off: 0, on: 0 };
+  const clientCpuBefore = cpuMs(client.pid!);
   const pooled: Record<'off' | 'on', number[]> = { off: [], on: [] };
   const loadAtStart = loadavg()[0]!;
   for (let r = 0; r < ROUNDS; r++)
     for (const mode of ['off', 'on'] as const) {
+      const cpuBefore = cpuMs(hub.child.pid!);
       const [latencies, sentPerSecond] = await Promise.all([
         fleet.fixedLoad(SECONDS, PERIOD_MS),
         mode === 'on'
@@ -92,9 +95,12 @@ try {
           : undefined,
       ]);
       pooled[mode].push(...latencies);
+      const hubCpuMs = cpuMs(hub.child.pid!) - cpuBefore;
+      hubCpu[mode] += hubCpuMs;
       phases.push({
         mode,
         p99: round(percentile(latencies, 0.99)),
+        hubCpuMs,
         ...(sentPerSecond ? { sentPerSecond: round(sentPerSecond) } : {}),
       });
     }
@@ -128,6 +134,14 @@ try {
         on: round(percentile(pooled.on, 0.5)),
       },
       samples: { off: pooled.off.length, on: pooled.on.length },
+      // The hub process (not InfluxDB), per second of each mode, and what one message added.
+      hubCpuMsPerSecond: {
+        off: round(hubCpu.off / (ROUNDS * SECONDS)),
+        on: round(hubCpu.on / (ROUNDS * SECONDS)),
+      },
+      hubCpuMsPerMessage: round((hubCpu.on - hubCpu.off) / (ROUNDS * SECONDS * RATE)),
+      // The clinicians' process, which in a ward would not share the hub's cores.
+      clinicianCpuMsPerSecond: round((cpuMs(client.pid!) - clientCpuBefore) / (2 * ROUNDS * SECONDS)),
       deliveryMs: {
         n: delivery.length,
         undelivered,

@@ -19,6 +19,7 @@
 // it is busy is counted late) and how much CPU other processes took meanwhile
 // (`otherCpuCores`): a run with other work on the machine is not a measurement of the hub.
 // VITALGATE_* variables in the environment are passed on to the hub (to bench a setting).
+import { cpuMs } from './fleet-load.js';
 import { readdirSync, readFileSync } from 'node:fs';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
@@ -52,11 +53,6 @@ const halfSeconds = Number(values['half-seconds']);
 const warmupSeconds = Number(values['warmup-seconds']);
 const LEGACY_WINDOW_MS = 5_000;
 const READINGS = 5;
-
-function cpuMs(pid: number | 'self'): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // utime + stime, clock ticks of 10 ms
-}
 
 /** CPU ms of every process on the machine (user, nice, system, irq, softirq, steal). */
 function machineCpuMs(): number {
