@@ -26,6 +26,8 @@ interface SeriesCache {
 
 export class TelemetryService {
   private readonly cache = new Map<string, SeriesCache>();
+  /** The resolutions cached per patient and type, so a reading touches only its own series. */
+  private readonly resolutions = new Map<string, Set<number>>();
   /** Readings seen on the live feed in the last SETTLE_MS, per patient and type: [ts, seenAt]. */
   private readonly recent = new Map<string, [number, number][]>();
 
@@ -173,16 +175,25 @@ export class TelemetryService {
 
   /** Drops every cached view of a patient (erasure). */
   forget(patientId: string): void {
-    for (const k of this.cache.keys()) if (k.startsWith(`${patientId}|`)) this.cache.delete(k);
+    for (const k of [...this.cache.keys()]) if (k.startsWith(`${patientId}|`)) this.drop(k);
   }
 
   private lookup(k: string, now: number): SeriesCache | undefined {
     const entry = this.cache.get(k);
     if (entry && now - entry.createdAt > ENTRY_TTL_MS) {
-      this.cache.delete(k);
+      this.drop(k);
       return undefined;
     }
     return entry;
+  }
+
+  private drop(k: string): void {
+    this.cache.delete(k);
+    const at = k.lastIndexOf('|');
+    const series = k.slice(0, at);
+    const cached = this.resolutions.get(series);
+    cached?.delete(Number(k.slice(at + 1)));
+    if (cached?.size === 0) this.resolutions.delete(series);
   }
 
   private recentTouches(patientId: string, type: ReadingType, now: number): number[] {
@@ -197,7 +208,12 @@ export class TelemetryService {
   private remember(k: string, entry: SeriesCache): void {
     this.cache.delete(k);
     this.cache.set(k, entry);
-    while (this.cache.size > MAX_CACHED_SERIES) this.cache.delete(this.cache.keys().next().value!);
+    const at = k.lastIndexOf('|');
+    const series = k.slice(0, at);
+    let cached = this.resolutions.get(series);
+    if (!cached) this.resolutions.set(series, (cached = new Set()));
+    cached.add(Number(k.slice(at + 1)));
+    while (this.cache.size > MAX_CACHED_SERIES) this.drop(this.cache.keys().next().value!);
   }
 
   /** A new reading invalidates the cached bucket it falls into, at every resolution. */
@@ -210,12 +226,10 @@ export class TelemetryService {
       if (list.length < 10_000) list.push([point.ts, now]);
       this.recent.set(k, list);
     }
-    const prefix = `${patientId}|${point.type}|`;
-    for (const [k, entry] of this.cache) {
-      if (!k.startsWith(prefix)) continue;
-      const resolutionMs = Number(k.slice(prefix.length));
-      entry.buckets.delete(Math.floor(point.ts / resolutionMs) * resolutionMs);
-    }
+    for (const resolutionMs of this.resolutions.get(`${patientId}|${point.type}`) ?? [])
+      this.cache
+        .get(key(patientId, point.type, resolutionMs))
+        ?.buckets.delete(Math.floor(point.ts / resolutionMs) * resolutionMs);
   }
 }
 

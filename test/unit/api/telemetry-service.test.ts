@@ -90,4 +90,28 @@ describe('the closed-bucket cache', () => {
     expect(reads.some((q) => q.from <= late.ts && q.to >= late.ts)).toBe(true);
     expect(again.get('heart_rate')!.find((b) => b.start === NOW - 30 * MIN)!.value!.max).toBe(200);
   });
+
+  it('a late reading after a view was cached drops its bucket at every cached resolution', async () => {
+    const { reads, service, emit, points } = fixture();
+    const range = [NOW - 60 * MIN, NOW] as const;
+    for (const resolution of [MIN, 5 * MIN])
+      await service.downsampled('pat_x', ...range, ['heart_rate'], resolution);
+    const late = {
+      ts: NOW - 42 * MIN + 5,
+      deviceId: 'w',
+      type: 'heart_rate' as const,
+      values: { value: 201 },
+    };
+    points.push(late);
+    emit(late);
+    for (const [resolution, start] of [
+      [MIN, NOW - 42 * MIN],
+      [5 * MIN, Math.floor(late.ts / (5 * MIN)) * 5 * MIN],
+    ] as const) {
+      reads.length = 0;
+      const view = await service.downsampled('pat_x', ...range, ['heart_rate'], resolution);
+      expect(reads.some((q) => q.from <= late.ts && q.to >= late.ts)).toBe(true);
+      expect(view.get('heart_rate')!.find((b) => b.start === start)!.value!.max).toBe(201);
+    }
+  });
 });
