@@ -26,7 +26,7 @@ import { createTestPki } from '../test/support/hub-pki.js';
 import { startHubProcess } from '../test/support/hub-process.js';
 import { addPatient } from '../test/support/ingest.js';
 import { PushServiceStandIn, type FakeBrowser } from '../test/support/push-service.js';
-import { Fleet, READINGS_PER_MESSAGE, percentile, round } from './fleet-load.js';
+import { Fleet, READINGS_PER_MESSAGE, percentile, pooledP99, round } from './fleet-load.js';
 
 const { values } = parseArgs({
   options: {
@@ -148,25 +148,15 @@ try {
   const mean = (xs: number[]) => round(xs.reduce((a, b) => a + b, 0) / xs.length);
   const p99 = { off: mean(fixed.off.map((f) => f.p99)), on: mean(fixed.on.map((f) => f.p99)) };
   const rps = { off: mean(sat.off), on: mean(sat.on) };
-  const pooledP99 = Object.fromEntries(
-    (['off', 'on'] as const).map((m) => [
-      m,
-      round(
-        percentile(
-          pooled[m].sort((a, b) => a - b),
-          0.99,
-        ),
-      ),
-    ]),
-  ) as Record<'off' | 'on', number>;
+  const pooledP99s = pooledP99(pooled);
   result.fixedLoad = {
     ...fixed,
     p99MeanMs: p99,
     p99ChangePct: round(((p99.on - p99.off) / p99.off) * 100),
     pooled: {
       samples: { off: pooled.off.length, on: pooled.on.length },
-      p99Ms: pooledP99,
-      p99ChangePct: round(((pooledP99.on - pooledP99.off) / pooledP99.off) * 100),
+      p99Ms: pooledP99s,
+      p99ChangePct: round(((pooledP99s.on - pooledP99s.off) / pooledP99s.off) * 100),
     },
   };
   result.saturated = {

@@ -18,6 +18,18 @@ export const percentile = (sorted: readonly number[], p: number) =>
   sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] ?? 0;
 export const round = (n: number) => Math.round(n * 10) / 10;
 
+/** The p99 (ms, rounded) of each mode's pooled PUBACK latencies; sorts them in place. */
+export function pooledP99(pooled: Record<'off' | 'on', number[]>): Record<'off' | 'on', number> {
+  const p99 = (xs: number[]) =>
+    round(
+      percentile(
+        xs.sort((a, b) => a - b),
+        0.99,
+      ),
+    );
+  return { off: p99(pooled.off), on: p99(pooled.on) };
+}
+
 export class Fleet {
   private readonly seqs: number[];
   /** Envelopes are dated an hour back, 10 ms apart per device (inside the accepted skew). */

@@ -19,7 +19,7 @@ import { parseArgs } from 'node:util';
 import { createTestPki } from '../test/support/hub-pki.js';
 import { startHubProcess } from '../test/support/hub-process.js';
 import { addPatient } from '../test/support/ingest.js';
-import { Fleet, cpuMs, percentile, round } from './fleet-load.js';
+import { Fleet, cpuMs, percentile, pooledP99, round } from './fleet-load.js';
 import { messagingSetup } from './messaging-load.js';
 
 const { values } = parseArgs({
@@ -105,17 +105,7 @@ try {
       });
     }
   await new Promise((r) => setTimeout(r, 500)); // the last notices on their way
-  const p99 = Object.fromEntries(
-    (['off', 'on'] as const).map((m) => [
-      m,
-      round(
-        percentile(
-          pooled[m].sort((a, b) => a - b),
-          0.99,
-        ),
-      ),
-    ]),
-  ) as Record<'off' | 'on', number>;
+  const p99 = pooledP99(pooled);
   const { latencies: delivery, undelivered } = await ask<{ latencies: number[]; undelivered: number }>({
     report: true,
   });

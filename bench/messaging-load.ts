@@ -3,12 +3,9 @@
 // the live stream, messages sent by a random member of a random conversation at a steady rate;
 // delivery latency from just before the send to the notice on each other member's stream.
 import { Agent, request } from 'node:https';
-import { Registry } from 'prom-client';
-import { silentLogger } from '../core/logger.js';
-import { buildApiServer } from '../dashboard-api/server.js';
-import { DeviceLifecycle } from '../pki/lifecycle.js';
 import type { TestPki } from '../test/support/hub-pki.js';
 import { addPatient } from '../test/support/ingest.js';
+import { apiOverTestPki } from '../test/support/pki-api.js';
 
 export const CLINICIANS = 200;
 const PATIENT_CONVERSATIONS = 250;
@@ -26,19 +23,11 @@ const pick = <T>(xs: readonly T[]) => xs[Math.floor(Math.random() * xs.length)]!
  * clinicians, their sessions and the conversations set up through the store and the service.
  */
 export async function messagingSetup(pki: TestPki) {
-  const api = await buildApiServer({
-    config: pki.config,
-    store: pki.store,
-    keyring: pki.keyring,
-    authority: pki.authority,
-    lifecycle: new DeviceLifecycle(pki.store, pki.authority),
-    registry: new Registry(),
-    telemetry: { read: async () => [] },
-    live: { subscribe: () => () => {} },
-    logger: silentLogger(),
-    rateLimits: { perMinute: 100_000_000 },
-    liveCheckMs: 60_000,
-  });
+  const api = await apiOverTestPki(
+    pki,
+    { read: async () => [] },
+    { rateLimits: { perMinute: 100_000_000 }, liveCheckMs: 60_000 },
+  );
   const ctx = api.apiContext;
   const service = ctx.messaging.conversations;
   const clinicians = Array.from({ length: CLINICIANS }, (_, i) => `dr.bench${i}`);
