@@ -3,7 +3,7 @@
 // wearables (one per patient) publishing QoS 1 envelopes of 5 readings. Prints one JSON line:
 //
 // - `fixedLoad`: PUBACK p50/p99 at 2,000 readings/s (each device every 500 ms, random phase),
-//   with per-patient thresholds off and on, alternated (off, on, off, on, …: `--rounds` pairs) on
+//   with per-patient thresholds off and on, alternated (off, on, on, off, …: `--rounds` pairs) on
 //   the same hub; besides each phase's, the p99 of all phases of a mode pooled (the tail of one
 //   8 s phase is a few dozen samples, and moves more from phase to phase than the effect);
 // - `saturated`: readings/s the hub acknowledges (PUBACK: spooled, judged by the alert rules)
@@ -26,7 +26,7 @@ import { createTestPki } from '../test/support/hub-pki.js';
 import { startHubProcess } from '../test/support/hub-process.js';
 import { addPatient } from '../test/support/ingest.js';
 import { PushServiceStandIn, type FakeBrowser } from '../test/support/push-service.js';
-import { Fleet, READINGS_PER_MESSAGE, percentile, pooledP99, round } from './fleet-load.js';
+import { Fleet, READINGS_PER_MESSAGE, alternation, percentile, pooledP99, round } from './fleet-load.js';
 
 const { values } = parseArgs({
   options: {
@@ -128,7 +128,7 @@ try {
   const fixed: Record<'off' | 'on', { p50: number; p99: number }[]> = { off: [], on: [] };
   const sat: Record<'off' | 'on', number[]> = { off: [], on: [] };
   const pooled: Record<'off' | 'on', number[]> = { off: [], on: [] };
-  const modes = Array.from({ length: ROUNDS }, () => ['off', 'on'] as const).flat();
+  const modes = alternation(ROUNDS);
   const set = async (mode: 'off' | 'on') => {
     if (mode === 'on') thresholdsOn();
     else thresholdsOff();

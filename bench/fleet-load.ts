@@ -18,6 +18,17 @@ export const percentile = (sorted: readonly number[], p: number) =>
   sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] ?? 0;
 export const round = (n: number) => Math.round(n * 10) / 10;
 
+/**
+ * Off and on for `rounds` pairs, in the order off on, on off, off on, … so that a drift over the
+ * run (InfluxDB's shards growing, the heap) falls on both modes alike.
+ */
+export function alternation(rounds: number): ('off' | 'on')[] {
+  return Array.from(
+    { length: rounds },
+    (_, r) => (r % 2 === 0 ? ['off', 'on'] : ['on', 'off']) as ('off' | 'on')[],
+  ).flat();
+}
+
 /** The p99 (ms, rounded) of each mode's pooled PUBACK latencies; sorts them in place. */
 export function pooledP99(pooled: Record<'off' | 'on', number[]>): Record<'off' | 'on', number> {
   const p99 = (xs: number[]) =>

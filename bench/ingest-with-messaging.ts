@@ -2,8 +2,8 @@
 // spool, ingest, managed InfluxDB, API): 200 wearables publish QoS 1 envelopes of 5 readings on a
 // fixed schedule (2,000 readings/s) while 200 clinicians hold the live message stream open; in
 // every other phase they also send `--rate` messages a second (each delivered to the other
-// members' streams). Phases alternate (off, on, … `--rounds` pairs) on the same hub; the PUBACK
-// latencies of all phases of a mode are pooled (the tail of one phase is a few dozen samples).
+// members' streams). Phases alternate (off, on, on, off, … `--rounds` pairs) on the same hub;
+// the PUBACK latencies of all phases of a mode are pooled (one phase's tail is a few dozen).
 // The clinicians run in a process of their own (bench/messaging-client.ts), so their streams do
 // not hold up the event loop that times the PUBACKs; each connects from a loopback address of
 // their own, as behind the API's per-address rate limit. They still share the 2 cores with the
@@ -19,7 +19,7 @@ import { parseArgs } from 'node:util';
 import { createTestPki } from '../test/support/hub-pki.js';
 import { startHubProcess } from '../test/support/hub-process.js';
 import { addPatient } from '../test/support/ingest.js';
-import { Fleet, cpuMs, percentile, pooledP99, round } from './fleet-load.js';
+import { Fleet, alternation, cpuMs, percentile, pooledP99, round } from './fleet-load.js';
 import { messagingSetup } from './messaging-load.js';
 
 const { values } = parseArgs({
@@ -83,27 +83,26 @@ try {
   const clientCpuBefore = cpuMs(client.pid!);
   const pooled: Record<'off' | 'on', number[]> = { off: [], on: [] };
   const loadAtStart = loadavg()[0]!;
-  for (let r = 0; r < ROUNDS; r++)
-    for (const mode of ['off', 'on'] as const) {
-      const cpuBefore = cpuMs(hub.child.pid!);
-      const [latencies, sentPerSecond] = await Promise.all([
-        fleet.fixedLoad(SECONDS, PERIOD_MS),
-        mode === 'on'
-          ? ask<{ sentPerSecond: number }>({ run: { rate: RATE, seconds: SECONDS } }).then(
-              (a) => a.sentPerSecond,
-            )
-          : undefined,
-      ]);
-      pooled[mode].push(...latencies);
-      const hubCpuMs = cpuMs(hub.child.pid!) - cpuBefore;
-      hubCpu[mode] += hubCpuMs;
-      phases.push({
-        mode,
-        p99: round(percentile(latencies, 0.99)),
-        hubCpuMs,
-        ...(sentPerSecond ? { sentPerSecond: round(sentPerSecond) } : {}),
-      });
-    }
+  for (const mode of alternation(ROUNDS)) {
+    const cpuBefore = cpuMs(hub.child.pid!);
+    const [latencies, sentPerSecond] = await Promise.all([
+      fleet.fixedLoad(SECONDS, PERIOD_MS),
+      mode === 'on'
+        ? ask<{ sentPerSecond: number }>({ run: { rate: RATE, seconds: SECONDS } }).then(
+            (a) => a.sentPerSecond,
+          )
+        : undefined,
+    ]);
+    pooled[mode].push(...latencies);
+    const hubCpuMs = cpuMs(hub.child.pid!) - cpuBefore;
+    hubCpu[mode] += hubCpuMs;
+    phases.push({
+      mode,
+      p99: round(percentile(latencies, 0.99)),
+      hubCpuMs,
+      ...(sentPerSecond ? { sentPerSecond: round(sentPerSecond) } : {}),
+    });
+  }
   await new Promise((r) => setTimeout(r, 500)); // the last notices on their way
   const p99 = pooledP99(pooled);
   const { latencies: delivery, undelivered } = await ask<{ latencies: number[]; undelivered: number }>({
