@@ -2,22 +2,20 @@
 // alert), messages (read, send, recall), read receipts, members, the lifespan an admin sets, and
 // file to chart. A patient conversation is PHI: role and network (the authenticate hook), then
 // assignment or break-glass (the PHI gate) and membership; every read is audited and a refusal
-// shows nothing, not even how many messages there are. The live stream is in
+// shows nothing, not even how many messages there are. Who may read a conversation is in
+// conversation-access.ts, filing to the chart in conversation-filings.ts, the live stream in
 // conversation-stream.ts.
-import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { MAX_DIRECT_MEMBERS, MAX_MESSAGE_CHARS, type MessageView } from '../../messaging/conversations.js';
-import { MAX_FILED_MESSAGES } from '../../messaging/filing.js';
 import { VitalGateError } from '../../core/errors.js';
 import type { ConversationRecord } from '../../core/store/conversations.js';
-import { PHI_READ_ACTION } from '../access/phi-guard.js';
 import type { ApiContext } from '../context.js';
 import type { ApiApp } from '../server.js';
 import { patientId, readingType, username } from '../schemas.js';
+import { conversationAccess, conversationId, conversationParams, iso } from './conversation-access.js';
+import { registerConversationFilingRoutes } from './conversation-filings.js';
 import { openConversationStream } from './conversation-stream.js';
 
-const conversationId = z.string().regex(/^cnv_[A-Za-z0-9_-]{16}$/, 'not a conversation id');
-const conversationParams = z.object({ conversationId }).strict();
 const messageParams = z
   .object({
     conversationId,
@@ -27,7 +25,6 @@ const messageParams = z
       .transform(Number),
   })
   .strict();
-const messageIds = z.array(z.number().int().positive()).min(1).max(MAX_FILED_MESSAGES);
 const isoInstant = z
   .string()
   .datetime({ offset: true })
@@ -43,8 +40,6 @@ const ref = z.discriminatedUnion('kind', [
     })
     .strict(),
 ]);
-
-const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
 function messageView(m: MessageView) {
   return {
@@ -70,48 +65,7 @@ export function registerConversationRoutes(app: ApiApp, ctx: ApiContext): void {
   const messaging = ctx.messaging;
   const service = messaging.conversations;
 
-  /** The conversation, if the caller may read it now; refused (and audited) otherwise. */
-  const admitted = (request: FastifyRequest, id: string, what: string): ConversationRecord => {
-    const c = service.require(id);
-    const p = request.principal!;
-    if (c.kind === 'patient' && c.patientId) ctx.guard.authorize(p, c.patientId, what, request.ip);
-    return requireMember(request, c, what);
-  };
-  const requireMember = (
-    request: FastifyRequest,
-    c: ConversationRecord,
-    what: string,
-  ): ConversationRecord => {
-    const p = request.principal!;
-    if (!service.isMember(c, p.username)) {
-      ctx.store.audit.append({
-        actor: `user:${p.username}`,
-        action: c.kind === 'patient' ? PHI_READ_ACTION : 'conversation.access',
-        target: c.patientId ? `patient:${c.patientId}` : `conversation:${c.id}`,
-        outcome: 'denied',
-        source: request.ip,
-        details: { what, code: 'CONVERSATION_NOT_MEMBER', conversationId: c.id },
-      });
-      throw new VitalGateError('CONVERSATION_NOT_MEMBER', 'you are not a member of this conversation');
-    }
-    return c;
-  };
-  /** The audit entry of a served read: a PHI read for a patient conversation. */
-  const recordRead = (request: FastifyRequest, c: ConversationRecord, what: string, details: object) => {
-    const p = request.principal!;
-    if (c.kind === 'patient' && c.patientId) {
-      ctx.guard.recordRead(p, c.patientId, what, request.ip, { conversationId: c.id, ...details });
-      return;
-    }
-    ctx.store.audit.append({
-      actor: `user:${p.username}`,
-      action: 'conversation.read',
-      target: `conversation:${c.id}`,
-      outcome: 'success',
-      source: request.ip,
-      details: { what, ...details },
-    });
-  };
+  const { admitted, requireMember, recordRead } = conversationAccess(ctx);
   const summaryView = (c: ConversationRecord, user: string) => {
     const s = service.summary(c, user);
     return { ...s, createdAt: iso(s.createdAt), lastMessageAt: iso(s.lastMessageAt) };
@@ -382,62 +336,5 @@ export function registerConversationRoutes(app: ApiApp, ctx: ApiContext): void {
     },
   );
 
-  const filingView = (request: FastifyRequest, c: ConversationRecord, ids: number[]) => {
-    const excerpt = messaging.filing.preview(c, ids);
-    recordRead(request, c, 'conversation_filing', { messages: excerpt.messages.length });
-    return {
-      ...excerpt,
-      messages: excerpt.messages.map((m) => ({ ...m, sentAt: iso(m.sentAt) })),
-    };
-  };
-
-  app.post(
-    '/conversations/:conversationId/filings/preview',
-    {
-      config: { access: 'phi.read', phi: 'conversation_filing' },
-      schema: {
-        tags,
-        summary:
-          "Exactly what filing these messages to the patient's record would file, and the digest to confirm it with.",
-        params: conversationParams,
-        body: z.object({ messageIds }).strict(),
-      },
-    },
-    async (request) => {
-      const c = admitted(request, request.params.conversationId, 'conversation_filing');
-      return filingView(request, c, request.body.messageIds);
-    },
-  );
-
-  app.post(
-    '/conversations/:conversationId/filings',
-    {
-      config: { access: 'phi.read', phi: 'conversation_filing' },
-      schema: {
-        tags,
-        summary:
-          "Files messages to the patient's record as a FHIR Communication; `confirm` repeats the preview's digest.",
-        params: conversationParams,
-        body: z
-          .object({ messageIds, confirm: z.string().regex(/^[0-9a-f]{64}$/, 'expected the preview digest') })
-          .strict(),
-      },
-    },
-    async (request, reply) => {
-      const c = admitted(request, request.params.conversationId, 'conversation_filing');
-      const filed = messaging.filing.file(
-        c,
-        request.body.messageIds,
-        request.body.confirm,
-        request.principal!.username,
-        request.ip,
-      );
-      return reply.status(201).send({
-        id: filed.id,
-        patientId: filed.patientId,
-        filedAt: iso(filed.filedAt),
-        messageIds: filed.messages.map((m) => m.id),
-      });
-    },
-  );
+  registerConversationFilingRoutes(app, ctx);
 }
