@@ -4,44 +4,28 @@ import type { AuditLog } from '../core/audit.js';
 import { VitalGateError } from '../core/errors.js';
 import { CareTeamRepository } from '../core/store/care-teams.js';
 import type { ControlPlane } from '../core/store/control-plane.js';
-
-/** Offset of `timeZone` from UTC at instant `at`, in ms (wall clock minus UTC). */
-function offsetMs(timeZone: string, at: number): number {
-  const parts = new Intl.DateTimeFormat('en-US', {
-    timeZone,
-    hourCycle: 'h23',
-    year: 'numeric',
-    month: '2-digit',
-    day: '2-digit',
-    hour: '2-digit',
-    minute: '2-digit',
-    second: '2-digit',
-  }).formatToParts(at);
-  const n = (type: string) => Number(parts.find((p) => p.type === type)!.value);
-  const wall = Date.UTC(n('year'), n('month') - 1, n('day'), n('hour'), n('minute'), n('second'));
-  return wall - Math.floor(at / 1000) * 1000;
-}
+import { isTimeZone, wallClock, zoneOffsetMs } from '../core/time-zone.js';
 
 /** The next instant after `now` at which the wall clock in `timeZone` reads `hh:mm`. */
 export function nextLocalTime(timeZone: string, hhmm: string, now: number): number {
   const m = /^([01]\d|2[0-3]):([0-5]\d)$/.exec(hhmm);
   if (!m) throw new VitalGateError('ROTA_INVALID', `${hhmm}: expected a time as HH:MM`, { field: 'until' });
-  const wallNow = now + offsetMs(timeZone, now);
+  const clock = wallClock(timeZone);
+  const offsetMs = (at: number) => zoneOffsetMs(clock, at);
+  const wallNow = now + offsetMs(now);
   const day = Math.floor(wallNow / 86_400_000) * 86_400_000;
   for (let d = 0; d <= 2; d++) {
     const wall = day + d * 86_400_000 + (Number(m[1]) * 60 + Number(m[2])) * 60_000;
     // The offset at the target may differ from now's (a DST change in between).
-    let at = wall - offsetMs(timeZone, wall - offsetMs(timeZone, now));
-    at = wall - offsetMs(timeZone, at);
+    let at = wall - offsetMs(wall - offsetMs(now));
+    at = wall - offsetMs(at);
     if (at > now) return at;
   }
   throw new VitalGateError('ROTA_INVALID', `${hhmm}: no such time in ${timeZone}`, { field: 'until' });
 }
 
 export function checkTimeZone(timeZone: string): void {
-  try {
-    new Intl.DateTimeFormat('en-US', { timeZone });
-  } catch {
+  if (!isTimeZone(timeZone))
     throw new VitalGateError(
       'ROTA_INVALID',
       `${timeZone} is not a time zone (IANA name, e.g. Europe/Amsterdam)`,
@@ -49,7 +33,6 @@ export function checkTimeZone(timeZone: string): void {
         field: 'timeZone',
       },
     );
-  }
 }
 
 export class OnCallRota {

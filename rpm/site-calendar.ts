@@ -4,20 +4,11 @@
 // date of one IANA zone here, daylight-saving changes included. Dates are `YYYY-MM-DD` strings;
 // date arithmetic is done on the proleptic Gregorian calendar, never by adding 24 hours.
 import { VitalGateError } from '../core/errors.js';
+import { isTimeZone, wallClock, zoneOffsetMs } from '../core/time-zone.js';
 
 const DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
 const MONTH = /^(\d{4})-(\d{2})$/;
 const DAY_MS = 86_400_000;
-
-/** Whether the runtime knows the IANA zone. */
-export function isTimeZone(zone: string): boolean {
-  try {
-    new Intl.DateTimeFormat('en-CA', { timeZone: zone });
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 export function isDate(value: string): boolean {
   const m = DATE.exec(value);
@@ -69,16 +60,7 @@ export class SiteCalendar {
   constructor(readonly timeZone: string) {
     if (!isTimeZone(timeZone))
       throw new VitalGateError('RPM_TIME_ZONE_INVALID', `unknown time zone ${timeZone}`);
-    this.format = new Intl.DateTimeFormat('en-CA', {
-      timeZone,
-      year: 'numeric',
-      month: '2-digit',
-      day: '2-digit',
-      hour: '2-digit',
-      minute: '2-digit',
-      second: '2-digit',
-      hourCycle: 'h23',
-    });
+    this.format = wallClock(timeZone);
   }
 
   /** The local calendar date of an instant (epoch ms). */
@@ -113,16 +95,7 @@ export class SiteCalendar {
 
   /** The zone's offset from UTC at an instant, in ms (local = UTC + offset). */
   private offset(at: number): number {
-    const p = this.parts(at);
-    const local = Date.UTC(
-      Number(p.year),
-      Number(p.month) - 1,
-      Number(p.day),
-      Number(p.hour),
-      Number(p.minute),
-      Number(p.second),
-    );
-    return local - Math.floor(at / 1000) * 1000;
+    return zoneOffsetMs(this.format, at);
   }
 
   private parts(at: number): Record<string, string> {
