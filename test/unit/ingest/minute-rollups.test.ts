@@ -51,7 +51,7 @@ function stored(line: string): Line {
   const open = /^telemetry_minutes,d=[^,]+,s=[0-9a-f]+ o=1i (\d+)000$/.exec(line);
   if (open) return { time: Number(open[1]) };
   const m =
-    /^telemetry_minutes,d=([^,]+),s=([0-9a-f]+) c="([A-Za-z0-9+/=]+)",k=(\d+)i(?:,r="([A-Za-z0-9+/=]+)")? (\d+)000$/.exec(
+    /^telemetry_minutes,d=([^,]+),s=([0-9a-f]+) o=1i,c="([A-Za-z0-9+/=]+)",k=(\d+)i(?:,r="([A-Za-z0-9+/=]+)")? (\d+)000$/.exec(
       line,
     );
   if (!m) throw new Error(`not a rollup line: ${line}`);
