@@ -97,8 +97,17 @@ const hub = await startHubProcess({
   VITALGATE_PUSH_SERVICE_HOSTS: '127.0.0.1',
   // The hub trusts the stand-in's certificate (the hub's own test CA) as a push service's.
   NODE_EXTRA_CA_CERTS: caFile,
+}).catch(async (err: unknown) => {
+  await pushService.close();
+  pki.cleanup(); // a hub that did not start leaves no data dir behind
+  throw err;
 });
-const fleet = await Fleet.connect(hub.ready.mqttPort, creds);
+const fleet = await Fleet.connect(hub.ready.mqttPort, creds).catch(async (err: unknown) => {
+  await hub.stop();
+  await pushService.close();
+  pki.cleanup();
+  throw err;
+});
 
 /** The fixed load; `breachAt` has each breaching device send HR 150 once, from that instant. */
 async function fixedLoad(seconds: number, breachAt?: Map<number, number>) {

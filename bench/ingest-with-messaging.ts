@@ -49,6 +49,9 @@ const hub = await startHubProcess({
   VITALGATE_DEVICE_MESSAGES_PER_SECOND: '100000',
   VITALGATE_DEVICE_BYTES_PER_SECOND: '100000000',
   VITALGATE_CONNECTS_PER_SOURCE_PER_MINUTE: '100000',
+}).catch(async (err: unknown) => {
+  pki.cleanup(); // a hub that did not start leaves no data dir behind
+  throw err;
 });
 const sources = setup.clinicians.map((u, i) => [u, `127.0.${1 + Math.floor(i / 250)}.${2 + (i % 250)}`]);
 const client = spawn(
@@ -66,7 +69,11 @@ async function ask<T>(command: unknown): Promise<T> {
   if (done) throw new Error('the clinicians process ended');
   return JSON.parse(value as string) as T;
 }
-const fleet = await Fleet.connect(hub.ready.mqttPort, creds);
+const fleet = await Fleet.connect(hub.ready.mqttPort, creds).catch(async (err: unknown) => {
+  await hub.stop();
+  pki.cleanup();
+  throw err;
+});
 try {
   await ask({
     setup: {
