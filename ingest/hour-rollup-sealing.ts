@@ -80,22 +80,31 @@ export function sealHourRollup(
   return `${HOUR_ROLLUP_MEASUREMENT},d=${escapeKey(target.deviceId)},s=${pseudonym} c="${seal('c', { n: rollup.minutePoints, s: rollup.stats })}",k=${sealer.keyVersion}i${m} ${hour}000000`;
 }
 
-/**
- * Opens one device's hour (`time` in ms). Throws DECRYPTION_FAILED when it was moved or altered,
- * KEY_DESTROYED once the patient was erased.
- */
-export function openHourRollup(
-  keyring: Keyring,
-  patientId: string | null,
-  point: { time: number; d: string; s: string; sealed: string; k: number },
-): HourRollup {
+/** A stored hourly point as read back (`time` in ms), with the sealed field to be opened. */
+interface StoredHour {
+  time: number;
+  d: string;
+  s: string;
+  sealed: string;
+  k: number;
+}
+
+function openField(keyring: Keyring, patientId: string | null, field: 'c' | 'm', point: StoredHour): unknown {
   const plain = keyring.open(
     keySubjectFor(patientId),
     point.k,
     Buffer.from(point.sealed, 'base64'),
-    hourAad('c', point.s, point.d, point.time),
+    hourAad(field, point.s, point.d, point.time),
   );
-  const value = JSON.parse(plain.toString('utf8')) as { n?: unknown; s?: unknown };
+  return JSON.parse(plain.toString('utf8')) as unknown;
+}
+
+/**
+ * Opens one device's hour (`time` in ms). Throws DECRYPTION_FAILED when it was moved or altered,
+ * KEY_DESTROYED once the patient was erased.
+ */
+export function openHourRollup(keyring: Keyring, patientId: string | null, point: StoredHour): HourRollup {
+  const value = openField(keyring, patientId, 'c', point) as { n?: unknown; s?: unknown };
   const stats = value.s as Record<string, unknown> | null;
   if (
     !Number.isSafeInteger(value.n) ||
@@ -115,15 +124,9 @@ export function openHourRollup(
 export function openHourMinuteSums(
   keyring: Keyring,
   patientId: string | null,
-  point: { time: number; d: string; s: string; sealed: string; k: number },
+  point: StoredHour,
 ): HourMinuteSums {
-  const plain = keyring.open(
-    keySubjectFor(patientId),
-    point.k,
-    Buffer.from(point.sealed, 'base64'),
-    hourAad('m', point.s, point.d, point.time),
-  );
-  const value = JSON.parse(plain.toString('utf8')) as unknown;
+  const value = openField(keyring, patientId, 'm', point);
   const isEntry = (e: unknown) =>
     Array.isArray(e) &&
     e.length === 3 &&
