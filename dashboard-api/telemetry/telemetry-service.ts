@@ -189,10 +189,9 @@ export class TelemetryService {
 
   private drop(k: string): void {
     this.cache.delete(k);
-    const at = k.lastIndexOf('|');
-    const series = k.slice(0, at);
+    const [series, resolutionMs] = seriesOf(k);
     const cached = this.resolutions.get(series);
-    cached?.delete(Number(k.slice(at + 1)));
+    cached?.delete(resolutionMs);
     if (cached?.size === 0) this.resolutions.delete(series);
   }
 
@@ -208,11 +207,10 @@ export class TelemetryService {
   private remember(k: string, entry: SeriesCache): void {
     this.cache.delete(k);
     this.cache.set(k, entry);
-    const at = k.lastIndexOf('|');
-    const series = k.slice(0, at);
+    const [series, resolutionMs] = seriesOf(k);
     let cached = this.resolutions.get(series);
     if (!cached) this.resolutions.set(series, (cached = new Set()));
-    cached.add(Number(k.slice(at + 1)));
+    cached.add(resolutionMs);
     while (this.cache.size > MAX_CACHED_SERIES) this.drop(this.cache.keys().next().value!);
   }
 
@@ -242,4 +240,10 @@ const resolutionFloor = 60_000;
 
 function key(patientId: string, type: ReadingType, resolutionMs: number): string {
   return `${patientId}|${type}|${resolutionMs}`;
+}
+
+/** A cache key's series (`patient|type`) and resolution. */
+function seriesOf(k: string): [string, number] {
+  const at = k.lastIndexOf('|');
+  return [k.slice(0, at), Number(k.slice(at + 1))];
 }
